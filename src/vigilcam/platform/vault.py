@@ -1,0 +1,168 @@
+"""The vault: every secret of the device, encrypted at rest.
+
+Owns secret storage. Serves IoT-1005-1 5.4.1.2 (security-sensitive data encrypted with AES-256-GCM,
+NIST SP 800-38D), 5.1.1.2 (per-device keys) and TAICS 5.2.5.2 (key-encryption key in a protected
+domain: a root-only file here; a TPM 2.0 sealing backend can implement ``KeyEncryptionKeyStore``).
+
+Invariants:
+- The whole vault is one AES-256-GCM blob under the key-encryption key (KEK); any edit, swap or
+  truncation fails authentication and the service refuses to start.
+- The KEK file and its folder must be private to the service user (0600 / 0700); loose
+  permissions are refused with the chmod that fixes them.
+- Every write re-encrypts with a fresh random 96-bit nonce and replaces the file atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from vigilcam.platform.fsutil import (
+    PermissionProblem,
+    atomic_write,
+    check_private,
+    ensure_private_dir,
+)
+
+_MAGIC = b"VCVAULT1"
+_AAD = b"vigilcam vault v1"
+
+
+class VaultError(Exception):
+    """The vault or its key cannot be used; the message says why and what to do."""
+
+
+class KeyEncryptionKeyStore(Protocol):
+    """Where the key-encryption key lives (file now; TPM 2.0 later, same interface)."""
+
+    kind: str
+
+    def exists(self) -> bool: ...
+    def create(self) -> None: ...
+    def load(self) -> bytes: ...
+    def destroy(self) -> None: ...
+
+
+class FileKek:
+    """A 256-bit KEK in a file only the service user can read (TAICS 5.2.5.2 fallback)."""
+
+    kind = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def create(self) -> None:
+        ensure_private_dir(self.path.parent)
+        atomic_write(self.path, secrets.token_bytes(32), mode=0o600)
+
+    def load(self) -> bytes:
+        try:
+            check_private(self.path.parent, is_dir=True)
+            check_private(self.path)
+            key = self.path.read_bytes()
+        except PermissionProblem as exc:
+            raise VaultError(f"key-encryption key refused: {exc}") from None
+        except OSError as exc:
+            raise VaultError(f"key-encryption key unreadable: {self.path}: {exc.strerror}") from None
+        if len(key) != 32:
+            raise VaultError(f"key-encryption key {self.path} is damaged (wrong length)")
+        return key
+
+    def destroy(self) -> None:
+        if self.path.exists():
+            size = self.path.stat().st_size
+            with open(self.path, "r+b") as fh:
+                fh.write(secrets.token_bytes(size))
+                fh.flush()
+                os.fsync(fh.fileno())
+            self.path.unlink()
+
+
+class Vault:
+    """Named secrets (bytes), AES-256-GCM encrypted as one blob under the KEK."""
+
+    def __init__(self, path: Path, kek_store: KeyEncryptionKeyStore) -> None:
+        self.path = path
+        self.kek_store = kek_store
+        self._entries: dict[str, bytes] | None = None
+
+    @property
+    def backend(self) -> str:
+        return self.kek_store.kind
+
+    def create(self) -> None:
+        if not self.kek_store.exists():
+            self.kek_store.create()
+        self._entries = {}
+        self._save()
+
+    def open(self) -> None:
+        kek = self.kek_store.load()
+        try:
+            check_private(self.path)
+            blob = self.path.read_bytes()
+        except PermissionProblem as exc:
+            raise VaultError(f"vault refused: {exc}") from None
+        except OSError as exc:
+            raise VaultError(f"vault unreadable: {self.path}: {exc.strerror}") from None
+        if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + 12 + 16:
+            raise VaultError(f"vault {self.path} is damaged or not a vigilcam vault")
+        nonce = blob[len(_MAGIC) : len(_MAGIC) + 12]
+        try:
+            plain = AESGCM(kek).decrypt(nonce, blob[len(_MAGIC) + 12 :], _AAD)
+        except InvalidTag:
+            raise VaultError(
+                f"vault {self.path} failed authentication: it was modified or the key is wrong"
+            ) from None
+        raw = json.loads(plain)
+        self._entries = {k: base64.b64decode(v) for k, v in raw.items()}
+
+    def _require(self) -> dict[str, bytes]:
+        if self._entries is None:
+            raise VaultError("vault is not open")
+        return self._entries
+
+    def _save(self) -> None:
+        entries = self._require()
+        kek = self.kek_store.load()
+        plain = json.dumps({k: base64.b64encode(v).decode() for k, v in entries.items()}).encode()
+        nonce = secrets.token_bytes(12)
+        atomic_write(self.path, _MAGIC + nonce + AESGCM(kek).encrypt(nonce, plain, _AAD))
+
+    def get(self, name: str) -> bytes:
+        try:
+            return self._require()[name]
+        except KeyError:
+            raise VaultError(f"vault has no secret named {name!r}") from None
+
+    def find(self, name: str) -> bytes | None:
+        return self._require().get(name)
+
+    def put(self, name: str, value: bytes) -> None:
+        self._require()[name] = value
+        self._save()
+
+    def delete(self, name: str) -> None:
+        if self._require().pop(name, None) is not None:
+            self._save()
+
+    def names(self) -> list[str]:
+        return sorted(self._require())
+
+    def ensure_random(self, name: str, size: int = 32) -> bytes:
+        """Return secret ``name``, creating it from the OS CSPRNG on first use."""
+        value = self.find(name)
+        if value is None:
+            value = secrets.token_bytes(size)
+            self.put(name, value)
+        return value

@@ -1,0 +1,218 @@
+"""The SQLite index of recorded segments: what exists, when, where, in which state.
+
+Owns the segment catalogue used by the timeline, playback, retention and erase. Serves
+IoT-1005-1 5.6.1.1 (WAL + synchronous=FULL: a committed row survives power loss; a row is
+"writing" until its file is durably in place, so restart can tell finished from torn
+segments) and 5.7.1.1 (delete by range / everything).
+
+The index holds metadata only (ids, stream names, times, sizes, trigger, file names); never
+video, thumbnails or keys. Times are UTC epoch seconds (float). Thread-safe: one connection
+guarded by a lock, because the recorder writes from its executor thread while the web edge
+queries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+State = Literal["writing", "complete"]
+TRIGGERS = frozenset({"continuous", "motion", "manual", "event", "tamper", "external"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS segments (
+    id      TEXT PRIMARY KEY,
+    stream  TEXT NOT NULL,
+    start   REAL NOT NULL,
+    "end"   REAL,
+    size    INTEGER NOT NULL DEFAULT 0,
+    trigger TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    state   TEXT NOT NULL CHECK (state IN ('writing', 'complete'))
+);
+CREATE INDEX IF NOT EXISTS segments_stream_start ON segments (stream, start);
+CREATE INDEX IF NOT EXISTS segments_start ON segments (start);
+"""
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    id: uuid.UUID
+    stream: str
+    start: float
+    end: float | None
+    size: int
+    trigger: str
+    path: str
+    """File name relative to the store root (never absolute, never user-supplied)."""
+    state: State
+
+    @property
+    def duration(self) -> float:
+        return 0.0 if self.end is None else max(0.0, self.end - self.start)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": str(self.id),
+            "stream": self.stream,
+            "start": self.start,
+            "end": self.end,
+            "size": self.size,
+            "trigger": self.trigger,
+            "state": self.state,
+        }
+
+
+class RecordingIndexError(Exception):
+    """The index cannot be opened or is inconsistent; the message says why."""
+
+
+def _row(r: tuple[object, ...]) -> SegmentRecord:
+    rid, stream, start, end, size, trigger, path, state = r
+    return SegmentRecord(
+        id=uuid.UUID(str(rid)),
+        stream=str(stream),
+        start=float(start),  # type: ignore[arg-type]
+        end=None if end is None else float(end),  # type: ignore[arg-type]
+        size=int(size),  # type: ignore[call-overload]
+        trigger=str(trigger),
+        path=str(path),
+        state="complete" if state == "complete" else "writing",
+    )
+
+
+_COLS = 'id, stream, start, "end", size, trigger, path, state'
+
+
+class SegmentIndex:
+    """Segments catalogue. Open with a path; close explicitly (or use as a context manager)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise RecordingIndexError(f"recording index {path} cannot be opened: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SegmentIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def add_writing(
+        self, seg_id: uuid.UUID, stream: str, start: float, trigger: str, path: str
+    ) -> SegmentRecord:
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO segments ({_COLS}) VALUES (?, ?, ?, NULL, 0, ?, ?, 'writing')",  # noqa: S608 - constant columns
+                (str(seg_id), stream, start, trigger, path),
+            )
+        return SegmentRecord(seg_id, stream, start, None, 0, trigger, path, "writing")
+
+    def mark_complete(self, seg_id: uuid.UUID, end: float, size: int) -> None:
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE segments SET \"end\" = ?, size = ?, state = 'complete' WHERE id = ?",
+                (end, size, str(seg_id)),
+            )
+        if cur.rowcount != 1:
+            raise RecordingIndexError(f"segment {seg_id} is not in the index")
+
+    def update_trigger(self, seg_id: uuid.UUID, trigger: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE segments SET trigger = ? WHERE id = ?", (trigger, str(seg_id))
+            )
+
+    def delete(self, seg_ids: Iterable[uuid.UUID]) -> int:
+        ids = [(str(i),) for i in seg_ids]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM segments WHERE id = ?", ids)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(ids)
+
+    def delete_all(self) -> int:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM segments")
+            return cur.rowcount
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _select(self, where: str, args: tuple[object, ...]) -> list[SegmentRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLS} FROM segments {where}",  # noqa: S608 - built from constants
+                args,
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def get(self, seg_id: uuid.UUID) -> SegmentRecord | None:
+        rows = self._select("WHERE id = ?", (str(seg_id),))
+        return rows[0] if rows else None
+
+    def query(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        stream: str | None = None,
+        *,
+        include_writing: bool = False,
+    ) -> list[SegmentRecord]:
+        """Segments overlapping [start, end), oldest first. Open bounds when None."""
+        clauses: list[str] = []
+        args: list[object] = []
+        if not include_writing:
+            clauses.append("state = 'complete'")
+        if stream is not None:
+            clauses.append("stream = ?")
+            args.append(stream)
+        if end is not None:
+            clauses.append("start < ?")
+            args.append(end)
+        if start is not None:
+            clauses.append('COALESCE("end", start) > ?')
+            args.append(start)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._select(where + " ORDER BY start, id", tuple(args))
+
+    def writing(self) -> list[SegmentRecord]:
+        return self._select("WHERE state = 'writing' ORDER BY start", ())
+
+    def all(self) -> list[SegmentRecord]:
+        return self._select("ORDER BY start, id", ())
+
+    def total_size(self, stream: str | None = None) -> int:
+        with self._lock:
+            if stream is None:
+                (total,) = self._db.execute(
+                    "SELECT COALESCE(SUM(size), 0) FROM segments"
+                ).fetchone()
+            else:
+                (total,) = self._db.execute(
+                    "SELECT COALESCE(SUM(size), 0) FROM segments WHERE stream = ?", (stream,)
+                ).fetchone()
+        return int(total)

@@ -1,0 +1,57 @@
+"""Runs a provisioned device: every listener and background service, started and stopped here.
+
+Owns the service lifetime. Serves IoT-1005-1 5.6.1.1 (clean start and stop; an unclean stop is
+found at the next start), 5.2.2.1 (only the configured listeners start) and TAICS 5.2.8.1
+(start and stop are security events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+
+from vigilcam import product
+from vigilcam.app import Device, mark_running, mark_stopped
+from vigilcam.web.server import HttpsServer, create_app
+
+
+class Runtime:
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.app = create_app(device)
+        self.https = HttpsServer(device, self.app)
+        self._stopping = asyncio.Event()
+
+    async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        device = self.device
+        mark_running(device)
+        device.record("device.started", version=product.VERSION,
+                      https_port=device.settings.https_port, bind=device.settings.bind)
+        serve = asyncio.create_task(self.https.serve())
+        try:
+            while not self.https.started:
+                if serve.done():
+                    serve.result()
+                    return
+                await asyncio.sleep(0.02)
+            if on_ready:
+                on_ready()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self.stop)
+            stop_wait = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({serve, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            stop_wait.cancel()
+        finally:
+            self.https.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(serve, 10)
+            device.record("device.stopped")
+            mark_stopped(device)
+            device.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
