@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from vigilcam import product
 from vigilcam.app import Device, StartupError, open_device, provision
@@ -43,9 +44,38 @@ def _settings(args: argparse.Namespace, paths: DataPaths) -> Settings:
     return load_settings(paths.config_file, cli)
 
 
-def _device(args: argparse.Namespace) -> Device:
+def device_from_args(args: argparse.Namespace) -> Device:
+    """Open the device named by ``--data-dir`` (for feature commands)."""
     paths = _paths(args)
     return open_device(paths, _settings(args, paths))
+
+
+_device = device_from_args
+
+
+def add_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--data-dir", help="state folder (default /var/lib/vigilcam as root)")
+    return p
+
+
+def confirm(args: argparse.Namespace, question: str) -> None:
+    """Ask before a destructive step unless --yes; refuse without a terminal."""
+    if getattr(args, "yes", False):
+        return
+    if not sys.stdin.isatty():
+        raise CliError(f"{question} Refusing without a terminal; add --yes", EXIT_USAGE)
+    if input(f"{question} Type 'yes' to go on: ").strip().lower() != "yes":
+        raise CliError("cancelled")
+
+
+# Feature packages add their commands here: each module has add_commands(subparsers).
+FEATURE_CLI = [
+    "vigilcam.rtsp.cli",
+    "vigilcam.recording.cli",
+    "vigilcam.alerts.cli",
+    "vigilcam.compliance.cli",
+    "vigilcam.privacy.cli",
+]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -66,7 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from vigilcam.runtime import Runtime
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     paths = _paths(args)
     settings = _settings(args, paths)
@@ -193,9 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vigilcam {product.VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--data-dir", help="state folder (default /var/lib/vigilcam as root)")
-        return p
+    with_data_dir = add_data_dir
 
     p_init = with_data_dir(sub.add_parser("init", help="provision identity, keys, setup secret"))
     p_init.set_defaults(func=cmd_init)
@@ -234,10 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["csv", "json"], default="json")
     e.add_argument("--output", "-o")
     p_log.set_defaults(func=cmd_log)
+    for module_name in FEATURE_CLI:
+        if importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name).add_commands(sub)
     return parser
-
-
-EXTRA_COMMANDS: list[Any] = []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,7 +127,7 @@ class SessionStore:
             return conn.execute("DELETE FROM sessions WHERE username = ?", (username,)).rowcount
 
     def list_for(self, username: str | None = None) -> list[Session]:
-        sql, params = "SELECT * FROM sessions", ()
+        sql, params = "SELECT * FROM sessions", tuple[str, ...]()
         if username:
             sql, params = sql + " WHERE username = ?", (username,)
         return [

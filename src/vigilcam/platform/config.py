@@ -69,7 +69,9 @@ class Settings(_Strict):
         try:
             ipaddress.ip_address(value)
         except ValueError:
-            raise ValueError("bind must be an IP address such as 127.0.0.1, 0.0.0.0 or ::") from None
+            raise ValueError(
+                "bind must be an IP address such as 127.0.0.1, 0.0.0.0 or ::"
+            ) from None
         return value
 
 

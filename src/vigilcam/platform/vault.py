@@ -73,7 +73,9 @@ class FileKek:
         except PermissionProblem as exc:
             raise VaultError(f"key-encryption key refused: {exc}") from None
         except OSError as exc:
-            raise VaultError(f"key-encryption key unreadable: {self.path}: {exc.strerror}") from None
+            raise VaultError(
+                f"key-encryption key unreadable: {self.path}: {exc.strerror}"
+            ) from None
         if len(key) != 32:
             raise VaultError(f"key-encryption key {self.path} is damaged (wrong length)")
         return key

@@ -19,8 +19,8 @@ from vigilcam.auth.sessions import COOKIE_NAME, token_scopes_allowed
 from vigilcam.web.errors import ApiError, parse_body, validate
 from vigilcam.web.guard import Principal, client_address, device_of, error
 from vigilcam.web.schemas import (
-    LogQuery,
     LoginBody,
+    LogQuery,
     PasswordChangeBody,
     TokenCreateBody,
     UserCreateBody,

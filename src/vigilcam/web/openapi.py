@@ -59,7 +59,9 @@ def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:
             schemas.update(schemas[name].pop("$defs", {}))
             op["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                },
             }
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
     return {

@@ -78,10 +78,6 @@ class SocketSpec:
     summary: str = ""
 
 
-def all_routes(extra: list[RouteSpec] | None = None) -> list[RouteSpec]:
-    return [*CORE_ROUTES, *(extra or [])]
-
-
 def build_routes(
     specs: list[RouteSpec], sockets: list[SocketSpec], static_dir: str
 ) -> list[BaseRoute]:

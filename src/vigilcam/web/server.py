@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -18,23 +18,21 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from vigilcam.platform import tls
+from vigilcam.web.catalogue import all_route_specs, all_socket_specs
 from vigilcam.web.errors import ApiError, on_api_error, on_http_error, on_unexpected
 from vigilcam.web.headers import SecurityHeadersMiddleware
-from vigilcam.web.routes import RouteSpec, SocketSpec, all_routes, build_routes
+from vigilcam.web.routes import build_routes
 from vigilcam.web.ui import STATIC_DIR
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
 
 
-def create_app(
-    device: Device, extra_routes: list[RouteSpec] | None = None,
-    sockets: list[SocketSpec] | None = None,
-) -> SecurityHeadersMiddleware:
-    specs = all_routes(extra_routes)
+def create_app(device: Device) -> SecurityHeadersMiddleware:
+    specs = all_route_specs()
     device.route_specs = specs
     app = Starlette(
-        routes=build_routes(specs, sockets or [], str(STATIC_DIR)),
+        routes=build_routes(specs, all_socket_specs(), str(STATIC_DIR)),
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,
@@ -45,7 +43,7 @@ def create_app(
     return SecurityHeadersMiddleware(app, device.settings.max_body_bytes)
 
 
-def _uvicorn_config(app: object, host: str, port: int, **kw: object) -> uvicorn.Config:
+def _uvicorn_config(app: Any, host: str, port: int, **kw: object) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=host, port=port, server_header=False, date_header=True, access_log=False,
         log_level="warning", proxy_headers=False, lifespan="off", ws_max_size=64 * 1024,
@@ -56,7 +54,7 @@ def _uvicorn_config(app: object, host: str, port: int, **kw: object) -> uvicorn.
 class HttpsServer:
     """The HTTPS (and WSS) listener, with the optional redirect-only plain listener."""
 
-    def __init__(self, device: Device, app: object) -> None:
+    def __init__(self, device: Device, app: Any) -> None:
         self.device = device
         config = _uvicorn_config(app, device.settings.bind, device.settings.https_port)
         config.load()

@@ -1,0 +1,1 @@
+"""Conformance: the clause registry, checks and the audit report writer."""

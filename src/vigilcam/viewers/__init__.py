@@ -1,0 +1,1 @@
+"""Who is watching: every viewing session of live video, snapshots and recordings."""
