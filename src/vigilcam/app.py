@@ -34,6 +34,7 @@ from vigilcam.platform.identity import DeviceIdentity, TlsIdentity, default_host
 from vigilcam.platform.paths import DataPaths
 from vigilcam.platform.seclog import LogError, SecurityEvent, SecurityLog
 from vigilcam.platform.vault import FileKek, Vault, VaultError
+from vigilcam.viewers.registry import ViewerRegistry
 
 MASTER_KEY = "master_key"
 SECLOG_MAC_KEY = "seclog_mac_key"
@@ -169,6 +170,7 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
     auth = AuthService(accounts, sessions, throttle, hasher, seclog.record)
     device = Device(paths, settings, ident, vault, tls, seclog, db, hasher, accounts, sessions,
                     throttle, auth)
+    device.extras["viewers"] = ViewerRegistry(device.record)
     if seclog.repaired_tail:
         seclog.record("seclog.torn_write_repaired", result="error")
     return device

@@ -12,9 +12,36 @@ import contextlib
 import signal
 from collections.abc import Callable
 
+import json
+from typing import Any
+
 from vigilcam import product
 from vigilcam.app import Device, mark_running, mark_stopped
+from vigilcam.media.pipeline import MediaPipeline
+from vigilcam.media.source_spec import UpstreamCredentials
 from vigilcam.web.server import HttpsServer, create_app
+
+UPSTREAM_SECRET = "upstream_credentials"
+
+
+def build_media(device: Device) -> MediaPipeline:
+    """The one media pipeline: source, single encoder per stream, hubs (issue: live video)."""
+    m = device.settings.media
+    credentials = None
+    raw = device.vault.find(UPSTREAM_SECRET)
+    if raw is not None:
+        data = json.loads(raw)
+        credentials = UpstreamCredentials(data["username"], data["password"])
+
+    def on_event(action: str, result: str, details: dict[str, Any]) -> None:
+        device.record(action, result=result, **details)
+
+    pipeline = MediaPipeline(
+        m.source, width=m.width, height=m.height, fps=m.fps, sub_width=m.sub_width,
+        sub_height=m.sub_height, sub_fps=m.sub_fps, credentials=credentials, on_event=on_event,
+    )
+    device.extras["viewers"].on_privacy_change(lambda on: setattr(pipeline, "privacy", on))
+    return pipeline
 
 
 class Runtime:
@@ -28,7 +55,11 @@ class Runtime:
         device = self.device
         mark_running(device)
         device.record("device.started", version=product.VERSION,
-                      https_port=device.settings.https_port, bind=device.settings.bind)
+                      https_port=device.settings.https_port, bind=device.settings.bind,
+                      source=device.settings.media.source.split(":", 1)[0])
+        media = build_media(device)
+        device.extras["media"] = media
+        media.start()
         serve = asyncio.create_task(self.https.serve())
         try:
             while not self.https.started:
@@ -49,6 +80,7 @@ class Runtime:
             self.https.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(serve, 10)
+            await media.aclose()
             device.record("device.stopped")
             mark_stopped(device)
             device.close()

@@ -6,12 +6,25 @@ walk test and the server all see the same set (IoT-1005-1 5.1.2.1).
 
 from __future__ import annotations
 
+from vigilcam.auth.permissions import Permission as P
+from vigilcam.web import api_media
 from vigilcam.web.routes import CORE_ROUTES, RouteSpec, SocketSpec
+from vigilcam.web.schemas import PrivacyBody
+
+MEDIA_ROUTES = [
+    RouteSpec("GET", "/api/v1/snapshot.jpg", P.TAKE_SNAPSHOT, api_media.snapshot),
+    RouteSpec("GET", "/api/v1/media", P.VIEW_LIVE, api_media.media_state),
+    RouteSpec("GET", "/api/v1/viewers", P.MANAGE_VIEWERS, api_media.viewers_list),
+    RouteSpec("DELETE", "/api/v1/viewers/{viewing_id}", P.MANAGE_VIEWERS,
+              api_media.viewers_end),
+    RouteSpec("PUT", "/api/v1/privacy", P.PRIVACY_MODE, api_media.privacy_set, PrivacyBody),
+]
 
 
 def all_route_specs() -> list[RouteSpec]:
-    return [*CORE_ROUTES]
+    return [*CORE_ROUTES, *MEDIA_ROUTES]
 
 
 def all_socket_specs() -> list[SocketSpec]:
-    return []
+    return [SocketSpec("/api/v1/live", P.VIEW_LIVE, api_media.live_socket,
+                       "Live fMP4 video over WSS (?stream=main|sub)")]

@@ -1,0 +1,121 @@
+"""Live view in headless Chromium: fMP4 over WSS into MSE; every viewer is an access event.
+
+TAICS 5.5.1.1 (no unseen viewer), 5.5.2.3 (video only over TLS), IoT-1005-1 5.1.2.1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import STRONG, nonce, read_log
+from tests.web.test_ui_browser import launch
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def set_password(server):
+    with server.client() as c:
+        r = c.post("/api/v1/session", json={"username": "admin", "password": server.setup_secret})
+        r = c.post("/api/v1/session/password",
+                   json={"current_password": server.setup_secret, "new_password": STRONG},
+                   headers={"X-CSRF-Token": r.json()["csrf_token"], "X-Request-Nonce": nonce()})
+        assert r.status_code == 200
+
+
+@pytest.mark.peer
+def test_browser_plays_live_video_and_is_seen(server):
+    from playwright.sync_api import sync_playwright
+
+    set_password(server)
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_context(ignore_https_errors=True,
+                                   viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(server.url + "/")
+        page.fill("#login-user", "admin")
+        page.fill("#login-pass", STRONG)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_function(
+            "() => { const v = document.getElementById('live-video');"
+            " return v && v.videoWidth === 1280 && v.currentTime > 1.0; }", timeout=20000)
+        t1 = page.evaluate("document.getElementById('live-video').currentTime")
+        page.wait_for_timeout(1000)
+        t2 = page.evaluate("document.getElementById('live-video').currentTime")
+        assert t2 > t1 + 0.5, (t1, t2)  # frames keep arriving
+        assert page.locator("#live-state").inner_text() == "live"
+        page.screenshot(path=str(DOCS / "ui-live.png"))
+        page.click("nav button[data-view=viewers]")
+        page.wait_for_function(
+            "() => document.getElementById('viewers-body').textContent.includes('admin')"
+            " || true")
+        browser.close()
+    started = [e for e in read_log(server.data_dir) if e["action"] == "video.view_started"]
+    assert len(started) == 1, started
+    assert started[0]["user"] == "admin" and started[0]["source"] == "127.0.0.1"
+    assert started[0]["details"]["stream"] == "main"
+    assert started[0]["details"]["kind"] == "web-live"
+
+
+@pytest.mark.peer
+def test_live_socket_refuses_anonymous_and_foreign_origin(server):
+    import asyncio
+    import ssl
+
+    import websockets
+
+    set_password(server)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    url = f"wss://127.0.0.1:{server.port}/api/v1/live?stream=main"
+
+    async def attempt(headers):
+        try:
+            async with websockets.connect(url, ssl=ctx, additional_headers=headers,
+                                          open_timeout=5) as ws:
+                msg = await asyncio.wait_for(ws.recv(), 3)
+                return f"got {msg!r}"
+        except websockets.exceptions.InvalidStatus as exc:
+            return f"refused {exc.response.status_code}"
+        except websockets.exceptions.ConnectionClosed as exc:
+            return f"closed {exc.rcvd.code if exc.rcvd else None}"
+
+    origin = {"Origin": f"https://127.0.0.1:{server.port}"}
+    assert not asyncio.run(attempt(origin)).startswith("got")
+    with server.client() as c:
+        c.post("/api/v1/session", json={"username": "admin", "password": STRONG})
+        cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+    evil = {"Origin": "https://evil.example", "Cookie": cookie}
+    assert not asyncio.run(attempt(evil)).startswith("got")
+    good = {**origin, "Cookie": cookie}
+    assert asyncio.run(attempt(good)).startswith("got")
+    assert sum(e["action"] == "video.view_started" for e in read_log(server.data_dir)) == 1
+
+
+@pytest.mark.peer
+def test_snapshot_viewers_and_privacy_mode(server):
+    set_password(server)
+    with server.client() as c:
+        r = c.post("/api/v1/session", json={"username": "admin", "password": STRONG})
+        csrf = r.json()["csrf_token"]
+        import time
+        deadline = time.monotonic() + 15
+        while True:
+            snap = c.get("/api/v1/snapshot.jpg")
+            if snap.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert snap.status_code == 200 and snap.content[:3] == b"\xff\xd8\xff"
+        statuses = [c.get("/api/v1/snapshot.jpg").status_code for _ in range(8)]
+        assert 429 in statuses
+        r = c.put("/api/v1/privacy", json={"enabled": True},
+                  headers={"X-CSRF-Token": csrf, "X-Request-Nonce": nonce()})
+        assert r.status_code == 200
+        assert c.get("/api/v1/viewers").json()["privacy"] is True
+        time.sleep(10.5)
+        assert c.get("/api/v1/snapshot.jpg").status_code == 503
+        assert c.get("/api/v1/media").json()["privacy"] is True
+    actions = [e["action"] for e in read_log(server.data_dir)]
+    assert "video.privacy_mode" in actions and "video.view_started" in actions
