@@ -192,3 +192,53 @@ def ffprobe(path: Path) -> dict:
     if out.returncode != 0:
         raise AssertionError(f"ffprobe refused {path}: {out.stderr.strip()}")
     return json.loads(out.stdout)
+
+
+# --- packet sources -----------------------------------------------------------------------------
+
+
+class ListSource:
+    """A PacketSource over a list (what StreamHub.subscribe() gives, minus the hub)."""
+
+    def __init__(self, info: StreamInfo, packets: list[EncodedPacket], delay: float = 0.0,
+                 before_each=None) -> None:
+        self._info = info
+        self.packets = packets
+        self.delay = delay
+        self.closed = False
+        self.close_reason: str | None = None
+        self.before_each = before_each
+
+    @property
+    def info(self) -> StreamInfo:
+        return self._info
+
+    def __aiter__(self):
+        return self._gen()
+
+    async def _gen(self):
+        import asyncio
+
+        for i, p in enumerate(self.packets):
+            if self.closed:
+                return
+            if self.before_each is not None:
+                self.before_each(i, p)
+            yield p
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            else:
+                await asyncio.sleep(0)
+        self.close_reason = "hub"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def looped(packets: list[EncodedPacket], times: int, fps: int = 30) -> list[EncodedPacket]:
+    """The pattern repeated ``times`` times on one continuous timeline."""
+    n = packets[-1].dts // (PTS_CLOCK // fps) + 1
+    out: list[EncodedPacket] = []
+    for k in range(times):
+        out += retime(packets, k * n, fps)
+    return out

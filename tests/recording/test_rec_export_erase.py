@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 from rec_support import ffprobe, fmp4_with_pyav, retime
 
 from vigilcam.recording.erase import delete_range, erase_all
 from vigilcam.recording.index import SegmentIndex
-from vigilcam.recording.playback import ExportError, export_mp4, export_range, iter_playback
+from vigilcam.recording.playback import (
+    ExportError,
+    aiter_playback,
+    export_mp4,
+    export_range,
+    iter_playback,
+    timeline,
+)
 from vigilcam.recording.segment_format import SegmentAuthError
 from vigilcam.recording.store import SegmentStore
 
@@ -114,3 +120,27 @@ def test_crypto_erase_old_disk_copy_does_not_decrypt_with_new_key(
         refused += 1
     assert refused == 4
     idx.close()
+
+
+async def test_async_playback_runs_off_the_loop_and_skips_refused(store, recorded) -> None:
+    p = store.path_of(recorded[2])
+    p.write_bytes(p.read_bytes()[:-1])
+    errors = []
+    got = [s.record.id async for s in aiter_playback(
+        store, T0, T0 + 100, on_error=lambda r, m: errors.append(r.id))]
+    assert got == [recorded[i].id for i in (0, 1, 3)] and errors == [recorded[2].id]
+
+
+def test_timeline_merges_contiguous_segments(store, recorded) -> None:
+    seg = store.open_segment("main", T0 + 30, "motion")
+    seg.write(b"x")
+    seg.commit(T0 + 34)
+    spans = timeline(store.index.query())
+    assert [(s.start - T0, s.end - T0, s.triggers, s.segments) for s in spans] == [
+        (0.0, 8.0, ("continuous",), 4), (30.0, 34.0, ("motion",), 1)]
+
+
+def test_seek_starts_at_the_segment_holding_the_time(store, recorded) -> None:
+    got = list(iter_playback(store, T0 + 5.25, T0 + 7))
+    assert [s.record.id for s in got] == [recorded[2].id, recorded[3].id]
+    assert got[0].offset == pytest.approx(1.25) and got[1].offset == 0.0

@@ -220,3 +220,17 @@ def test_index_file_holds_no_video(store, clip) -> None:
     cols = [r[1] for r in db.execute("PRAGMA table_info(segments)")]
     db.close()
     assert cols == ["id", "stream", "start", "end", "size", "trigger", "path", "state"]
+
+
+def test_open_store_layout_is_private_and_erasable(tmp_path, master_key, clip) -> None:
+    from vigilcam.recording.erase import erase_all
+    from vigilcam.recording.store import open_store
+
+    st = open_store(tmp_path / "rec", master_key)
+    assert st.recover() == []
+    write_segment(st, clip, T0, T0 + 2)
+    assert stat.S_IMODE((tmp_path / "rec").stat().st_mode) == 0o700
+    assert (tmp_path / "rec" / "index.db").exists()
+    rep = erase_all(st)
+    assert rep.segments == 1
+    assert [p.name for p in (tmp_path / "rec").iterdir()] == []

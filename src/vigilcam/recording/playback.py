@@ -9,8 +9,10 @@ to the edge that calls this (web/CLI), which passes ``on_error`` to record refus
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +36,8 @@ class PlaybackSegment:
     record: SegmentRecord
     data: bytes
     """A whole fMP4 file (init segment + fragments), authenticated and decrypted."""
+    offset: float = 0.0
+    """Seconds into this segment where the requested time is (seek within the first one)."""
 
 
 def _read(store: SegmentStore, rec: SegmentRecord, on_error: ErrorSink | None) -> bytes | None:
@@ -65,7 +69,51 @@ def iter_playback(
     for rec in store.index.query(start, end, stream):
         data = _read(store, rec, on_error)
         if data is not None:
-            yield PlaybackSegment(rec, data)
+            yield PlaybackSegment(rec, data, max(0.0, start - rec.start))
+
+
+async def aiter_playback(
+    store: SegmentStore,
+    start: float,
+    end: float,
+    stream: str | None = None,
+    on_error: ErrorSink | None = None,
+    executor: Executor | None = None,
+) -> AsyncIterator[PlaybackSegment]:
+    """``iter_playback`` for the asyncio edges: each read + decrypt runs in ``executor``
+    (the caller's bounded pool; None = the loop's default), one segment ahead at most."""
+    if end <= start:
+        raise ValueError("playback range is empty: end must be after start")
+    loop = asyncio.get_running_loop()
+    records = await loop.run_in_executor(executor, store.index.query, start, end, stream)
+    for rec in records:
+        data = await loop.run_in_executor(executor, _read, store, rec, on_error)
+        if data is not None:
+            yield PlaybackSegment(rec, data, max(0.0, start - rec.start))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of continuous recording, for the timeline."""
+
+    start: float
+    end: float
+    triggers: tuple[str, ...]
+    segments: int
+
+
+def timeline(records: Sequence[SegmentRecord], max_gap: float = 1.0) -> list[Span]:
+    """Merge finished segments whose gap is at most ``max_gap`` seconds (pure)."""
+    spans: list[Span] = []
+    for rec in sorted((r for r in records if r.end is not None), key=lambda r: r.start):
+        end = rec.end if rec.end is not None else rec.start
+        if spans and rec.start - spans[-1].end <= max_gap:
+            last = spans[-1]
+            triggers = last.triggers + (() if rec.trigger in last.triggers else (rec.trigger,))
+            spans[-1] = Span(last.start, max(last.end, end), triggers, last.segments + 1)
+        else:
+            spans.append(Span(rec.start, end, (rec.trigger,), 1))
+    return spans
 
 
 @dataclass

@@ -14,6 +14,7 @@ down when it returns; the event loop only plans. ``stop()`` ends ``run()``.
 from __future__ import annotations
 
 import asyncio
+import errno
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -69,10 +70,14 @@ class _StorageFailure(Exception):
 def _as_oserror(exc: BaseException) -> OSError:
     if isinstance(exc, OSError):
         return exc
-    import errno as _errno
-
     text = str(exc)
-    code = _errno.ENOSPC if "full" in text.lower() else _errno.EIO
+    lowered = text.lower()
+    if "full" in lowered:
+        code = errno.ENOSPC
+    elif "readonly" in lowered or "read-only" in lowered:
+        code = errno.EROFS
+    else:
+        code = errno.EIO
     return OSError(code, f"recording index: {text}")
 
 
@@ -149,27 +154,32 @@ class SegmentSink:
         if self._pending and (
             pkt.keyframe or pkt.dts - self._pending[0].dts >= self._frag_len
         ):
-            self._flush()
-        if self._pending and pkt.dts > self._pending[-1].dts:
+            self._flush(next_dts=pkt.dts)
+        elif self._pending and pkt.dts > self._pending[-1].dts:
             self._frame_dur = pkt.dts - self._pending[-1].dts
         self._pending.append(pkt)
 
-    def _flush(self) -> None:
+    def _flush(self, next_dts: int | None = None) -> None:
         if self._seg is None or not self._pending:
             return
-        data = fmp4.fragment(self._pending, self._seq, self._pending[0].dts - self._first_dts)
+        last = self._pending[-1].dts
+        duration = next_dts - last if next_dts is not None and next_dts > last else self._frame_dur
+        data = fmp4.fragment(
+            self._pending, self._seq, self._pending[0].dts - self._first_dts,
+            last_duration=duration,
+        )
         self._seg.write(data)
         self._seq += 1
-        self._last_dts = self._pending[-1].dts + self._frame_dur
+        self._last_dts = last + duration
         self._pending = []
 
     def _close(self) -> int:
         if self._seg is None:
             return 0
         self._flush()
-        seg, self._seg = self._seg, None
         end = self._start_wallclock + (self._last_dts - self._first_dts) / PTS_CLOCK
-        seg.commit(end)
+        self._seg.commit(end)
+        self._seg = None
         self.committed += 1
         return 1
 
@@ -216,6 +226,7 @@ class Recorder:
         self._queued_ops.extend(self._planner.set_mode(mode))
 
     def trigger(self, reason: str) -> None:
+        """An event (motion, manual, tamper...): call on the event loop thread."""
         self._planner.trigger(reason)
 
     def status(self) -> dict[str, object]:
@@ -287,6 +298,17 @@ class Recorder:
             self._planner.reset()
             self._monitor.failed(_as_oserror(failure.cause), self._clock())
             self._needs_sweep = True
+            return
+        except Exception as exc:  # noqa: BLE001 - a bad packet must not end recording
+            # Not the disk: drop the segment in progress, say so, start again at a keyframe.
+            self._planner.reset()
+            await loop.run_in_executor(self._executor, self._sink.abort)
+            if self._on_event is not None:
+                self._on_event(
+                    "recording.segment_dropped",
+                    "failure",
+                    {"stream": self.stream, "error": f"{type(exc).__name__}: {exc}"[:200]},
+                )
             return
         if committed:
             self._monitor.succeeded()

@@ -224,6 +224,10 @@ class SegmentStore:
             return OpenSegment(self, record, fd, self.chunk_size)
         except BaseException:
             os.close(fd)
+            try:
+                self.discard(record)
+            except (OSError, sqlite3.Error):
+                pass  # the next recover() removes it
             raise
 
     # -- reading ------------------------------------------------------------------------------
@@ -405,3 +409,15 @@ class SegmentStore:
     def _discard(self, rec: SegmentRecord, why: str) -> RecoveryAction:
         self.index.delete([rec.id])
         return RecoveryAction("discarded", rec.id, rec.path, why)
+
+
+def open_store(
+    root: Path, master_key: bytes, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> SegmentStore:
+    """The usual layout: ``root/index.db`` + ``root/segments/``, folders private (0700).
+
+    Call ``recover()`` on the result before any recorder starts, and record its actions.
+    """
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(root, 0o700)
+    return SegmentStore(root, master_key, SegmentIndex(root / "index.db"), chunk_size=chunk_size)
