@@ -22,7 +22,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support import STRONG, nonce, start_server  # noqa: E402
 from tests.web.test_ui_browser import launch  # noqa: E402
-
 from vigilcam.app import provision  # noqa: E402
 from vigilcam.media.testsrc import decode_burned_time  # noqa: E402
 from vigilcam.platform.config import Settings  # noqa: E402

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 from collections.abc import Callable
-
-import json
 from typing import Any
 
 from vigilcam import product
 from vigilcam.app import Device, mark_running, mark_stopped
+from vigilcam.detection import DetectionService
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials
 from vigilcam.web.server import HttpsServer, create_app
@@ -60,6 +60,9 @@ class Runtime:
         media = build_media(device)
         device.extras["media"] = media
         media.start()
+        detection = DetectionService(device, media)
+        device.extras["detection"] = detection
+        detection.start()
         serve = asyncio.create_task(self.https.serve())
         try:
             while not self.https.started:
@@ -80,6 +83,7 @@ class Runtime:
             self.https.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(serve, 10)
+            detection.stop()
             await media.aclose()
             device.record("device.stopped")
             mark_stopped(device)

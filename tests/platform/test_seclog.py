@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 from tests.support import run_cli
-
 from vigilcam.platform.seclog import SecurityLog
 
 

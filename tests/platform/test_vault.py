@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from tests.support import run_cli
 
+from tests.support import run_cli
 from vigilcam.platform.vault import FileKek, Vault, VaultError
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from tests.support import STRONG, admin_ready, nonce
-
 from vigilcam import product
 
 

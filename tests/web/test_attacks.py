@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from tests.support import STRONG, nonce, read_log, run_cli, start_server
 
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.support import make_client, nonce
 
+from tests.support import make_client, nonce
 from vigilcam.auth.permissions import MATRIX, Permission, Role
 from vigilcam.auth.sessions import COOKIE_NAME
 from vigilcam.web.catalogue import all_route_specs, all_socket_specs

@@ -124,6 +124,29 @@ async def media_state(request: Request, principal: Principal) -> Response:
                          "streams": streams})
 
 
+async def tamper_status(request: Request, principal: Principal) -> Response:
+    """Tamper and motion detection state, with the evidence pictures available."""
+    detection = device_of(request).extras.get("detection")
+    if detection is None:
+        raise ApiError(503, "detection is not running")
+    return JSONResponse(detection.status())
+
+
+async def tamper_evidence(request: Request, principal: Principal) -> Response:
+    """The before/after thumbnail of the last tamper event of a kind (an access event)."""
+    device = device_of(request)
+    detection = device.extras.get("detection")
+    kind, which = request.path_params["kind"], request.path_params["which"]
+    if detection is None or which not in ("before", "after"):
+        raise ApiError(404, "no such evidence")
+    evidence = detection.evidence.get(kind)
+    picture = getattr(evidence, f"{which}_jpeg", b"") if evidence else b""
+    if not picture:
+        raise ApiError(404, "no such evidence")
+    _viewers(request).once(principal.username, client_address(request), "tamper-evidence", kind)
+    return Response(picture, media_type="image/jpeg")
+
+
 def _same_origin(ws: WebSocket) -> bool:
     """Refuse cross-site WebSocket hijacking: the Origin must be this very host."""
     origin = ws.headers.get("origin")
@@ -156,7 +179,11 @@ async def live_socket(ws: WebSocket) -> None:
         await ws.close()
         return
     loop = asyncio.get_running_loop()
-    session.close = lambda: loop.call_soon_threadsafe(closed.set)
+
+    def close_from_any_thread() -> None:
+        loop.call_soon_threadsafe(closed.set)
+
+    session.close = close_from_any_thread
     hub = media.hubs[stream]
     subscription = hub.subscribe(from_last_keyframe=True)
     tasks = [

@@ -18,6 +18,9 @@ MEDIA_ROUTES = [
     RouteSpec("DELETE", "/api/v1/viewers/{viewing_id}", P.MANAGE_VIEWERS,
               api_media.viewers_end),
     RouteSpec("PUT", "/api/v1/privacy", P.PRIVACY_MODE, api_media.privacy_set, PrivacyBody),
+    RouteSpec("GET", "/api/v1/tamper", P.VIEW_LIVE, api_media.tamper_status),
+    RouteSpec("GET", "/api/v1/tamper/{kind}/{which}.jpg", P.VIEW_LIVE,
+              api_media.tamper_evidence),
 ]
 
 
