@@ -296,4 +296,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main so feature commands and this module share one set of
+    # exception classes (``python -m`` would otherwise load this file twice).
+    from vigilcam.cli import main as _main
+
+    raise SystemExit(_main())
