@@ -75,6 +75,7 @@ FEATURE_CLI = [
     "vigilcam.alerts.cli",
     "vigilcam.compliance.cli",
     "vigilcam.privacy.cli",
+    "vigilcam.update.cli",
 ]
 
 
@@ -94,13 +95,20 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
+    import vigilcam
     from vigilcam.runtime import Runtime
+    from vigilcam.update.config import code_key_path
+    from vigilcam.update.manifest import verify_start
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
     paths = _paths(args)
+    # TAICS 5.1.4.1: verified start; the installed code must match its signed manifest.
+    verdict = verify_start(Path(vigilcam.__file__).resolve().parent, code_key_path(paths.root))
+    if not verdict.may_run:
+        raise CliError(f"verified start refused: {verdict.detail}", EXIT_START)
     settings = _settings(args, paths)
     result = provision(paths, settings)
     device = open_device(paths, settings)

@@ -19,6 +19,7 @@ from vigilcam.app import Device, mark_running, mark_stopped
 from vigilcam.detection import DetectionService
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials
+from vigilcam.update.service import UpdateService
 from vigilcam.web.server import HttpsServer, create_app
 
 UPSTREAM_SECRET = "upstream_credentials"
@@ -63,6 +64,11 @@ class Runtime:
         detection = DetectionService(device, media)
         device.extras["detection"] = detection
         detection.start()
+        updates = UpdateService.for_device(device)
+        device.extras["update"] = updates
+        scheduler = updates.scheduler() if updates.configured_problem() is None else None
+        if scheduler is not None:
+            scheduler.start()
         serve = asyncio.create_task(self.https.serve())
         try:
             while not self.https.started:
@@ -83,6 +89,8 @@ class Runtime:
             self.https.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(serve, 10)
+            if scheduler is not None:
+                await scheduler.stop()
             detection.stop()
             await media.aclose()
             device.record("device.stopped")

@@ -33,6 +33,7 @@ class Permission(StrEnum):
     EXPORT_SECURITY_LOG = "export_security_log"
     MANAGE_ALERTS = "manage_alerts"
     ERASE_DATA = "erase_data"
+    MANAGE_UPDATES = "manage_updates"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -51,6 +52,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.EXPORT_SECURITY_LOG: "Export the security event log (CSV, JSON)",
     Permission.MANAGE_ALERTS: "Add, test and remove alert channels",
     Permission.ERASE_DATA: "Delete recordings, erase personal data, factory reset",
+    Permission.MANAGE_UPDATES: "Check for and install signed software updates",
 }
 
 _VIEWER = frozenset(

@@ -33,28 +33,6 @@ def known_vulnerabilities(ctx: LocalContext) -> Result:
                     "CVSS v3 high/critical finding.")
 
 
-def update_mechanism(ctx: LocalContext) -> Result:
-    """IoT-1005-1 5.3.1.1: A/B install, health check, automatic rollback."""
-    return _planned("vigilcam.update", "update mechanism",
-                    "Until the update feature lands, update by installing a new release "
-                    "package into a fresh virtualenv and switching the systemd unit to it "
-                    "(keep the old one to roll back), as docs/setup-guide.md shows.")
-
-
-def signed_updates(ctx: LocalContext) -> Result:
-    """IoT-1005-1 5.3.1.2: updates over TLS >= 1.2, signed (TUF) and encrypted."""
-    return _planned("vigilcam.update", "signed, encrypted updates",
-                    "Verify release signatures by hand before installing (see SECURITY.md) "
-                    "until TUF-signed updates land.")
-
-
-def update_checks(ctx: LocalContext) -> Result:
-    """IoT-1005-1 5.3.1.3: periodic update checks; update status shown."""
-    return _planned("vigilcam.update", "periodic update checks",
-                    "Watch the project's security advisories (SECURITY.md) until scheduled "
-                    "checks land.")
-
-
 def hotplug_logging(ctx: LocalContext) -> Result:
     """TAICS 5.1.1.2: USB / storage hot-plug events in the security log."""
     return _planned("vigilcam.hotplug", "USB and storage hot-plug logging",
@@ -62,8 +40,3 @@ def hotplug_logging(ctx: LocalContext) -> Result:
                     "(docs/setup-guide.md) until hot-plug logging lands.")
 
 
-def secure_boot(ctx: LocalContext) -> Result:
-    """TAICS 5.1.4.1: verify the installed code against a signed manifest at start."""
-    return _planned("vigilcam.integrity", "verified start (signed code manifest)",
-                    "Use the host's UEFI Secure Boot and a read-only root filesystem "
-                    "(docs/setup-guide.md) until verified start lands.")

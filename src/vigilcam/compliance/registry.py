@@ -20,6 +20,7 @@ _N = "vigilcam.compliance.checks_network:"
 _H = "vigilcam.compliance.checks_host:"
 _D = "vigilcam.compliance.checks_docs:"
 _P = "vigilcam.compliance.checks_planned:"
+_U = "vigilcam.update.audit:"
 _R = "vigilcam.compliance.remote_judge:"
 
 _AUDIT_TESTS = ("tests/compliance/test_local_audit.py",)
@@ -105,26 +106,35 @@ CLAUSES: tuple[Clause, ...] = (
          ("product.py", "platform/identity.py", "web/ui.py", "web/api_core.py"),
          ("tests/platform/test_identity.py", "tests/web/test_api.py"), IMPL, _L + "model_shown"),
     _iot("5.3.1.1", "Update mechanism; a failed update returns to normal operation",
-         ("5.3-1", "5.3-2", "5.3-3"), ("compliance/checks_planned.py",), _AUDIT_TESTS, PLAN,
-         _P + "update_mechanism",
-         note="A/B slot installer with health check and automatic rollback is planned."),
+         ("5.3-1", "5.3-2", "5.3-3"), ("update/slots.py", "update/health.py",
+                                       "update/service.py"),
+         ("tests/update/test_install.py", "tests/update/test_audit.py"), IMPL,
+         _U + "update_mechanism",
+         note="A/B slots: install into the inactive slot, switch, boot health check, "
+              "automatic rollback."),
     _iot("5.3.1.2", "Updates over a secure channel; integrity and confidentiality",
-         ("5.3-7", "5.3-9", "5.3-10"), ("platform/tls.py", "compliance/checks_planned.py"),
-         _AUDIT_TESTS, PLAN, _P + "signed_updates",
-         note="TLS client policy exists (platform/tls.py); TUF-signed, encrypted packages are "
-              "planned."),
+         ("5.3-7", "5.3-9", "5.3-10"), ("platform/tls.py", "update/fetcher.py",
+                                        "update/client.py", "update/package.py",
+                                        "update/repository.py"),
+         ("tests/update/test_client.py", "tests/update/test_package.py"), IMPL,
+         _U + "signed_updates",
+         note="TUF metadata (rollback, freeze, mix-and-match refused) over the platform TLS "
+              "client policy; packages AES-256-GCM encrypted."),
     _iot("5.3.1.3", "Periodic check for security updates; update status shown",
-         ("5.3-4", "5.3-5", "5.3-6", "5.3-11"), ("compliance/checks_planned.py",),
-         _AUDIT_TESTS, PLAN, _P + "update_checks", note="Scheduled checks are planned."),
+         ("5.3-4", "5.3-5", "5.3-6", "5.3-11"), ("update/scheduler.py", "update/state.py",
+                                                 "web/api_update.py", "update/cli.py"),
+         ("tests/update/test_scheduler.py", "tests/update/test_api.py",
+          "tests/update/test_cli.py"), IMPL, _U + "update_checks"),
     _iot("5.3.1.4", "Support (update) period stated", ("5.3-13",),
          ("product.py", "app.py", "compliance/checks_docs.py"), _AUDIT_TESTS, IMPL,
          _L + "support_period"),
     _iot("5.4.1.1", "Firmware not exposed, or no undeclared endpoints and no recoverable "
-         "secrets in it", ("5.4-3",), ("compliance/pkgscan.py",),
-         ("tests/compliance/test_pkgscan.py", *_AUDIT_TESTS), PART, _L + "package_clean",
-         note="The installed package is scanned for embedded secrets and undeclared URLs/IPs "
-              "(the clause's second alternative); encrypted, signed release packages are "
-              "planned with the update work."),
+         "secrets in it", ("5.4-3",), ("compliance/pkgscan.py", "update/package.py",
+                                      "update/repository.py"),
+         ("tests/compliance/test_pkgscan.py", "tests/update/test_package.py",
+          "tests/update/test_cli.py", *_AUDIT_TESTS), IMPL, _U + "release_packages",
+         note="Release packages AES-256-GCM encrypted and TUF-signed; the installed package is "
+              "scanned for embedded secrets and undeclared URLs/IPs."),
     _iot("5.4.1.2", "Stored security-sensitive data encrypted", ("5.4-1",),
          ("platform/vault.py", "platform/fsutil.py", "auth/passwords.py"),
          ("tests/platform/test_vault.py", *_AUDIT_TESTS), IMPL, _L + "storage_protected"),
@@ -195,8 +205,11 @@ CLAUSES: tuple[Clause, ...] = (
            note="No default password exists to restore; the factory reset command (privacy "
                 "package) is being built and must create a new setup secret."),
     _taics("5.1.4.1", 3, "Secure boot: only authorised, verified software runs", ("5.7-1",),
-           ("compliance/checks_planned.py",), _AUDIT_TESTS, PLAN, _P + "secure_boot",
-           note="Verifying the installed code against a signed manifest at start is planned."),
+           ("update/manifest.py", "cli.py"),
+           ("tests/update/test_manifest.py", "tests/update/test_audit.py"), IMPL,
+           _U + "verified_start",
+           note="`vigilcam run` verifies the installed code against its Ed25519-signed "
+                "manifest and refuses to start on a mismatch."),
     _taics("5.2.5.2", 3, "Sensitive data in a secure domain", ("5.4-1",),
            ("platform/vault.py",), ("tests/platform/test_vault.py", *_AUDIT_TESTS), PART,
            _L + "secure_domain",

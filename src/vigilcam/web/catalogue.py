@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vigilcam.auth.permissions import Permission as P
 from vigilcam.web import api_media
+from vigilcam.web.api_update import update_routes
 from vigilcam.web.routes import CORE_ROUTES, RouteSpec, SocketSpec
 from vigilcam.web.schemas import PrivacyBody
 
@@ -25,7 +26,7 @@ MEDIA_ROUTES = [
 
 
 def all_route_specs() -> list[RouteSpec]:
-    return [*CORE_ROUTES, *MEDIA_ROUTES]
+    return [*CORE_ROUTES, *MEDIA_ROUTES, *update_routes(P.MANAGE_UPDATES)]
 
 
 def all_socket_specs() -> list[SocketSpec]:

@@ -1,7 +1,7 @@
 // vigilcam browser UI. No inline script; every value from the server is shown with textContent.
 "use strict";
 
-const state = { me: null, view: "live", live: null };
+const state = { me: null, view: "live", live: null, play: null, rec: null };
 const $ = (id) => document.getElementById(id);
 
 function nonce() {
@@ -30,9 +30,10 @@ function show(view) {
     b.classList.toggle("active", b.dataset.view === view);
   }
   if (view !== "live") stopLive();
+  if (view !== "recordings") stopPlayback();
   state.view = view;
   const loaders = { live: startLive, device: loadDevice, users: loadUsers, log: loadLog,
-    viewers: loadViewers };
+    viewers: loadViewers, recordings: loadRecordings, data: loadData };
   if (loaders[view]) loaders[view]();
 }
 
@@ -86,7 +87,7 @@ $("password-form").addEventListener("submit", async (ev) => {
 });
 
 $("logout").addEventListener("click", async () => {
-  await api("DELETE", "/api/v1/session"); state.me = null; stopLive(); boot();
+  await api("DELETE", "/api/v1/session"); state.me = null; stopLive(); stopPlayback(); boot();
 });
 $("logout-all").addEventListener("click", async () => {
   await api("DELETE", "/api/v1/sessions"); state.me = null; stopLive(); boot();
@@ -297,5 +298,285 @@ function pump(l, video) {
     }
   }
 }
+
+// ---- recordings: timeline, playback (fMP4 stream into MSE), export ---------------------------
+function may(perm) { return !!(state.me && state.me.permissions.includes(perm)); }
+
+function fmtTime(t) {
+  return new Date(t * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+function toLocalInput(t) {
+  const d = new Date(t * 1000);
+  const pad = (x) => String(x).padStart(2, "0");
+  return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+    pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+}
+
+function fromLocalInput(v) {
+  const t = new Date(v).getTime();
+  return Number.isFinite(t) ? t / 1000 : null;
+}
+
+function setRecStatus(text, bad) {
+  const el = $("rec-status"); el.textContent = text; el.classList.toggle("error", !!bad);
+}
+
+async function loadRecordings() {
+  const now = Date.now() / 1000;
+  const auto = $("rec-window").value === "auto";
+  const win = auto ? 30 * 86400 : (parseInt($("rec-window").value, 10) || 86400);
+  let from = now - win;
+  const r = await api("GET", "/api/v1/recordings?from=" + from.toFixed(3) + "&to=" + (now + 60).toFixed(3));
+  const bar = $("rec-timeline");
+  for (const el of Array.from(bar.querySelectorAll(".span"))) el.remove();
+  $("rec-mode-box").hidden = !may("configure_media");
+  $("rec-export-box").hidden = !may("export_recordings");
+  if (r.status !== 200) {
+    state.rec = null;
+    $("rec-summary").textContent = r.data.error || "Recordings are not available.";
+    return;
+  }
+  if (r.data.mode) $("rec-mode").value = r.data.mode;
+  const spans = r.data.spans || [];
+  if (auto && spans.length) {
+    // zoom to fit: from a little before the first recording to now
+    from = Math.min(spans[0].start, now - 60);
+    from -= (now - from) * 0.02;
+  }
+  state.rec = { from: from, to: now, spans: spans };
+  $("rec-window-start").textContent = fmtTime(from);
+  $("rec-window-end").textContent = fmtTime(now);
+  let total = 0;
+  for (const sp of spans) {
+    total += sp.end - sp.start;
+    const el = document.createElement("div");
+    el.className = "span" + (sp.triggers.includes("continuous") ? "" : " event");
+    const left = Math.max(0, (sp.start - from) / (now - from));
+    const right = Math.min(1, (sp.end - from) / (now - from));
+    el.style.left = (left * 100).toFixed(3) + "%";
+    el.style.width = (Math.max(0, right - left) * 100).toFixed(3) + "%";
+    el.title = fmtTime(sp.start) + " – " + fmtTime(sp.end);
+    el.dataset.start = String(sp.start);
+    bar.appendChild(el);
+  }
+  $("rec-summary").textContent = spans.length ?
+    spans.length + " recorded stretch(es), " + Math.round(total) + " s in all" :
+    "Nothing recorded in this window.";
+  if (spans.length && !$("rec-export-from").value) {
+    const last = spans[spans.length - 1];
+    setExportRange(Math.max(last.start, last.end - 60), last.end);
+  }
+}
+
+function setExportRange(a, b) {
+  $("rec-export-from").value = toLocalInput(a);
+  $("rec-export-to").value = toLocalInput(b);
+  updateExportLink();
+}
+
+function updateExportLink() {
+  const a = fromLocalInput($("rec-export-from").value);
+  const b = fromLocalInput($("rec-export-to").value);
+  const link = $("rec-export");
+  if (a === null || b === null || b <= a) { link.removeAttribute("href"); return; }
+  link.href = "/api/v1/recordings/export?from=" + a.toFixed(3) + "&to=" + b.toFixed(3);
+}
+
+$("rec-export-from").addEventListener("change", updateExportLink);
+$("rec-export-to").addEventListener("change", updateExportLink);
+$("rec-refresh").addEventListener("click", loadRecordings);
+$("rec-window").addEventListener("change", loadRecordings);
+$("rec-mode").addEventListener("change", async () => {
+  const r = await api("PUT", "/api/v1/recordings/mode", { mode: $("rec-mode").value });
+  setRecStatus(r.status === 200 ? "Recording mode: " + r.data.mode : (r.data.error || "refused"),
+    r.status !== 200);
+});
+
+$("rec-timeline").addEventListener("click", (ev) => {
+  const rec = state.rec;
+  if (!rec) return;
+  const box = $("rec-timeline").getBoundingClientRect();
+  const frac = Math.min(1, Math.max(0, (ev.clientX - box.left) / box.width));
+  let t = rec.from + frac * (rec.to - rec.from);
+  // Snap into the nearest recorded stretch so a click just beside a short span still plays.
+  let best = null;
+  for (const sp of rec.spans) {
+    const d = t < sp.start ? sp.start - t : (t > sp.end ? t - sp.end : 0);
+    if (best === null || d < best.d) best = { d: d, sp: sp };
+  }
+  if (!best) { setRecStatus("Nothing recorded in this window.", true); return; }
+  t = Math.min(Math.max(t, best.sp.start), Math.max(best.sp.start, best.sp.end - 0.5));
+  const cur = $("rec-cursor");
+  cur.hidden = false;
+  cur.style.left = (((t - rec.from) / (rec.to - rec.from)) * 100).toFixed(3) + "%";
+  setExportRange(t, Math.min(best.sp.end, t + 60));
+  playRecording(t);
+});
+
+function stopPlayback() {
+  const p = state.play; state.play = null;
+  if (!p) return;
+  p.closed = true;
+  try { p.abort.abort(); } catch (e) { /* done */ }
+}
+
+function avcCodec(bytes) {
+  for (let i = 0; i + 8 < bytes.length; i++) {
+    if (bytes[i] === 0x61 && bytes[i + 1] === 0x76 && bytes[i + 2] === 0x63 && bytes[i + 3] === 0x43) {
+      const hex = (x) => x.toString(16).padStart(2, "0");
+      return "avc1." + hex(bytes[i + 5]) + hex(bytes[i + 6]) + hex(bytes[i + 7]);
+    }
+  }
+  return null;
+}
+
+function concatBytes(a, b) {
+  const out = new Uint8Array(a.length + b.length); out.set(a, 0); out.set(b, a.length); return out;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function playRecording(t) {
+  stopPlayback();
+  const p = { closed: false, abort: new AbortController(), queue: [], sb: null, ms: null,
+    done: false, seeked: false, offset: 0, start: t, t0: performance.now() };
+  state.play = p;
+  const video = $("rec-video");
+  setRecStatus("loading…");
+  let res;
+  try {
+    res = await fetch("/api/v1/recordings/play?from=" + t.toFixed(3),
+      { credentials: "same-origin", signal: p.abort.signal });
+  } catch (e) { if (!p.closed) setRecStatus("playback failed", true); return; }
+  if (res.status !== 200) {
+    let d = {}; try { d = await res.json(); } catch (e) { d = {}; }
+    setRecStatus(d.error || ("playback refused (" + res.status + ")"), true);
+    return;
+  }
+  p.offset = parseFloat(res.headers.get("X-Playback-Offset") || "0") || 0;
+  p.start = parseFloat(res.headers.get("X-Playback-Start") || String(t)) || t;
+  const reader = res.body.getReader();
+  const ms = new MediaSource();
+  p.ms = ms;
+  video.src = URL.createObjectURL(ms);
+  await new Promise((r) => ms.addEventListener("sourceopen", r, { once: true }));
+  let head = new Uint8Array(0);
+  let codec = null;
+  try {
+    while (!codec && !p.closed) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      head = concatBytes(head, value);
+      codec = avcCodec(head);
+    }
+    if (!codec) { if (!p.closed) setRecStatus("not a playable recording", true); return; }
+    p.sb = ms.addSourceBuffer('video/mp4; codecs="' + codec + '"');
+    p.sb.mode = "segments";
+    p.sb.addEventListener("updateend", () => pumpPlayback(p, video));
+    p.queue.push(head);
+    pumpPlayback(p, video);
+    while (!p.closed) {
+      while (!p.closed && (p.queue.length > 16 || bufferedAhead(video) > 60)) await sleep(250);
+      const { value, done } = await reader.read();
+      if (done) break;
+      p.queue.push(value);
+      pumpPlayback(p, video);
+    }
+  } catch (e) {
+    if (!p.closed) setRecStatus("playback interrupted", true);
+    return;
+  }
+  p.done = true;
+  pumpPlayback(p, video);
+}
+
+function bufferedAhead(video) {
+  const b = video.buffered;
+  return b.length ? b.end(b.length - 1) - video.currentTime : 0;
+}
+
+function pumpPlayback(p, video) {
+  if (p.closed || !p.sb || p.sb.updating) return;
+  if (!p.seeked && video.buffered.length && video.buffered.end(video.buffered.length - 1) > p.offset) {
+    p.seeked = true;
+    video.currentTime = Math.max(video.buffered.start(0), p.offset);
+    video.play().catch(() => {});
+    setRecStatus("playing (started in " + Math.round(performance.now() - p.t0) + " ms)");
+  }
+  if (p.queue.length) {
+    try { p.sb.appendBuffer(p.queue.shift()); } catch (e) {
+      if (video.currentTime > 20) { try { p.sb.remove(0, video.currentTime - 10); } catch (x) { /* busy */ } }
+    }
+    return;
+  }
+  if (p.done && p.ms && p.ms.readyState === "open") {
+    try { p.ms.endOfStream(); } catch (e) { /* already ended */ }
+  }
+}
+
+$("rec-video").addEventListener("timeupdate", () => {
+  const p = state.play;
+  if (p) $("rec-clock").textContent = fmtTime(p.start + $("rec-video").currentTime);
+});
+
+// ---- your data: inventory, delete by range, erase everything ---------------------------------
+async function loadData() {
+  const r = await api("GET", "/api/v1/privacy/inventory");
+  const body = $("data-body"); body.textContent = "";
+  for (const item of r.data.items || []) {
+    const tr = document.createElement("tr");
+    tr.dataset.kind = item.id;
+    cell(tr, item.what); cell(tr, item.personal);
+    cell(tr, (item.where || []).join(", ") || "not stored", "path");
+    cell(tr, item.why); cell(tr, item.retention);
+    const st = item.stored || {};
+    const parts = [];
+    if (st.items !== null && st.items !== undefined) parts.push(st.items + " items");
+    if (st.bytes) parts.push(Math.round(st.bytes / 1024) + " KiB");
+    cell(tr, parts.join(", ") || "–");
+    body.appendChild(tr);
+  }
+  const tel = r.data.telemetry || {};
+  $("data-telemetry").textContent = tel.enabled ? "Telemetry is ON." :
+    "Telemetry: none. This camera sends no usage statistics, crash reports or analytics to anyone.";
+  $("data-erase-box").hidden = !may("erase_data");
+  $("data-erase-result").hidden = true;
+}
+
+$("data-delete-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const a = fromLocalInput($("data-del-from").value);
+  const b = fromLocalInput($("data-del-to").value);
+  if (a === null || b === null || b <= a) {
+    $("data-delete-result").textContent = "Choose a range whose end is after its start."; return;
+  }
+  const r = await api("DELETE", "/api/v1/recordings?from=" + a.toFixed(3) + "&to=" + b.toFixed(3));
+  $("data-delete-result").textContent = r.status === 200 ?
+    "Deleted " + r.data.deleted.segments + " segment(s)." : (r.data.error || "refused");
+  loadData();
+});
+
+$("data-erase-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("data-erase-error").textContent = "";
+  if ($("data-erase-confirm").value !== "ERASE") {
+    $("data-erase-error").textContent = "Type ERASE (capital letters) to confirm."; return;
+  }
+  const r = await api("POST", "/api/v1/privacy/erase", { confirm: "ERASE" });
+  $("data-erase-confirm").value = "";
+  if (r.status !== 200) { $("data-erase-error").textContent = r.data.error || "refused"; return; }
+  const lines = ["Erased:"];
+  for (const [k, v] of Object.entries(r.data.deleted || {})) lines.push("  " + k + ": " + v);
+  lines.push("Kept:");
+  for (const [k, v] of Object.entries(r.data.kept || {})) lines.push("  " + k + ": " + v);
+  lines.push("", "New one-time setup secret for 'admin': " + r.data.setup_secret, r.data.next || "");
+  const out = $("data-erase-result");
+  out.textContent = lines.join("\n");
+  out.hidden = false;
+  state.me = null;
+  $("nav").hidden = true;
+  stopPlayback(); stopLive();
+});
 
 boot();

@@ -1,0 +1,215 @@
+"""The update service: check, download, install into a slot, keep the status, record every step.
+
+Owns the update workflow the CLI, the API and the scheduler call. Serves IoT-1005-1 5.3.1.1
+(install into the inactive slot, health check, automatic rollback), 5.3.1.2 (TUF-verified,
+encrypted packages over our TLS policy), 5.3.1.3 (status: current version, last check,
+available update, result of the last install) and TAICS 5.2.8.1 (each step is a security event:
+update.checked, update.refused, update.installed, update.rolled_back).
+
+One check or install at a time (ngclient's cache is single-writer): a lock serialises them.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from vigilcam import product
+from vigilcam.platform.tls import client_context
+from vigilcam.update.client import Release, UpdateClient
+from vigilcam.update.config import UpdateConfig, UpdatePaths
+from vigilcam.update.errors import RefusalKind, UpdateError
+from vigilcam.update.manifest import MANIFEST_NAME, ManifestError, load_public_key, verify_installed
+from vigilcam.update.scheduler import UpdateScheduler
+from vigilcam.update.slots import HealthCheck, InstallOutcome, Recorder, SlotManager
+from vigilcam.update.state import StateStore, UpdateStatus, utc_now
+
+# Refusals that mean someone tampered with the channel or the release: "update.refused".
+ATTACK_KINDS = {RefusalKind.ROLLBACK, RefusalKind.FREEZE, RefusalKind.MIX_AND_MATCH,
+                RefusalKind.SIGNATURE, RefusalKind.TAMPERED, RefusalKind.DOWNGRADE,
+                RefusalKind.DECRYPT, RefusalKind.PACKAGE, RefusalKind.METADATA}
+PACKAGE_NAME = "vigilcam"
+
+
+class UpdateService:
+    def __init__(
+        self,
+        data_root: Path,
+        record: Recorder,
+        *,
+        config: UpdateConfig | None = None,
+        installed_version: str = product.VERSION,
+        distribution_key: bytes | None = None,
+        context: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.paths = UpdatePaths(data_root)
+        self.config = config or UpdateConfig.load(self.paths.config_file)
+        self.record = record
+        self.installed_version = installed_version
+        self.distribution_key = distribution_key
+        self._context = context
+        self.timeout = timeout
+        self.store = StateStore(self.paths.state_file)
+        self.slots = SlotManager(Path(self.config.install_root))
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_device(cls, device: Any) -> UpdateService:
+        """The service for an opened ``Device`` (record path, data dir, vault key)."""
+        from vigilcam.update.config import DISTRIBUTION_KEY_SECRET
+
+        return cls(device.paths.root, device.record,
+                   distribution_key=device.vault.find(DISTRIBUTION_KEY_SECRET))
+
+    def scheduler(self, *, first_delay: float = 300.0) -> UpdateScheduler:
+        """The periodic check (5.3.1.3) for the runtime to start and stop."""
+        return UpdateScheduler(self.scheduled_check, interval=self.config.interval_hours * 3600,
+                               jitter=self.config.jitter, first_delay=first_delay)
+
+    # --- status (5.3.1.3) -----------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        status = self.store.load(self.installed_version)
+        out = status.public()
+        out["current_slot"] = self.slots.current_slot()
+        out["repository_url"] = self.config.repository_url or None
+        out["configured"] = self.configured_problem() is None
+        out["check_interval_hours"] = self.config.interval_hours
+        return out
+
+    def configured_problem(self) -> str | None:
+        if not self.config.repository_url:
+            return "no update repository configured"
+        if not self.paths.trusted_root.exists():
+            return f"no pinned TUF root at {self.paths.trusted_root}"
+        if not self.paths.code_key.exists():
+            return f"no pinned code-signing key at {self.paths.code_key}"
+        return None
+
+    # --- check ----------------------------------------------------------------------------
+
+    def _client(self) -> UpdateClient:
+        problem = self.configured_problem()
+        if problem:
+            raise UpdateError(RefusalKind.CONFIG, f"{problem}: run `vigilcam update configure`")
+        context = self._context or client_context(
+            cafile=self.paths.ca_file if self.paths.ca_file.exists() else None)
+        return UpdateClient(
+            metadata_dir=self.paths.metadata_dir, downloads_dir=self.paths.downloads_dir,
+            trusted_root=self.paths.trusted_root.read_bytes(),
+            repository_url=self.config.repository_url, context=context,
+            distribution_key=self.distribution_key, timeout=self.timeout)
+
+    def _recorder(self, user: str | None, source: str | None) -> Recorder:
+        """The one record path, with who asked (CLI, API user, scheduler) when known."""
+        if user is None and source is None:
+            return self.record
+        return partial(self.record, user=user, source=source)
+
+    def _refused(self, status: UpdateStatus, exc: UpdateError, step: str,
+                 record: Recorder) -> None:
+        if step == "check":
+            status.last_check = utc_now()
+            status.last_check_result = str(exc)
+        self.store.save(status)
+        action = "update.refused" if exc.kind in ATTACK_KINDS else "update.checked"
+        record(action, result="failure", step=step, kind=exc.kind.value, reason=str(exc),
+                    installed=self.installed_version)
+
+    def _check(self, client: UpdateClient, status: UpdateStatus,
+               record: Recorder) -> Release | None:
+        try:
+            release = client.check(self.installed_version)
+        except UpdateError as exc:
+            self._refused(status, exc, "check", record)
+            raise
+        status.last_check = utc_now()
+        status.last_check_result = "ok"
+        status.available_version = release.version if release else None
+        self.store.save(status)
+        tls = client.fetcher.last_tls
+        record("update.checked", installed=self.installed_version,
+                    available=status.available_version,
+                    tls=f"{tls[0]} {tls[1]}" if tls else None)
+        return release
+
+    def check(self, *, user: str | None = None, source: str | None = None) -> Release | None:
+        """Ask the repository for a newer release (raises UpdateError when refused)."""
+        record = self._recorder(user, source)
+        with self._lock:
+            status = self.store.load(self.installed_version)
+            try:
+                client = self._client()
+            except UpdateError as exc:
+                self._refused(status, exc, "check", record)
+                raise
+            return self._check(client, status, record)
+
+    def scheduled_check(self) -> None:
+        """For the scheduler: like ``check`` but never raises (the events tell what happened)."""
+        try:
+            self.check(source="scheduler")
+        except UpdateError:
+            pass
+
+    # --- install (5.3.1.1) ----------------------------------------------------------------
+
+    def _verifier(self, version: str) -> Any:
+        def verify(slot: Path) -> None:
+            try:
+                key = load_public_key(self.paths.code_key)
+            except ManifestError as exc:
+                raise UpdateError(RefusalKind.CONFIG, str(exc)) from None
+            check = verify_installed(slot / PACKAGE_NAME / MANIFEST_NAME, key)
+            if not check.ok:
+                raise UpdateError(RefusalKind.PACKAGE, "the new code does not match its signed "
+                                  "manifest: " + "; ".join(check.problems[:5]))
+            if check.version != version:
+                raise UpdateError(RefusalKind.PACKAGE, f"the code manifest says {check.version}, "
+                                  f"the signed release says {version}")
+        return verify
+
+    def install(self, health_check: HealthCheck | None = None, *, user: str | None = None,
+                source: str | None = None) -> InstallOutcome | None:
+        """Check, download, verify, install into the inactive slot, health-check, maybe roll
+        back. None when there is nothing newer."""
+        from vigilcam.update.health import SmokeBootCheck
+
+        record = self._recorder(user, source)
+        with self._lock:
+            status = self.store.load(self.installed_version)
+            try:
+                client = self._client()
+            except UpdateError as exc:
+                self._refused(status, exc, "check", record)
+                raise
+            release = self._check(client, status, record)
+            if release is None:
+                return None
+            try:
+                tar = client.download(release, self.installed_version)
+            except UpdateError as exc:
+                self._refused(status, exc, "download", record)
+                outcome = InstallOutcome("refused", release.version, self.slots.current_slot(),
+                                         str(exc))
+                self._remember(status, outcome)
+                raise
+            check = health_check or SmokeBootCheck(release.version, code_key=self.paths.code_key)
+            outcome = self.slots.install(tar, release.version, health_check=check,
+                                         record=record, verify=self._verifier(release.version))
+            if outcome.ok:
+                status.available_version = None
+            self._remember(status, outcome)
+            return outcome
+
+    def _remember(self, status: UpdateStatus, outcome: InstallOutcome) -> None:
+        entry = {"version": outcome.version, "result": outcome.result, "at": utc_now(),
+                 "slot": outcome.slot, "detail": outcome.detail}
+        status.last_install = entry
+        status.history.append(entry)
+        status.current_slot = self.slots.current_slot()
+        self.store.save(status)

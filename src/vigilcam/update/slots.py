@@ -1,0 +1,151 @@
+"""A/B slots: install into the inactive slot, switch, health-check, roll back on failure.
+
+Owns the install state machine, IoT-1005-1 5.3.1.1 ("a failed update returns to normal
+operation"). Layout under the install root::
+
+    slot_a/  slot_b/  current -> slot_a      (the service runs PYTHONPATH=<root>/current)
+
+Steps, each a security event through the one ``record`` path (TAICS 5.2.8.1):
+1. unpack the package into the inactive slot (emptied first); an unsafe package or one whose
+   code does not match its signed manifest is refused ("update.refused"), nothing switched;
+2. switch ``current`` atomically (a new symlink renamed over the old: a crash leaves either);
+3. run the health check on the new slot; on success "update.installed";
+4. on failure switch back to the previous slot and record "update.rolled_back": the old
+   version stays the one that runs.
+
+Pure apart from the folder operations; the health check is a callable the caller gives.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vigilcam.platform.fsutil import fsync_dir
+from vigilcam.update import package
+from vigilcam.update.errors import RefusalKind, UpdateError
+
+SLOTS = ("slot_a", "slot_b")
+CURRENT = "current"
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    ok: bool
+    detail: str
+
+
+HealthCheck = Callable[[Path], HealthResult]
+Verifier = Callable[[Path], None]  # raises UpdateError when the slot's code is not authorised
+Recorder = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    result: str  # "installed" | "rolled_back" | "refused"
+    version: str
+    slot: str | None  # the slot that runs afterwards
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "installed"
+
+
+class SlotManager:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def current_link(self) -> Path:
+        return self.root / CURRENT
+
+    def current_slot(self) -> str | None:
+        try:
+            target = os.readlink(self.current_link)
+        except OSError:
+            return None
+        return target if target in SLOTS else None
+
+    def inactive_slot(self) -> str:
+        return SLOTS[1] if self.current_slot() == SLOTS[0] else SLOTS[0]
+
+    def slot_path(self, name: str) -> Path:
+        if name not in SLOTS:
+            raise ValueError(f"unknown slot {name!r}")
+        return self.root / name
+
+    def switch(self, name: str | None) -> None:
+        """Point ``current`` at ``name`` atomically (None: remove the pointer)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if name is None:
+            self.current_link.unlink(missing_ok=True)
+        else:
+            self.slot_path(name)
+            tmp = self.root / f".{CURRENT}.{os.getpid()}.tmp"
+            tmp.unlink(missing_ok=True)
+            os.symlink(name, tmp)  # relative: the root can move as a whole
+            os.replace(tmp, self.current_link)
+        fsync_dir(self.root)
+
+    def _empty(self, name: str) -> Path:
+        path = self.slot_path(name)
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True, mode=0o755)
+        return path
+
+    def install(
+        self,
+        tar_bytes: bytes,
+        version: str,
+        *,
+        health_check: HealthCheck,
+        record: Recorder,
+        verify: Verifier | None = None,
+    ) -> InstallOutcome:
+        previous = self.current_slot()
+        target = self.inactive_slot()
+        # 1. unpack and verify, with nothing switched yet
+        try:
+            path = self._empty(target)
+            package.unpack(tar_bytes, path)
+            if verify is not None:
+                verify(path)
+        except (UpdateError, OSError) as exc:
+            shutil.rmtree(self.slot_path(target), ignore_errors=True)
+            record("update.refused", result="failure", version=version, step="unpack",
+                   reason=str(exc))
+            return InstallOutcome("refused", version, previous, str(exc))
+        # 2. switch
+        self.switch(target)
+        # 3. health check on the new slot
+        try:
+            health = health_check(path)
+        except Exception as exc:  # noqa: BLE001 - a crashing check is a failed check
+            health = HealthResult(False, f"health check crashed: {type(exc).__name__}: {exc}")
+        if health.ok:
+            record("update.installed", version=version, slot=target, previous_slot=previous,
+                   health=health.detail)
+            return InstallOutcome("installed", version, target, health.detail)
+        # 4. automatic rollback
+        self.switch(previous)
+        record("update.rolled_back", result="failure", version=version, failed_slot=target,
+               restored_slot=previous, reason=health.detail)
+        return InstallOutcome("rolled_back", version, previous, health.detail)
+
+    def rollback(self, record: Recorder, reason: str) -> str | None:
+        """Switch back to the other slot when it holds an installed version (by hand or boot
+        watchdog); returns the slot now current."""
+        current = self.current_slot()
+        other = SLOTS[1] if current == SLOTS[0] else SLOTS[0]
+        if not self.slot_path(other).is_dir() or not any(self.slot_path(other).iterdir()):
+            raise UpdateError(RefusalKind.PACKAGE, "no previous version to roll back to")
+        self.switch(other)
+        record("update.rolled_back", result="ok", failed_slot=current, restored_slot=other,
+               reason=reason)
+        return other
