@@ -118,6 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     def ready() -> None:
         print(f"{product.MODEL} {product.VERSION} is running", flush=True)
         print(f"  URL:          https://{host}:{settings.https_port}/", flush=True)
+        if settings.rtsps_port:
+            print(f"  RTSPS:        rtsps://{host}:{settings.rtsps_port}/main (and /sub); "
+                  "credential: vigilcam user stream-credential NAME", flush=True)
         print(f"  device ID:    {device.identity.device_id}", flush=True)
         print(f"  certificate:  SHA-256 {device.tls.fingerprint()}", flush=True)
         if result.setup_secret:
@@ -185,6 +188,17 @@ def cmd_user(args: argparse.Namespace) -> int:
             device.record(f"user.{args.user_cmd}d", user="cli", source=CLI_SOURCE,
                           target=args.name)
             print(f"{args.name} {args.user_cmd}d")
+            return EXIT_OK
+        if args.user_cmd == "stream-credential":
+            from vigilcam.auth.stream_credentials import (
+                StreamCredentialError,
+                stream_credential_command,
+            )
+
+            try:
+                print(stream_credential_command(device, args.name, args.rotate))
+            except StreamCredentialError as exc:
+                raise CliError(str(exc)) from None
             return EXIT_OK
         if args.user_cmd == "reset-password":
             if accounts.get(args.name) is None:
@@ -263,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("disable", "enable", "reset-password"):
         u = with_data_dir(usub.add_parser(name))
         u.add_argument("name")
+    u = with_data_dir(usub.add_parser(
+        "stream-credential", help="print the user's RTSPS stream credential (made on first use)"))
+    u.add_argument("name")
+    u.add_argument("--rotate", action="store_true", help="replace it; the old one stops working")
     p_user.set_defaults(func=cmd_user)
 
     p_log = sub.add_parser("log", help="the security log")

@@ -19,6 +19,7 @@ from vigilcam.app import Device, mark_running, mark_stopped
 from vigilcam.detection import DetectionService
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials
+from vigilcam.rtsp.server import RtspsServer
 from vigilcam.update.service import UpdateService
 from vigilcam.web.server import HttpsServer, create_app
 
@@ -69,6 +70,11 @@ class Runtime:
         scheduler = updates.scheduler() if updates.configured_problem() is None else None
         if scheduler is not None:
             scheduler.start()
+        rtsps = None
+        if device.settings.rtsps_port:
+            rtsps = RtspsServer(device, media.hubs, device.extras["viewers"],
+                                device.settings.bind, device.settings.rtsps_port)
+            await rtsps.start()
         serve = asyncio.create_task(self.https.serve())
         try:
             while not self.https.started:
@@ -89,6 +95,8 @@ class Runtime:
             self.https.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(serve, 10)
+            if rtsps is not None:
+                await rtsps.stop()
             if scheduler is not None:
                 await scheduler.stop()
             detection.stop()

@@ -69,3 +69,16 @@ def test_service_refuses_to_start_with_clear_message(tmp_path):
     result = run_cli("run", "--data-dir", str(data), "--https-port", "1")
     assert result.returncode == 3
     assert "vault" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_processes_do_not_lose_each_others_secrets(tmp_path):
+    service = make(tmp_path)
+    cli = Vault(tmp_path / "vault.bin", FileKek(tmp_path / "keys" / "kek"))
+    cli.open()
+    service.put("stream_credential:ann", b"one")
+    cli.put("alert_channel:7", b"two")  # the CLI still held the older copy
+    service.put("session_key", b"three")
+    for vault in (service, cli):
+        assert vault.get("stream_credential:ann") == b"one"
+        assert vault.get("alert_channel:7") == b"two"
+        assert vault.get("session_key") == b"three"

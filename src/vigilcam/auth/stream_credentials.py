@@ -14,6 +14,9 @@ Invariants:
   without a credential after the same amount of work.
 - Only existing, enabled accounts get a credential; a disabled account's credential still
   exists but the RTSPS server refuses the account.
+- The CLI (``vigilcam user stream-credential``) runs in another process than ``vigilcam run``:
+  before every read or write the vault is re-opened when its file changed on disk, so a
+  credential made or rotated by the CLI works at once and is not overwritten by a stale copy.
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ class StreamCredentials:
         """``listener(username)`` runs after a rotation or revocation (edges cut sessions)."""
         self._listeners.append(listener)
 
+    def off_change(self, listener: Callable[[str], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _require_user(self, username: str) -> None:
         user = self._accounts.get(username)
         if user is None:
@@ -151,6 +158,10 @@ class StreamCredentials:
         self._event("stream_credential.revoked", username, by)
         self._notify(username)
         return True
+
+    def unchanged(self, username: str, secret: str) -> bool:
+        """True while ``secret`` is still the user's credential (not rotated or revoked)."""
+        return self.check(username, secret)
 
     def check(self, username: str, secret: str) -> bool:
         """Constant-time comparison of ``secret`` with the user's credential."""

@@ -10,14 +10,20 @@ Invariants:
 - The KEK file and its folder must be private to the service user (0600 / 0700); loose
   permissions are refused with the chmod that fixes them.
 - Every write re-encrypts with a fresh random 96-bit nonce and replaces the file atomically.
+- Several processes may hold the vault (the service and the CLI): reads re-load the file when
+  another process replaced it, and writes are read-modify-write under an exclusive file lock,
+  so no process overwrites a secret another one just stored.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -97,6 +103,29 @@ class Vault:
         self.path = path
         self.kek_store = kek_store
         self._entries: dict[str, bytes] | None = None
+        self._loaded: tuple[int, int, int] | None = None
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _refresh(self) -> None:
+        """Re-load when another process replaced the file since we read it."""
+        if self._entries is not None and self._stamp() != self._loaded:
+            self.open()
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     @property
     def backend(self) -> str:
@@ -106,7 +135,8 @@ class Vault:
         if not self.kek_store.exists():
             self.kek_store.create()
         self._entries = {}
-        self._save()
+        with self._write_lock():
+            self._save()
 
     def open(self) -> None:
         kek = self.kek_store.load()
@@ -128,6 +158,7 @@ class Vault:
             ) from None
         raw = json.loads(plain)
         self._entries = {k: base64.b64decode(v) for k, v in raw.items()}
+        self._loaded = self._stamp()
 
     def _require(self) -> dict[str, bytes]:
         if self._entries is None:
@@ -140,25 +171,35 @@ class Vault:
         plain = json.dumps({k: base64.b64encode(v).decode() for k, v in entries.items()}).encode()
         nonce = secrets.token_bytes(12)
         atomic_write(self.path, _MAGIC + nonce + AESGCM(kek).encrypt(nonce, plain, _AAD))
+        self._loaded = self._stamp()
 
     def get(self, name: str) -> bytes:
+        self._refresh()
         try:
             return self._require()[name]
         except KeyError:
             raise VaultError(f"vault has no secret named {name!r}") from None
 
     def find(self, name: str) -> bytes | None:
+        self._refresh()
         return self._require().get(name)
 
     def put(self, name: str, value: bytes) -> None:
-        self._require()[name] = value
-        self._save()
-
-    def delete(self, name: str) -> None:
-        if self._require().pop(name, None) is not None:
+        self._require()
+        with self._write_lock():
+            self._refresh()
+            self._require()[name] = value
             self._save()
 
+    def delete(self, name: str) -> None:
+        self._require()
+        with self._write_lock():
+            self._refresh()
+            if self._require().pop(name, None) is not None:
+                self._save()
+
     def names(self) -> list[str]:
+        self._refresh()
         return sorted(self._require())
 
     def ensure_random(self, name: str, size: int = 32) -> bytes:
