@@ -488,16 +488,17 @@ class MediaPipeline:
         if self._privacy:
             return
         frame = self._masks.apply(item.image)  # before any encoder, snapshot or analytics
-        pts = round((item.mono - self._origin) * PTS_CLOCK)
         main_frame = frame
         if not item.forwarded and gates["main"].accept(item.mono):
             if frame.shape[1] != self.width or frame.shape[0] != self.height:
                 main_frame = _resize(frame, self.width, self.height)
-            self._encode("main", encoders, main_frame, pts, item.wallclock)
+            self._encode("main", encoders, main_frame, self._grid_pts(gates["main"]),
+                         item.wallclock)
         sub_frame = None
         if gates["sub"].accept(item.mono):
             sub_frame = _resize(frame, self.sub_width, self.sub_height)
-            self._encode("sub", encoders, sub_frame, pts, item.wallclock)
+            self._encode("sub", encoders, sub_frame, self._grid_pts(gates["sub"]),
+                         item.wallclock)
         with self._lock:
             if self._privacy:
                 return
@@ -513,6 +514,10 @@ class MediaPipeline:
                 lst.cb(AnalyticsFrame(gray, item.wallclock, item.mono))
             except Exception:  # noqa: BLE001, S110 - a listener bug must not stop the video
                 pass
+
+    def _grid_pts(self, gate: RateGate) -> int:
+        """Stamp on the stream's own frame grid (even durations when decimating)."""
+        return round((gate.slot_time - self._origin) * PTS_CLOCK)
 
     def _encode(
         self, name: str, encoders: dict[str, H264Encoder], frame: Frame, pts: int, wall: float
