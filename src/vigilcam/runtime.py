@@ -15,10 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from vigilcam import product
+from vigilcam.alerts.service import AlertService
 from vigilcam.app import Device, mark_running, mark_stopped
 from vigilcam.detection import DetectionService
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials
+from vigilcam.privacy import masks_store
+from vigilcam.recording.service import RecordingService
 from vigilcam.rtsp.server import RtspsServer
 from vigilcam.update.service import UpdateService
 from vigilcam.web.server import HttpsServer, create_app
@@ -41,6 +44,7 @@ def build_media(device: Device) -> MediaPipeline:
     pipeline = MediaPipeline(
         m.source, width=m.width, height=m.height, fps=m.fps, sub_width=m.sub_width,
         sub_height=m.sub_height, sub_fps=m.sub_fps, credentials=credentials, on_event=on_event,
+        masks=masks_store.load(device.paths.root),
     )
     device.extras["viewers"].on_privacy_change(lambda on: setattr(pipeline, "privacy", on))
     return pipeline
@@ -54,56 +58,76 @@ class Runtime:
         self._stopping = asyncio.Event()
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Start every service in order, serve until stopped, stop them in reverse order."""
         device = self.device
-        mark_running(device)
-        device.record("device.started", version=product.VERSION,
-                      https_port=device.settings.https_port, bind=device.settings.bind,
-                      source=device.settings.media.source.split(":", 1)[0])
-        media = build_media(device)
-        device.extras["media"] = media
-        media.start()
-        detection = DetectionService(device, media)
-        device.extras["detection"] = detection
-        detection.start()
-        updates = UpdateService.for_device(device)
-        device.extras["update"] = updates
-        scheduler = updates.scheduler() if updates.configured_problem() is None else None
-        if scheduler is not None:
-            scheduler.start()
-        rtsps = None
-        if device.settings.rtsps_port:
-            rtsps = RtspsServer(device, media.hubs, device.extras["viewers"],
-                                device.settings.bind, device.settings.rtsps_port)
-            await rtsps.start()
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(device.close)
+            # Built before the run marker is checked, so a power-loss event becomes an alert.
+            alerts = AlertService(device)
+            device.extras["alerts"] = alerts
+            stack.callback(alerts.close)
+            stack.push_async_callback(alerts.stop)
+            mark_running(device)
+            stack.callback(mark_stopped, device)
+            device.record("device.started", version=product.VERSION,
+                          https_port=device.settings.https_port, bind=device.settings.bind,
+                          source=device.settings.media.source.split(":", 1)[0])
+            stack.callback(device.record, "device.stopped")
+            await alerts.start()
+
+            media = build_media(device)
+            device.extras["media"] = media
+            media.start()
+            stack.push_async_callback(media.aclose)
+            recording = RecordingService(device, media)
+            device.extras["recording"] = recording
+            await recording.start()
+            stack.push_async_callback(recording.stop)
+            detection = DetectionService(device, media, on_motion=recording.trigger)
+            device.extras["detection"] = detection
+            detection.start()
+            stack.callback(detection.stop)
+
+            updates = UpdateService.for_device(device)
+            device.extras["update"] = updates
+            if updates.configured_problem() is None:
+                scheduler = updates.scheduler()
+                scheduler.start()
+                stack.push_async_callback(scheduler.stop)
+
+            if device.settings.rtsps_port:
+                rtsps = RtspsServer(device, media.hubs, device.extras["viewers"],
+                                    device.settings.bind, device.settings.rtsps_port)
+                await rtsps.start()
+                stack.push_async_callback(rtsps.stop)
+
+            await self._serve(stack, on_ready)
+
+    async def _serve(
+        self, stack: contextlib.AsyncExitStack, on_ready: Callable[[], None] | None
+    ) -> None:
         serve = asyncio.create_task(self.https.serve())
-        try:
-            while not self.https.started:
-                if serve.done():
-                    serve.result()
-                    return
-                await asyncio.sleep(0.02)
-            if on_ready:
-                on_ready()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, self.stop)
-            stop_wait = asyncio.create_task(self._stopping.wait())
-            await asyncio.wait({serve, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            stop_wait.cancel()
-        finally:
+
+        async def stop_https() -> None:
             self.https.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(serve, 10)
-            if rtsps is not None:
-                await rtsps.stop()
-            if scheduler is not None:
-                await scheduler.stop()
-            detection.stop()
-            await media.aclose()
-            device.record("device.stopped")
-            mark_stopped(device)
-            device.close()
+
+        stack.push_async_callback(stop_https)
+        while not self.https.started:
+            if serve.done():
+                serve.result()  # a bind error surfaces here
+                return
+            await asyncio.sleep(0.02)
+        if on_ready:
+            on_ready()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        stop_wait = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({serve, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        stop_wait.cancel()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -165,3 +165,18 @@ def test_cli_verify_names_the_record(tmp_path):
     assert bad.returncode == 1 and "seq 2" in bad.stdout
     exported = run_cli("log", "export", "--format", "csv", "--data-dir", str(data))
     assert exported.returncode == 0 and exported.stdout.startswith("seq,ts,device_id")
+
+
+def test_two_writers_share_one_chain(tmp_path):
+    """The service and a CLI command both append: the chain does not fork."""
+    service = make_log(tmp_path)
+    cli = SecurityLog(tmp_path / "seclog", "dev-1", b"k" * 32, b"a" * 32)
+    cli.open()
+    for i in range(5):
+        service.record("auth.login", user=f"s{i}")
+        cli.record("user.added", user="cli", target=f"c{i}")
+    service.record("device.stopped")
+    report = service.verify()
+    assert report.ok and report.records == 11, report.problems
+    seqs = [json.loads(r)["seq"] for r in lines(service)]
+    assert seqs == list(range(1, 12))

@@ -17,12 +17,17 @@ Invariants:
   (AES-256-GCM); files past the retention period are removed and the head keeps the new anchor.
 - Secrets never enter the log: detail keys that name one are redacted before writing.
 - Persist first, then notify subscribers (the alert outbox).
+- Several processes may write (the service and the CLI): each append happens under an
+  exclusive file lock, after re-reading the chain tail when another process moved it, so the
+  chain never forks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import fcntl
 import hashlib
 import hmac
 import io
@@ -126,6 +131,7 @@ class SecurityLog:
         self._last_seq = 0
         self._last_mac = ""
         self._opened = False
+        self._tail_seen: tuple[int, int] | None = None
         self.repaired_tail = False
 
     # -- files -------------------------------------------------------------------------------
@@ -162,10 +168,40 @@ class SecurityLog:
         atomic_write(self.head_file, json.dumps(head).encode(), mode=0o600)
 
     # -- open / repair -----------------------------------------------------------------------
+    @property
+    def lock_file(self) -> Path:
+        return self.folder / ".lock"
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Exclusive across processes; a read-only or full disk just goes without."""
+        try:
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _tail_key(self) -> tuple[int, int] | None:
+        try:
+            st = self.current_file.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_size
+
     def open(self) -> None:
         """Load the chain tail; cut a torn last line left by a crash (5.6.1.1)."""
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.archive_dir.mkdir(exist_ok=True, mode=0o700)
+        with self._file_lock():
+            self._load_tail(repair=True)
+        self._opened = True
+
+    def _load_tail(self, *, repair: bool) -> None:
         head = self._read_head()
         self._last_seq, self._last_mac = head["seq"], head["mac"]
         if self.current_file.exists():
@@ -179,7 +215,7 @@ class SecurityLog:
                 except (ValueError, TypeError):
                     lines.pop()
             good = b"".join(line + b"\n" for line in lines)
-            if len(good) != len(raw):
+            if repair and len(good) != len(raw):
                 with open(self.current_file, "r+b") as fh:
                     fh.truncate(len(good))
                     os.fsync(fh.fileno())
@@ -188,7 +224,7 @@ class SecurityLog:
                 # The head is written after the record, so it may lag by one after a crash.
                 if last.seq >= self._last_seq:
                     self._last_seq, self._last_mac = last.seq, last.mac
-        self._opened = True
+        self._tail_seen = self._tail_key()
 
     # -- writing -----------------------------------------------------------------------------
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -204,9 +240,12 @@ class SecurityLog:
         **details: Any,
     ) -> SecurityEvent:
         """The one path for every security event: persist, then tell the subscribers."""
-        with self._lock:
+        with self._lock, self._file_lock():
+            if not self._pending and self._tail_key() != self._tail_seen:
+                self._load_tail(repair=False)  # another process appended or rotated
             event = self._chain(action, result, user, source, redact(details))
             persisted = self._persist(event)
+            self._tail_seen = self._tail_key()
         for subscriber in list(self._subscribers):
             subscriber(event, persisted)
         if not persisted:
@@ -285,7 +324,7 @@ class SecurityLog:
         self._purge_locked()
 
     def rotate(self) -> None:
-        with self._lock:
+        with self._lock, self._file_lock():
             if self.current_file.exists() and self.current_file.stat().st_size:
                 self._rotate_locked()
 

@@ -252,7 +252,10 @@ def export_mp4(
                 output.close()
             except av.FFmpegError:
                 pass
-        out_path.unlink(missing_ok=True)
+        try:
+            out_path.unlink(missing_ok=True)
+        except OSError:
+            pass  # not a removable path (e.g. an anonymous memfd the caller owns)
         raise
     result.duration = last_end
     return result

@@ -105,6 +105,9 @@ def _range(q: Query, *, required: bool, max_span: float) -> tuple[float | None, 
 
 def _service(request: Request) -> RecordingService:
     service = device_of(request).extras.get("recording")
+    if service is not None and service.unavailable:
+        raise ApiError(503, "recordings are unavailable: the store cannot be read; see the "
+                       "security log (recording.unavailable)")
     if service is None or service.store is None:
         raise ApiError(503, "the recording service is not running")
     return service  # type: ignore[no-any-return]

@@ -1,7 +1,7 @@
 // vigilcam browser UI. No inline script; every value from the server is shown with textContent.
 "use strict";
 
-const state = { me: null, view: "live", live: null, play: null, rec: null };
+const state = { me: null, view: "live", live: null, play: null, rec: null, masks: [] };
 const $ = (id) => document.getElementById(id);
 
 function nonce() {
@@ -542,6 +542,97 @@ async function loadData() {
     "Telemetry: none. This camera sends no usage statistics, crash reports or analytics to anyone.";
   $("data-erase-box").hidden = !may("erase_data");
   $("data-erase-result").hidden = true;
+  loadMasks();
+}
+
+// ---- privacy masks: drag rectangles on a snapshot, save to the device ------------------------
+async function loadMasks() {
+  const box = $("masks-box");
+  box.hidden = !may("configure_media");
+  if (box.hidden) return;
+  const r = await api("GET", "/api/v1/privacy/masks");
+  state.masks = r.status === 200 ? (r.data.masks || []) : [];
+  $("masks-result").textContent = "";
+  refreshMaskPicture();
+  drawMasks();
+}
+
+function maskBox(m) {
+  if (m.rect) return m.rect;
+  const xs = m.polygon.map((p) => p[0]); const ys = m.polygon.map((p) => p[1]);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+function placeBox(el, b) {
+  el.style.left = (b[0] * 100).toFixed(3) + "%";
+  el.style.top = (b[1] * 100).toFixed(3) + "%";
+  el.style.width = ((b[2] - b[0]) * 100).toFixed(3) + "%";
+  el.style.height = ((b[3] - b[1]) * 100).toFixed(3) + "%";
+}
+
+function drawMasks() {
+  const stage = $("masks-stage");
+  for (const el of Array.from(stage.querySelectorAll(".mask"))) el.remove();
+  const list = $("masks-list"); list.textContent = "";
+  (state.masks || []).forEach((m, i) => {
+    const el = document.createElement("div"); el.className = "mask";
+    placeBox(el, maskBox(m)); stage.appendChild(el);
+    const li = document.createElement("li");
+    const b = maskBox(m).map((v) => v.toFixed(3));
+    li.textContent = (m.rect ? "Rectangle " : "Polygon (shown by its bounds) ") + b.join(", ") + " ";
+    const rm = document.createElement("button"); rm.type = "button"; rm.textContent = "Remove";
+    rm.addEventListener("click", () => { state.masks.splice(i, 1); drawMasks(); });
+    li.appendChild(rm); list.appendChild(li);
+  });
+}
+
+function stagePoint(ev) {
+  const r = $("masks-stage").getBoundingClientRect();
+  return [Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width)),
+    Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height))];
+}
+
+$("masks-stage").addEventListener("mousedown", (ev) => {
+  ev.preventDefault();
+  const start = stagePoint(ev);
+  const draft = document.createElement("div"); draft.className = "mask draft";
+  $("masks-stage").appendChild(draft);
+  const box = (p) => [Math.min(start[0], p[0]), Math.min(start[1], p[1]),
+    Math.max(start[0], p[0]), Math.max(start[1], p[1])];
+  const move = (e) => placeBox(draft, box(stagePoint(e)));
+  const up = (e) => {
+    window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up);
+    draft.remove();
+    const b = box(stagePoint(e)).map((v) => Math.round(v * 10000) / 10000);
+    if (b[2] - b[0] > 0.01 && b[3] - b[1] > 0.01) {
+      state.masks = state.masks || [];
+      if (state.masks.length < 32) state.masks.push({ rect: b });
+    }
+    drawMasks();
+  };
+  window.addEventListener("mousemove", move); window.addEventListener("mouseup", up);
+});
+
+$("masks-clear").addEventListener("click", () => { state.masks = []; drawMasks(); });
+$("masks-save").addEventListener("click", async () => {
+  const r = await api("PUT", "/api/v1/privacy/masks", { masks: state.masks || [] });
+  if (r.status !== 200) { $("masks-result").textContent = r.data.error || "refused"; return; }
+  state.masks = r.data.masks;
+  drawMasks();
+  $("masks-result").textContent = "Saved " + r.data.masks.length + " mask(s)" +
+    (r.data.applied ? "; applied to the video now." :
+      (r.data.restart_required ? "; they apply after a restart of the service." : "."));
+  setTimeout(refreshMaskPicture, 300);
+});
+
+async function refreshMaskPicture() {
+  if (!may("take_snapshot")) return;
+  const res = await fetch("/api/v1/snapshot.jpg", { credentials: "same-origin", cache: "no-store" });
+  if (res.status !== 200) return;
+  const img = $("masks-img");
+  const old = img.src;
+  img.src = URL.createObjectURL(await res.blob());
+  if (old && old.startsWith("blob:")) URL.revokeObjectURL(old);
 }
 
 $("data-delete-form").addEventListener("submit", async (ev) => {

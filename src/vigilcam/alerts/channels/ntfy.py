@@ -1,0 +1,53 @@
+"""Push channel via ntfy over HTTPS (a plain POST to https://server/topic).
+
+Owns the ntfy request: title, priority and tags from the alert, the text body, and an optional
+access token from the vault as a Bearer header. Serves IoT-1005-1 5.8.1.1 (push to the owner's
+phone) and 5.4.2.1 (HTTPS only, certificate verified).
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+
+from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, Target, text_body
+from vigilcam.alerts.rules import Alert
+from vigilcam.alerts.signature import ALERT_ID_HEADER, DEVICE_HEADER
+
+_PRIORITY = {"critical": "5", "warning": "4", "info": "3"}
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode()[:200]
+
+
+class NtfySender:
+    def __init__(self, target: Target, token: bytes | None, ctx: ssl.SSLContext) -> None:
+        self.target = target
+        self._token = token.decode() if token else None
+        self._client = httpx.AsyncClient(verify=ctx, timeout=SEND_TIMEOUT_S,
+                                         follow_redirects=False, trust_env=False)
+
+    async def send(self, alert: Alert) -> None:
+        headers = {
+            "Title": _ascii(f"{alert.model} {alert.serial}: {alert.title}"),
+            "Priority": _PRIORITY.get(alert.severity, "3"),
+            "Tags": _ascii(f"vigilcam,{alert.category},{alert.severity}"),
+            ALERT_ID_HEADER: alert.alert_id,
+            DEVICE_HEADER: alert.device_id,
+            "Content-Type": "text/plain; charset=utf-8",
+        }
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            response = await self._client.post(self.target.url,
+                                               content=text_body(alert).encode(),
+                                               headers=headers)
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"ntfy {self.target.host}: {type(exc).__name__}: {exc}") from None
+        if not 200 <= response.status_code < 300:
+            raise ChannelError(f"ntfy {self.target.host} answered HTTP {response.status_code}")
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,62 @@
+"""Email channel: SMTP with implicit TLS (smtps) or mandatory STARTTLS, via aiosmtplib.
+
+Owns the alert email. Serves IoT-1005-1 5.8.1.1 (alert with the device ID to the owner),
+5.4.2.1 / 5.4.2.2 (the message and the SMTP password only inside TLS >= 1.2; plain SMTP and
+opportunistic STARTTLS are refused). The password comes from the vault.
+"""
+
+from __future__ import annotations
+
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+import aiosmtplib
+
+from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, Target, text_body
+from vigilcam.alerts.evidence import Attachment, Attachments
+from vigilcam.alerts.rules import Alert
+
+
+def build_message(target: Target, alert: Alert,
+                  attachments: list[Attachment] | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = target.extra["from"]
+    msg["To"] = ", ".join(target.extra["to"])
+    msg["Subject"] = f"[{alert.model} {alert.serial}] {alert.summary}"[:200]
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = make_msgid(idstring=alert.alert_id[:16], domain="vigilcam.invalid")
+    msg["X-Vigilcam-Device-Id"] = alert.device_id
+    msg["X-Vigilcam-Alert-Id"] = alert.alert_id
+    msg.set_content(text_body(alert) + "\n" + alert.to_json() + "\n")
+    for item in attachments or []:
+        msg.add_attachment(item.data, maintype=item.maintype, subtype=item.subtype,
+                           filename=item.filename)
+    return msg
+
+
+class EmailSender:
+    def __init__(self, target: Target, password: bytes | None, ctx: ssl.SSLContext,
+                 attachments: Attachments | None = None) -> None:
+        self.target, self._ctx, self._attachments = target, ctx, attachments
+        self._password = password.decode() if password else None
+        if target.username and self._password is None:
+            raise ChannelError("email channel has a user name but no password in the vault")
+
+    async def send(self, alert: Alert) -> None:
+        implicit = self.target.extra["mode"] == "tls"
+        try:
+            await aiosmtplib.send(
+                build_message(self.target, alert,
+                              self._attachments(alert) if self._attachments else None),
+                hostname=self.target.host, port=self.target.port,
+                username=self.target.username, password=self._password,
+                use_tls=implicit, start_tls=None if implicit else True,
+                tls_context=self._ctx, timeout=SEND_TIMEOUT_S,
+            )
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise ChannelError(f"email via {self.target.host}: {type(exc).__name__}: {exc}") \
+                from None
+
+    async def close(self) -> None:
+        return None

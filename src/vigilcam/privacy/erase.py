@@ -1,0 +1,162 @@
+"""Erase all personal data, keeping a working, secure device.
+
+Owns "one action deletes recordings, snapshots, personal data and accounts" (IoT-1005-1 5.7.1.1;
+EN 303 645 5.11.1) without a factory reset. What it deletes, in order:
+
+1. recordings: every segment and the index; the recording master key is replaced, so the old
+   segments no longer decrypt with the device's keys (only a copy of the old vault AND the
+   key-encryption key could; a factory reset destroys those too);
+2. accounts, sessions, API tokens, known login sources, per-user stream credentials: all of them;
+   then ONE fresh ``admin`` with a NEW random setup secret that must be changed at first login
+   (IoT-1005-1 5.1.3.1; TAICS 5.1.3.2: never a known default);
+3. alerts waiting in the outbox (they carry user names and addresses);
+4. live viewing sessions are ended.
+
+Kept, and said so in the confirmation: the security log (TAICS 5.2.8.1 requires the record; it
+rotates out after its retention period), alert channels (so security alerts keep flowing),
+privacy masks, the device identity and keys. Snapshots are never stored: nothing to delete.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vigilcam.auth.passwords import generate_secret
+from vigilcam.auth.permissions import Role
+from vigilcam.platform.fsutil import atomic_write
+
+if TYPE_CHECKING:
+    from vigilcam.app import Device
+
+ADMIN = "admin"
+STREAM_CREDENTIAL_PREFIX = "stream_credential:"
+
+KEPT = {
+    "security_log": "kept: the security log is required (TAICS 5.2.8.1, NIST SP 800-92) and "
+    "append-only; its records rotate out after the retention period",
+    "alert_channels": "kept so that security alerts still reach the owner; remove them in Alerts",
+    "privacy_masks": "kept: they hold no personal data and protect privacy",
+    "device_identity": "kept: device ID, keys and certificate (use factory reset to replace keys)",
+    "snapshots": "none stored: snapshots are never written to disk",
+}
+
+
+@dataclass
+class ErasureReport:
+    deleted: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, str] = field(default_factory=lambda: dict(KEPT))
+    setup_secret: str = ""
+    admin: str = ADMIN
+    at: float = field(default_factory=time.time)
+
+    def to_json(self, *, with_secret: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "deleted": dict(self.deleted),
+            "kept": dict(self.kept),
+            "admin": self.admin,
+            "admin_must_change_password": True,
+            "at": self.at,
+        }
+        if with_secret:
+            out["setup_secret"] = self.setup_secret
+        return out
+
+
+def _count(device: Device, sql: str) -> int:
+    return int(device.db.query(sql)[0]["n"])
+
+
+async def _erase_recordings(device: Device) -> tuple[int, int]:
+    """(segments, bytes) removed. Through the running service when there is one."""
+    from vigilcam.recording.erase import erase_all
+    from vigilcam.recording.index import RecordingIndexError
+    from vigilcam.recording.service import MASTER_KEY_NAME, RecordingService, open_device_store
+
+    service = device.extras.get("recording")
+    if isinstance(service, RecordingService) and service.store is not None:
+        report = await service.erase_all()
+        return report.segments, report.bytes_freed
+    try:
+        store = open_device_store(device)
+    except (OSError, sqlite3.Error, RecordingIndexError):
+        store = None  # a damaged index: remove the folder whole below
+    if store is not None:
+        report = erase_all(store)
+        device.vault.delete(MASTER_KEY_NAME)
+        return report.segments, report.bytes_freed
+    device.vault.delete(MASTER_KEY_NAME)  # key first: whatever is left cannot be read
+    root = device.paths.recordings_dir
+    if not root.exists():
+        return 0, 0
+    files = [p for p in root.rglob("*") if p.is_file()]
+    freed = sum(p.stat().st_size for p in files)
+    shutil.rmtree(root)
+    return sum(1 for p in files if p.name.endswith(".seg")), freed
+
+
+def _erase_outbox(device: Device) -> int:
+    db = device.paths.alerts_db
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        if not con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
+        ).fetchone():
+            return 0
+        with con:
+            return con.execute("DELETE FROM outbox").rowcount
+    finally:
+        con.close()
+
+
+def _erase_accounts(device: Device, report: ErasureReport) -> None:
+    report.deleted["accounts"] = _count(device, "SELECT COUNT(*) AS n FROM users")
+    report.deleted["sessions"] = _count(device, "SELECT COUNT(*) AS n FROM sessions")
+    report.deleted["api_tokens"] = _count(device, "SELECT COUNT(*) AS n FROM api_tokens")
+    report.deleted["known_sources"] = _count(device, "SELECT COUNT(*) AS n FROM known_sources")
+    # No user is named "": this deletes every account; sessions, tokens and known sources
+    # go with them (ON DELETE CASCADE).
+    device.accounts.delete_all_except("")
+    with device.db.transaction() as conn:  # in case a row outlived its user
+        conn.execute("DELETE FROM sessions")
+        conn.execute("DELETE FROM api_tokens")
+        conn.execute("DELETE FROM known_sources")
+    creds = [n for n in device.vault.names() if n.startswith(STREAM_CREDENTIAL_PREFIX)]
+    for name in creds:
+        device.vault.delete(name)
+    report.deleted["stream_credentials"] = len(creds)
+    secret = generate_secret()
+    device.accounts.add(ADMIN, Role.ADMIN, secret, must_change=True, check_policy=False)
+    atomic_write(device.paths.setup_secret_file, (secret + "\n").encode(), mode=0o600)
+    report.setup_secret = secret
+
+
+async def erase_all_personal_data(
+    device: Device, *, by: str = "cli", source: str = "cli"
+) -> ErasureReport:
+    """Delete every kind of personal data that may be deleted; returns what was deleted."""
+    report = ErasureReport()
+    device.record("privacy.erase_started", user=by, source=source)
+    segments, freed = await _erase_recordings(device)
+    report.deleted["recording_segments"] = segments
+    report.deleted["recording_bytes"] = freed
+    viewers = device.extras.get("viewers")
+    ended = 0
+    if viewers is not None:
+        for session in viewers.list():
+            if viewers.end(session.id, by=by):
+                ended += 1
+    report.deleted["viewing_sessions"] = ended
+    _erase_accounts(device, report)
+    report.deleted["alert_outbox"] = _erase_outbox(device)
+    report.deleted["snapshots"] = 0
+    # One string: detail names such as "api_tokens" would be redacted as secrets.
+    device.record("privacy.erased", user=by, source=source,
+                  deleted=" ".join(f"{k}={v}" for k, v in report.deleted.items()))
+    device.record("device.setup_secret_created", user=by, source=source, reason="erase")
+    return report

@@ -1,0 +1,179 @@
+"""Factory reset with crypto-erase: destroy the keys first, then the data; keep the device ID.
+
+Owns returning a device to its first-start state (IoT-1005-1 5.7.1.1: the user can delete all
+data; 5.4.1.2: data encrypted at rest is unreadable once its keys are gone; TAICS 5.1.3.2: a
+reset never restores a known password, it creates a NEW unique setup secret; IoT-1005-1
+5.1.1.1: the device ID is never reused by another device and is kept by this one).
+
+Order (each step safe to interrupt; rerunning finishes the job):
+1. the key-encryption key is overwritten and unlinked (``FileKek.destroy``), then the vault and
+   the TLS private key: from this moment no copy of the disk decrypts a recording, the vault or
+   the TLS key, because every one of them was wrapped, directly or not, by the KEK;
+2. every other file in the data dir is removed, except ``identity.json`` (the device ID and
+   serial) and ``config.toml`` (installer settings: no personal data, no secrets);
+3. provisioning runs again with the SAME identity: new KEK, vault, recording master key, log
+   keys, TLS key and certificate, a fresh ``admin`` with a new random setup secret that must be
+   changed at first login; the new security log starts with ``device.factory_reset``.
+
+The service must be stopped while this runs (the running marker is checked).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigilcam import product
+from vigilcam.platform.config import Settings, load_settings
+from vigilcam.platform.fsutil import fsync_dir
+from vigilcam.platform.identity import DeviceIdentity
+from vigilcam.platform.paths import DataPaths
+from vigilcam.platform.vault import FileKek
+
+KEEP = frozenset({"identity.json", "config.toml"})
+
+
+class FactoryResetError(Exception):
+    """The reset cannot run; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FactoryResetReport:
+    device_id: str
+    serial: str
+    setup_secret: str
+    destroyed_keys: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "device_id": self.device_id,
+            "serial": self.serial,
+            "destroyed_keys": list(self.destroyed_keys),
+            "removed": list(self.removed),
+        }
+
+
+def shred(path: Path) -> bool:
+    """Overwrite a file with random bytes, fsync, unlink. False when it did not exist.
+
+    On flash and copy-on-write file systems the old blocks may survive; secrecy rests on the
+    keys being gone, which is why the KEK goes first.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return False
+    with open(path, "r+b") as fh:
+        remaining = size
+        while remaining > 0:
+            n = min(remaining, 1 << 20)
+            fh.write(secrets.token_bytes(n))
+            remaining -= n
+        fh.flush()
+        os.fsync(fh.fileno())
+    path.unlink()
+    return True
+
+
+def _destroy_keys(paths: DataPaths) -> list[str]:
+    destroyed: list[str] = []
+    kek = FileKek(paths.kek_file)
+    if kek.exists():
+        kek.destroy()
+        destroyed.append(str(paths.kek_file.relative_to(paths.root)))
+    for p in (paths.vault_file, paths.key_file):
+        if shred(p):
+            destroyed.append(str(p.relative_to(paths.root)))
+    for folder in (paths.keys_dir, paths.root, paths.tls_dir):
+        if folder.is_dir():
+            fsync_dir(folder)
+    return destroyed
+
+
+def _remove_data(paths: DataPaths) -> list[str]:
+    removed: list[str] = []
+    for entry in sorted(paths.root.iterdir()):
+        if entry.name in KEEP:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed.append(entry.name)
+    fsync_dir(paths.root)
+    return removed
+
+
+def _provision_again(paths: DataPaths, settings: Settings, ident: DeviceIdentity) -> str:
+    """``app.provision`` with a kept identity: new keys, vault, certificate, admin, log."""
+    from vigilcam.app import (
+        ADMIN,
+        MASTER_KEY,
+        SECLOG_ARCHIVE_KEY,
+        SECLOG_MAC_KEY,
+        _hosts,
+    )
+    from vigilcam.auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
+    from vigilcam.auth.accounts import AccountStore
+    from vigilcam.auth.passwords import PasswordHasher, generate_secret
+    from vigilcam.auth.permissions import Role
+    from vigilcam.auth.sessions import SCHEMA as SESSIONS_SCHEMA
+    from vigilcam.platform.db import Database
+    from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
+    from vigilcam.platform.identity import TlsIdentity
+    from vigilcam.platform.seclog import SecurityLog
+    from vigilcam.platform.vault import Vault
+
+    ensure_private_dir(paths.root)
+    vault = Vault(paths.vault_file, FileKek(paths.kek_file))
+    vault.create()
+    for name in (MASTER_KEY, SECLOG_MAC_KEY, SECLOG_ARCHIVE_KEY):
+        vault.ensure_random(name)
+    TlsIdentity(paths.cert_file, paths.key_file, vault).create(ident, _hosts(settings))
+    secret = generate_secret()
+    hasher = PasswordHasher()
+    try:
+        db = Database(paths.accounts_db, ACCOUNTS_SCHEMA + SESSIONS_SCHEMA)
+        AccountStore(db, hasher, []).add(ADMIN, Role.ADMIN, secret, must_change=True,
+                                         check_policy=False)
+        db.close()
+    finally:
+        hasher.close()
+    atomic_write(paths.setup_secret_file, (secret + "\n").encode(), mode=0o600)
+    seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
+                         vault.get(SECLOG_ARCHIVE_KEY))
+    seclog.open()
+    seclog.record("device.provisioned", serial=ident.serial, model=product.MODEL,
+                  version=product.VERSION)
+    seclog.record("device.factory_reset", user="local", source="cli",
+                  kept_device_id=ident.device_id)
+    return secret
+
+
+def factory_reset(
+    data_dir: Path, settings: Settings | None = None, *, force: bool = False
+) -> FactoryResetReport:
+    """Crypto-erase everything and provision again with the same device ID."""
+    paths = DataPaths(Path(data_dir))
+    if not paths.identity_file.exists():
+        raise FactoryResetError(f"{paths.root} is not a provisioned vigilcam data dir")
+    try:
+        ident = DeviceIdentity.load(paths.identity_file)
+    except (OSError, ValueError, KeyError) as exc:
+        raise FactoryResetError(f"identity file {paths.identity_file} is damaged: {exc}") from None
+    if paths.run_marker.exists() and not force:
+        raise FactoryResetError(
+            f"the service seems to be running ({paths.run_marker} exists): stop it first; "
+            "if it crashed, add --force"
+        )
+    if settings is None:
+        settings = load_settings(paths.config_file, environ={})
+    destroyed = _destroy_keys(paths)
+    removed = _remove_data(paths)
+    secret = _provision_again(paths, settings, ident)
+    return FactoryResetReport(ident.device_id, ident.serial, secret, tuple(destroyed),
+                              tuple(removed))
