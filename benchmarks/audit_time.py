@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.compliance.conftest import make_clean_host  # noqa: E402
 from tests.compliance.weak_camera import WeakCamera  # noqa: E402
 from tests.support import free_port, start_server  # noqa: E402
-
 from vigilcam.compliance.audit import run_local, run_remote  # noqa: E402
 from vigilcam.compliance.checks_host import HostRoot  # noqa: E402
 from vigilcam.compliance.remote import DEFAULT_PORTS, Target, collect  # noqa: E402

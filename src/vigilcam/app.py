@@ -33,7 +33,8 @@ from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
 from vigilcam.platform.identity import DeviceIdentity, TlsIdentity, default_hosts
 from vigilcam.platform.paths import DataPaths
 from vigilcam.platform.seclog import LogError, SecurityEvent, SecurityLog
-from vigilcam.platform.vault import FileKek, Vault, VaultError
+from vigilcam.platform.tpm import kek_store_for
+from vigilcam.platform.vault import Vault, VaultError
 from vigilcam.viewers.registry import ViewerRegistry
 
 MASTER_KEY = "master_key"
@@ -71,7 +72,8 @@ def provision(paths: DataPaths, settings: Settings) -> Provisioned:
         for suffix in ("", "-wal", "-shm"):
             Path(str(leftover_file) + suffix).unlink(missing_ok=True)
     ident = DeviceIdentity.new()
-    vault = Vault(paths.vault_file, FileKek(paths.kek_file))
+    # TAICS 5.2.5.2: the KEK is sealed in a TPM 2.0 when one is present, else a private file.
+    vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file))
     vault.create()
     for name in (MASTER_KEY, SECLOG_MAC_KEY, SECLOG_ARCHIVE_KEY):
         vault.ensure_random(name)
@@ -148,8 +150,8 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
         ident = DeviceIdentity.load(paths.identity_file)
     except (OSError, ValueError, KeyError) as exc:
         raise StartupError(f"identity file {paths.identity_file} is damaged: {exc}") from None
-    vault = Vault(paths.vault_file, FileKek(paths.kek_file))
     try:
+        vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file))
         vault.open()
         tls = TlsIdentity(paths.cert_file, paths.key_file, vault)
         tls.renew_if_needed(ident, _hosts(settings))

@@ -75,6 +75,7 @@ FEATURE_CLI = [
     "vigilcam.alerts.cli",
     "vigilcam.compliance.cli",
     "vigilcam.privacy.cli",
+    "vigilcam.sbom.cli",
     "vigilcam.update.cli",
 ]
 

@@ -18,8 +18,11 @@ from vigilcam import product
 from vigilcam.alerts.service import AlertService
 from vigilcam.app import Device, mark_running, mark_stopped
 from vigilcam.detection import DetectionService
+from vigilcam.hostevents.monitor import HotplugMonitor, HotplugUnavailable
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials
+from vigilcam.platform import supervisor, tls
+from vigilcam.platform.syslog_forward import SyslogForwarder, SyslogTarget
 from vigilcam.privacy import masks_store
 from vigilcam.recording.service import RecordingService
 from vigilcam.rtsp.server import RtspsServer
@@ -50,6 +53,31 @@ def build_media(device: Device) -> MediaPipeline:
     return pipeline
 
 
+def build_syslog_forwarder(device: Device) -> SyslogForwarder | None:
+    """TAICS 5.2.8.1: the optional off-device copy of the security log (TLS syslog)."""
+    conf = device.settings.syslog
+    if not conf.target:
+        return None
+    target = SyslogTarget.parse(conf.target)
+    forwarder = SyslogForwarder(target, tls.client_context(cafile=conf.ca_file),
+                                hostname=device.identity.serial, queue_max=conf.queue_max)
+    forwarder.attach(device.seclog)
+    return forwarder
+
+
+def start_hotplug(device: Device) -> HotplugMonitor | None:
+    """TAICS 5.1.1.2: USB / storage plugged or unplugged -> security log."""
+    if not device.settings.hotplug_logging:
+        return None
+    monitor = HotplugMonitor(device.record)
+    try:
+        monitor.start()
+    except HotplugUnavailable as exc:
+        device.record("host.hotplug_unavailable", result="error", reason=str(exc))
+        return None
+    return monitor
+
+
 class Runtime:
     def __init__(self, device: Device) -> None:
         self.device = device
@@ -62,6 +90,12 @@ class Runtime:
         device = self.device
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(device.close)
+            # TAICS 5.2.8.1: forwarding starts before device.started and, the stack being LIFO,
+            # stops after device.stopped, so the collector sees the whole run.
+            forwarder = build_syslog_forwarder(device)
+            if forwarder:
+                forwarder.start()
+                stack.callback(forwarder.stop)
             # Built before the run marker is checked, so a power-loss event becomes an alert.
             alerts = AlertService(device)
             device.extras["alerts"] = alerts
@@ -87,6 +121,9 @@ class Runtime:
             device.extras["detection"] = detection
             detection.start()
             stack.callback(detection.stop)
+            hotplug = start_hotplug(device)
+            if hotplug:
+                stack.callback(hotplug.stop)
 
             updates = UpdateService.for_device(device)
             device.extras["update"] = updates
@@ -114,6 +151,14 @@ class Runtime:
                 await asyncio.wait_for(serve, 10)
 
         stack.push_async_callback(stop_https)
+        # IoT-1005-1 5.6.1.1: systemd (Type=notify) learns when we serve and when we stop; the
+        # watchdog pings only while this event loop answers, so a hang is restarted too.
+        heartbeat = supervisor.LoopHeartbeat()
+        beating = asyncio.create_task(heartbeat.run())
+        stack.callback(beating.cancel)
+        watchdog = supervisor.Watchdog(healthy=heartbeat.fresh)
+        stack.callback(watchdog.stop)
+        stack.callback(supervisor.notify, supervisor.STOPPING)
         while not self.https.started:
             if serve.done():
                 serve.result()  # a bind error surfaces here
@@ -121,6 +166,9 @@ class Runtime:
             await asyncio.sleep(0.02)
         if on_ready:
             on_ready()
+        supervisor.notify(supervisor.READY, supervisor.status(
+            f"serving HTTPS on {self.device.settings.bind}:{self.device.settings.https_port}"))
+        watchdog.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -4,12 +4,13 @@ Owns the local checks of the clauses served by the platform and auth services; e
 takes a ``LocalContext`` and returns a ``Result`` with the evidence and, for a FAIL, what to
 do. Clause numbers are in each docstring (IoT-1005-1 unless marked TAICS). The network-facing
 checks are in ``checks_network``, the host's in ``checks_host``, the documents' in
-``checks_docs``, the planned features' in ``checks_planned``.
+``checks_docs``; feature packages (update/) bring their own.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sqlite3
 import stat
@@ -396,8 +397,18 @@ def resilience(ctx: LocalContext) -> Result:
         evidence.append("the last run did not stop cleanly (power loss or kill); the next "
                         "start logs device.unclean_shutdown and carries on")
     evidence.append("writes are atomic (temp file, fsync, rename); a torn log tail is "
-                    "repaired at start; the video source reconnects with backoff; systemd "
-                    "restarts the service (docs/setup-guide.md)")
+                    "repaired at start; the video source reconnects with backoff")
+    svc = ctx.service()
+    if svc is not None and svc.environ.get("WATCHDOG_USEC", "").isdigit():
+        usec = int(svc.environ["WATCHDOG_USEC"])
+        evidence.append(f"running under systemd with a {usec / 1e6:g} s watchdog "
+                        "(sd_notify READY/WATCHDOG; Restart=always)")
+    elif svc is not None and svc.environ.get("INVOCATION_ID"):
+        evidence.append("running under systemd, but without the watchdog: install "
+                        "packaging/vigilcam.service (WatchdogSec=30)")
+    else:
+        evidence.append("supervisor: packaging/vigilcam.service (Type=notify, WatchdogSec=30, "
+                        "Restart=always) restarts it after a crash or a hang")
     if problems:
         return Result.failed("Restore the damaged database from a backup.", *problems)
     return Result.passed(*evidence)
@@ -502,10 +513,21 @@ def reset_never_restores_default(ctx: LocalContext) -> Result:
 
 def secure_domain(ctx: LocalContext) -> Result:
     """TAICS 5.2.5.2: key-encryption key sealed in a TPM 2.0 when present, else private file."""
-    import os
+    from vigilcam.platform.tpm import TpmKek, detect
 
     kek = ctx.paths.kek_file
-    tpm = [d for d in ("/dev/tpmrm0", "/dev/tpm0") if os.path.exists(d)]
+    sealed = TpmKek(ctx.paths.keys_dir, "")
+    svc = ctx.service()
+    tpm = detect({**os.environ, **(svc.environ if svc else {})})
+    if sealed.exists():
+        vault = ctx.vault()
+        if isinstance(vault, Exception):
+            return Result.failed("Run the audit on the host whose TPM sealed the key, as the "
+                                 "service's user (in group tss).",
+                                 f"key-encryption key sealed in a TPM 2.0, but: {vault}")
+        return Result.passed(f"key-encryption key sealed in a TPM 2.0 ({tpm.tcti}): only "
+                             f"{sealed.pub_file.name} and {sealed.priv_file.name} (TPM-encrypted "
+                             "blobs) are on disk; unsealed it opens the vault")
     if not kek.exists():
         return Result.failed("Provision the device.", f"{kek} missing")
     st = kek.stat()
@@ -514,11 +536,13 @@ def secure_domain(ctx: LocalContext) -> Result:
                 f"{stat.S_IMODE(st.st_mode):o}, folder {dir_mode:o}"]
     if stat.S_IMODE(st.st_mode) & 0o077 or dir_mode & 0o077:
         return Result.failed(f"chmod 600 {kek}; chmod 700 {kek.parent}", *evidence)
-    if tpm:
-        return Result.failed("A TPM 2.0 is present: seal the key-encryption key in it "
-                             "(TPM backend planned).", *evidence, f"TPM found: {tpm[0]}")
-    return Result.passed(*evidence, "no TPM 2.0 on this host (/dev/tpmrm0 absent), so the "
-                         "root/service-only file is the secure domain")
+    if tpm.tcti is not None:  # a TPM is there (usable or lacking tpm2-tools) but unused
+        return Result.failed("A TPM 2.0 is present but the key-encryption key is in a file: "
+                             "install tpm2-tools, add the service user to group tss, then run "
+                             "`vigilcam factory-reset`, which re-provisions with the key sealed "
+                             "in the TPM.", *evidence, f"TPM found: {tpm.reason}")
+    return Result.passed(*evidence, f"{tpm.reason}, so the service-only file is the secure "
+                         "domain")
 
 
 def security_log(ctx: LocalContext) -> Result:
@@ -548,6 +572,10 @@ def security_log(ctx: LocalContext) -> Result:
                 f"retention {retention} days (NIST SP 800-92 high impact: 90-365)",
                 "records carry UTC ms timestamp, user, source, action; admins view and export "
                 "them (GET /api/v1/log, `vigilcam log export`)"]
+    target = ctx.settings().syslog.target
+    evidence.append(f"copied as it is written to the syslog collector {target} over TLS "
+                    "(RFC 5424/5425)" if target else "remote syslog forwarding off (optional: "
+                    "[syslog] target = \"host:6514\")")
     if not report.ok:
         return Result.failed("The log was modified outside vigilcam: keep this copy as "
                              "evidence, investigate, and see `vigilcam log verify`.",
@@ -571,3 +599,41 @@ def access_alerts(ctx: LocalContext) -> Result:
     return merge(Result.passed(f"new logins and sources logged (auth.new_source); {viewers}"),
                  _alerts_ready(ctx, "new logins and new viewers"))
 
+
+def known_vulnerabilities(ctx: LocalContext) -> Result:
+    """IoT-1005-1 5.2.1.1: no known vulnerabilities in the installed packages; an SBOM."""
+    from vigilcam.sbom.vulns import FAIL, PASS, cached_vulnerability_audit
+
+    ctx.progress("checking installed packages for known vulnerabilities (pip-audit)")
+    report = cached_vulnerability_audit(timeout=120)  # same package set: reuse for a day
+    sbom = ("CycloneDX 1.5 SBOM of the installed software: `vigilcam sbom -o sbom.cdx.json` "
+            "(produced for each release in CI)")
+    if report.status == PASS:
+        return Result.passed(f"pip-audit: {report.detail}", sbom)
+    if report.status == FAIL:
+        return Result.failed("Upgrade the vulnerable packages (see `vigilcam vuln-audit`) "
+                             "or install a fixed vigilcam release.",
+                             f"pip-audit: {report.detail}",
+                             *(f.describe() for f in report.findings[:20]), sbom)
+    return Result.not_tested(f"pip-audit: {report.detail}", sbom,
+                             todo="Install pip-audit and let the host reach its vulnerability "
+                                  "service (or run `vigilcam vuln-audit` in CI).")
+
+
+def hotplug_logging(ctx: LocalContext) -> Result:
+    """TAICS 5.1.1.2: USB / storage hot-plug events reach the security log."""
+    from vigilcam.hostevents.monitor import HotplugUnavailable, open_uevent_socket
+
+    if not ctx.settings().hotplug_logging:
+        return Result.failed("Set hotplug_logging = true (the default).",
+                             "hot-plug logging turned off in the configuration")
+    try:
+        open_uevent_socket().close()
+    except HotplugUnavailable as exc:
+        return Result.failed("Allow netlink sockets for the service (systemd: "
+                             "RestrictAddressFamilies must list AF_NETLINK).", str(exc))
+    return Result.passed("kernel uevents readable (NETLINK_KOBJECT_UEVENT): USB devices and "
+                         "storage media added or removed are recorded as host.device_added / "
+                         "host.device_removed with vendor, product, model and device name",
+                         "unused ports: disable them in firmware and with udev "
+                         "(docs/setup-guide.md)")

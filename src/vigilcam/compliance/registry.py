@@ -19,7 +19,6 @@ _L = "vigilcam.compliance.checks_local:"
 _N = "vigilcam.compliance.checks_network:"
 _H = "vigilcam.compliance.checks_host:"
 _D = "vigilcam.compliance.checks_docs:"
-_P = "vigilcam.compliance.checks_planned:"
 _U = "vigilcam.update.audit:"
 _R = "vigilcam.compliance.remote_judge:"
 
@@ -87,9 +86,12 @@ CLAUSES: tuple[Clause, ...] = (
          ("tests/auth/test_passwords.py", "tests/web/test_api.py", *_REMOTE_TESTS), IMPL,
          _L + "no_default_password", _R + "no_default_credentials"),
     _iot("5.2.1.1", "No known high/critical vulnerabilities in OS and network services",
-         ("5.2-3", "5.3-8"), ("compliance/checks_planned.py",), _AUDIT_TESTS, PLAN,
-         _P + "known_vulnerabilities",
-         note="pip-audit in CI and in the audit, and a CycloneDX SBOM per release, are planned."),
+         ("5.2-3", "5.3-8"), ("sbom/vulns.py", "sbom/cyclonedx.py", "sbom/cli.py"),
+         ("tests/extras/test_sbom.py", *_AUDIT_TESTS), IMPL, _L + "known_vulnerabilities",
+         note="pip-audit on the installed packages (any finding fails, stricter than CVSS "
+              "high/critical; NOT TESTED when its service is unreachable); CycloneDX 1.5 SBOM "
+              "per release (`vigilcam sbom`). Host OS packages: the setup guide (unattended "
+              "upgrades)."),
     _iot("5.2.2.1", "Only necessary services enabled", ("5.6-1", "5.6-5"),
          ("platform/config.py", "runtime.py", "web/server.py", "compliance/procnet.py"),
          (*_AUDIT_TESTS, *_REMOTE_TESTS, "tests/compliance/test_procnet.py"), IMPL,
@@ -161,9 +163,11 @@ CLAUSES: tuple[Clause, ...] = (
          ("tests/web/test_api.py",), IMPL, _L + "input_validated"),
     _iot("5.6.1.1", "Returns to normal operation after a service interruption",
          ("5.9-1", "5.9-2", "5.9-3"),
-         ("platform/fsutil.py", "platform/seclog.py", "app.py", "media/backoff.py"),
+         ("platform/fsutil.py", "platform/seclog.py", "app.py", "media/backoff.py",
+          "platform/supervisor.py", "runtime.py"),
          ("tests/web/test_attacks.py", "tests/recording/test_rec_crash.py",
-          "tests/media/test_backoff.py"), IMPL, _L + "resilience"),
+          "tests/media/test_backoff.py", "tests/extras/test_supervisor.py"), IMPL,
+         _L + "resilience"),
     _iot("5.7.1.1", "Only necessary personal data; the user can delete it", ("5.11-1", "6-1"),
          ("recording/erase.py", "platform/paths.py"),
          ("tests/recording/test_rec_export_erase.py",), PART, _L + "data_deletion",
@@ -187,8 +191,11 @@ CLAUSES: tuple[Clause, ...] = (
                                             *_REMOTE_TESTS), IMPL, _H + "no_debug_access",
            _R + "no_debug_service"),
     _taics("5.1.1.2", 2, "Unused interfaces removed; plugging external ports is logged",
-           ("5.6-1", "5.6-3"), ("compliance/checks_planned.py",), _AUDIT_TESTS, PLAN,
-           _P + "hotplug_logging", note="udev hot-plug events into the security log are planned."),
+           ("5.6-1", "5.6-3"), ("hostevents/uevent.py", "hostevents/monitor.py", "runtime.py"),
+           ("tests/extras/test_hotplug.py", *_AUDIT_TESTS), IMPL, _L + "hotplug_logging",
+           note="Kernel uevents (netlink) for USB devices and storage media become "
+                "host.device_added / host.device_removed; removing unused ports is the "
+                "integrator's part (setup guide)."),
     _taics("5.1.2.1", 2, "Alert on lens covered, refocused, redirected; on power or signal loss",
            ("5.9-1",), ("analytics/tamper.py", "app.py", "media/capture.py",
                          "alerts/rules.py"),
@@ -214,10 +221,11 @@ CLAUSES: tuple[Clause, ...] = (
                 "manifest and refuses to start on a mismatch; a development checkout has no "
                 "signed manifest, so it FAILs until installed from a signed release."),
     _taics("5.2.5.2", 3, "Sensitive data in a secure domain", ("5.4-1",),
-           ("platform/vault.py",), ("tests/platform/test_vault.py", *_AUDIT_TESTS), PART,
+           ("platform/vault.py", "platform/tpm.py"),
+           ("tests/platform/test_vault.py", "tests/extras/test_tpm.py", *_AUDIT_TESTS), IMPL,
            _L + "secure_domain",
-           note="KEK in a service-only file; TPM 2.0 sealing is planned (the audit fails when "
-                "a TPM is present but unused)."),
+           note="The KEK is sealed in a TPM 2.0 when one is present (tpm2-tools), else kept in a "
+                "service-only file; the audit says which and fails when a TPM is left unused."),
     _taics("5.2.6.1", 1, "Web management interface security", ("5.5-4", "5.5-5", "5.13-1"),
            ("web/headers.py", "web/guard.py", "web/errors.py"),
            ("tests/web/test_api.py", *_REMOTE_TESTS), IMPL, _N + "web_interface_security",
@@ -227,8 +235,10 @@ CLAUSES: tuple[Clause, ...] = (
            ("tests/web/test_permissions.py", *_REMOTE_TESTS), IMPL, _N + "api_security",
            _R + "api_headers"),
     _taics("5.2.8.1", 1, "Security event log: complete, shown, protected, retained",
-           (), ("platform/seclog.py", "web/api_core.py", "cli.py"),
-           ("tests/platform/test_seclog.py", *_AUDIT_TESTS), IMPL, _L + "security_log"),
+           (), ("platform/seclog.py", "web/api_core.py", "cli.py",
+                "platform/syslog_forward.py"),
+           ("tests/platform/test_seclog.py", "tests/extras/test_syslog_forward.py",
+            *_AUDIT_TESTS), IMPL, _L + "security_log"),
     _taics("5.2.8.2", 2, "Alert when the security log cannot be stored", (),
            ("platform/seclog.py", "alerts/rules.py"),
            ("tests/platform/test_seclog.py", "tests/alerts/test_alert_service.py"), PART,

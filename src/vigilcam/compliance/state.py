@@ -164,10 +164,14 @@ class LocalContext:
         """The opened Vault, or the VaultError explaining why it cannot be opened."""
 
         def make() -> Any:
-            from vigilcam.platform.vault import FileKek, Vault, VaultError
+            from vigilcam.platform.tpm import kek_store_for
+            from vigilcam.platform.vault import Vault, VaultError
 
-            vault = Vault(self.paths.vault_file, FileKek(self.paths.kek_file))
             try:
+                svc = self.service()  # the service's TPM settings (VIGILCAM_TPM_TCTI ...)
+                env = {**os.environ, **(svc.environ if svc else {})}
+                store = kek_store_for(self.paths.keys_dir, self.paths.kek_file, env)
+                vault = Vault(self.paths.vault_file, store)
                 vault.open()
             except (VaultError, OSError, ValueError) as exc:
                 return VaultError(str(exc))

@@ -50,6 +50,25 @@ class MediaSettings(_Strict):
     sub_fps: float = Field(10.0, ge=1, le=30)
 
 
+class SyslogSettings(_Strict):
+    """Optional copy of the security log to a remote collector (TAICS 5.2.8.1)."""
+
+    target: str | None = Field(None, max_length=300,
+                               description="host[:port] of a TLS syslog collector (RFC 5425)")
+    ca_file: Path | None = Field(None, description="CA bundle for the collector (default: "
+                                                   "the system's trusted CAs)")
+    queue_max: int = Field(1000, ge=10, le=100_000)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str | None) -> str | None:
+        if value:
+            from vigilcam.platform.syslog_forward import SyslogTarget
+
+            SyslogTarget.parse(value)
+        return value or None
+
+
 class Settings(_Strict):
     bind: str = "127.0.0.1"
     https_port: int = Field(8443, ge=1, le=65535)
@@ -62,6 +81,8 @@ class Settings(_Strict):
     throttle: ThrottleSettings = ThrottleSettings()
     sessions: SessionSettings = SessionSettings()
     media: MediaSettings = MediaSettings()
+    syslog: SyslogSettings = SyslogSettings()
+    hotplug_logging: bool = Field(True, description="log USB/storage hot-plug (TAICS 5.1.1.2)")
 
     @field_validator("bind")
     @classmethod

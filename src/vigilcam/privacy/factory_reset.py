@@ -31,6 +31,7 @@ from vigilcam.platform.config import Settings, load_settings
 from vigilcam.platform.fsutil import fsync_dir
 from vigilcam.platform.identity import DeviceIdentity
 from vigilcam.platform.paths import DataPaths
+from vigilcam.platform.tpm import TpmKek, kek_store_for
 from vigilcam.platform.vault import FileKek
 
 KEEP = frozenset({"identity.json", "config.toml"})
@@ -85,6 +86,10 @@ def _destroy_keys(paths: DataPaths) -> list[str]:
     if kek.exists():
         kek.destroy()
         destroyed.append(str(paths.kek_file.relative_to(paths.root)))
+    sealed = TpmKek(paths.keys_dir, "")  # TAICS 5.2.5.2: blobs only the TPM can unseal
+    if sealed.exists():
+        sealed.destroy()
+        destroyed += [str(p.relative_to(paths.root)) for p in (sealed.pub_file, sealed.priv_file)]
     for p in (paths.vault_file, paths.key_file):
         if shred(p):
             destroyed.append(str(p.relative_to(paths.root)))
@@ -129,7 +134,7 @@ def _provision_again(paths: DataPaths, settings: Settings, ident: DeviceIdentity
     from vigilcam.platform.vault import Vault
 
     ensure_private_dir(paths.root)
-    vault = Vault(paths.vault_file, FileKek(paths.kek_file))
+    vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file))
     vault.create()
     for name in (MASTER_KEY, SECLOG_MAC_KEY, SECLOG_ARCHIVE_KEY):
         vault.ensure_random(name)
