@@ -13,7 +13,7 @@ from vigilcam.compliance import registry
 from vigilcam.compliance.clause_doc import render
 from vigilcam.compliance.model import IOT, TAICS, Status
 
-REQUIREMENTS = Path("/work/shared/REQUIREMENTS.md")
+REQUIREMENTS = Path(__file__).resolve().parents[3] / "shared" / "REQUIREMENTS.md"  # beside the repo
 # The clause list of REQUIREMENTS.md, kept here so the test also runs where that file is absent.
 IOT_IDS = [
     "5.1.1.1", "5.1.1.2", "5.1.1.3", "5.1.2.1", "5.1.2.2", "5.1.3.1", "5.2.1.1", "5.2.2.1",
