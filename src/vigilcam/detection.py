@@ -61,6 +61,7 @@ class DetectionService:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._remove_listener: Callable[[], None] | None = None
+        self._pending_rebaseline: tuple[str, str] | None = None
 
     def start(self) -> None:
         self._stop = False
@@ -100,6 +101,12 @@ class DetectionService:
 
     def analyse(self, gray: object, t: float) -> None:
         """One frame through both detectors; events go through ``record()``."""
+        if self._pending_rebaseline is not None:
+            by, source = self._pending_rebaseline
+            self._pending_rebaseline = None
+            self.device.record("tamper.rebaselined", user=by, source=source)
+            for event in self.tamper.rebaseline(t):
+                self._tamper_event(event)
         for event in self.tamper.update(gray, t):  # type: ignore[arg-type]
             self._tamper_event(event)
         motion = self.motion.update(gray, t)  # type: ignore[arg-type]
@@ -121,6 +128,10 @@ class DetectionService:
             scores=event.scores,
             evidence="before/after thumbnails in memory (GET /api/v1/tamper)",
         )
+
+    def rebaseline(self, by: str, source: str) -> None:
+        """The owner accepts the current view as the new normal (a camera moved on purpose)."""
+        self._pending_rebaseline = (by, source)
 
     def status(self) -> dict[str, object]:
         per_frame = self.busy_seconds / self.frames_analysed if self.frames_analysed else 0.0

@@ -60,5 +60,4 @@ def downscale(frame: GrayU8, max_width: int) -> GrayU8:
     if w <= max_width:
         return frame
     nh = max(1, round(h * max_width / w))
-    out: GrayU8 = cv2.resize(frame, (max_width, nh), interpolation=cv2.INTER_AREA)
-    return out
+    return np.asarray(cv2.resize(frame, (max_width, nh), interpolation=cv2.INTER_AREA), np.uint8)

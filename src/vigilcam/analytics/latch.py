@@ -26,18 +26,21 @@ class Latch:
     never raises again, so one tamper gives one alert however long it lasts.
     """
 
-    def __init__(self, raise_after: float, clear_after: float) -> None:
-        if raise_after < 0 or clear_after < 0:
+    def __init__(self, raise_after: float, clear_after: float, gap: float = 0.0) -> None:
+        if raise_after < 0 or clear_after < 0 or gap < 0:
             raise ValueError("latch hold times must be >= 0")
         self.raise_after = raise_after
         self.clear_after = clear_after
+        # A run of True samples survives a False stretch no longer than ``gap`` seconds, so one
+        # noisy frame does not restart the count.
+        self.gap = gap
         self.active = False
         self._true_since: float | None = None
         self._false_since: float | None = None
 
     @property
     def pending_since(self) -> float | None:
-        """When the current run of ``True`` samples began (None when the last was False)."""
+        """When the current run of ``True`` samples began (None once it was broken)."""
         return self._true_since
 
     def update(self, condition: bool, t: float) -> Edge:
@@ -49,9 +52,10 @@ class Latch:
                 self.active = True
                 return Edge.RAISED
         else:
-            self._true_since = None
             if self._false_since is None:
                 self._false_since = t
+            if t - self._false_since >= self.gap:
+                self._true_since = None
             if self.active and t - self._false_since >= self.clear_after:
                 self.active = False
                 return Edge.CLEARED

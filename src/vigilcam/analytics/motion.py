@@ -110,8 +110,8 @@ class MotionDetector:
         if tf - self._start < self.warmup_s:
             cv2.accumulateWeighted(img, self._bg, max(rate, 0.3))
             return None
-        fg = (cv2.absdiff(img, self._bg) > self.pixel_threshold).astype(np.uint8)
-        fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        raw = (cv2.absdiff(img, self._bg) > self.pixel_threshold).astype(np.uint8)
+        fg = np.asarray(cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))
         if float(fg.mean()) >= self.lighting_fraction:
             # Most of the frame changed at once: lighting, not an object. Re-learn.
             self._bg = img

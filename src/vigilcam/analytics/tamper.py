@@ -8,19 +8,30 @@ here.
 Invariants:
 - Pure: ``update(gray, t)`` does no IO, keeps no clock and starts no thread; JPEG evidence is
   kept in memory in the returned events.
-- A reference view is learned during ``warmup_s`` and then adapts with time constant
-  ``learn_tau_s`` (slow enough that a tamper is never learned, fast enough to follow dusk and
-  dawn); learning is frozen while any tamper condition holds or is raised.
-- A condition must hold for ``hold_s`` before it raises and be gone for ``clear_s`` before it
-  clears (hysteresis). One tamper is raised at a time and is raised once: exactly one
-  "raised" and one "cleared" event per tamper.
+- A reference view is learned during ``warmup_s`` (afresh whenever the learned view is
+  blank) and then adapts with time constant ``learn_tau_s``: slow enough that a tamper is
+  not learned, fast enough to follow dusk, dawn and a light switched on. Learning runs ten
+  times slower while a condition builds up and stops while a tamper is raised.
+- A condition must hold for ``hold_s`` (surviving dropouts up to ``gap_s``) before it raises.
+  A raised tamper is then judged on relaxed thresholds (``keep_factor``,
+  ``defocus_keep_ratio``) and clears once they have been quiet for ``clear_s``, or once the
+  strict ones have been quiet for ``calm_clear_s``. One tamper is raised at a time and is
+  raised once: exactly one "raised" and one "cleared" event per tamper.
 - Priority when several conditions hold: covered > moved > defocused (a cover also
   decorrelates and blurs; a zoomed-in view also looks softer).
+- "Before" evidence is a clean frame from ``BEFORE_MARGIN_S`` before the condition began.
+
+How each tamper shows in the measures of ``tamper_features`` (per grid cell, against the
+reference): covered = texture gone and either the picture no longer matches or its contrast
+is gone (a veil); moved = the cells that usually match stop matching, or ORB features agree
+on a turn (``view_match``); defocused = mid-band energy lost while the coarse picture still
+matches and keeps its contrast.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,10 +49,12 @@ from vigilcam.analytics.tamper_features import (
     weighted_quantile,
 )
 from vigilcam.analytics.thumbs import jpeg, thumbnail
+from vigilcam.analytics.view_match import NO_MATCH, Match, ViewMatcher
 
 TamperKind = Literal["covered", "defocused", "moved"]
 TamperPhase = Literal["raised", "cleared"]
 KINDS: tuple[TamperKind, ...] = ("covered", "moved", "defocused")  # priority order
+BEFORE_MARGIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -54,19 +67,44 @@ class TamperConfig:
     warmup_s: float = 3.0
     learn_tau_s: float = 60.0
     hold_s: float = 1.0
-    clear_s: float = 2.0
+    clear_s: float = 3.0
+    gap_s: float = 0.45  # a condition survives this long a dropout while it builds up
     # A cell is "covered" when its contrast falls below this fraction of the reference's.
-    cover_contrast: float = 0.35
+    cover_contrast: float = 0.4
     # ...and the view is covered when this weighted fraction of cells is.
-    cover_fraction: float = 0.6
+    cover_fraction: float = 0.5
     # A cell is "decorrelated" when its NCC with the reference falls below this.
     moved_ncc: float = 0.4
-    # The view moved when this weighted fraction of still-textured cells decorrelated.
-    moved_fraction: float = 0.6
-    # Defocused when the weighted median sharpness ratio falls below this...
-    defocus_ratio: float = 0.6
-    # ...while the coarse view still matches (decorrelated fraction below this).
+    # The view moved when this fraction of the stable, still-textured cells decorrelated...
+    moved_fraction: float = 0.55
+    # ...or when the typical stable cell hardly correlates any more...
+    moved_median_ncc: float = 0.3
+    # ...or when ORB features agree on a turn of at least this (mean displacement / width)
+    moved_displacement: float = 0.07
+    # ...with at least this many inliers, while few features stayed where they were.
+    moved_inliers: int = 12
+    # Check the features (and trust a turn they report) only when the median stable cell
+    # correlates less than this.
+    orb_gate_ncc: float = 0.8
+    # Defocused when the weighted median mid-band energy (gain-corrected) falls below this...
+    defocus_ratio: float = 0.75
+    # ...while the coarse view still matches (decorrelated fraction below this, median
+    # stable-cell correlation above this).
     defocus_max_decorrelated: float = 0.5
+    defocus_min_ncc: float = 0.5
+    defocus_keep_ratio: float = 0.8
+    # A blur takes the finer band before the coarser one, and keeps the coarse contrast; a
+    # veil (translucent cover) takes all bands and the contrast. Defocus needs one of: band
+    # ratio below this, or median coarse contrast ratio at least defocus_min_spread.
+    defocus_band: float = 0.8
+    defocus_min_spread: float = 0.6
+    # Whatever the contrast, a blur must show in the band ratio at least this much (in the
+    # dark the gain correction of the mid band is unreliable; the band ratio is not).
+    defocus_max_band: float = 0.9
+    # A raised tamper stays raised until its scores are this much better than the raise
+    # thresholds (fractions scaled by it, ratios divided by it).
+    keep_factor: float = 0.8
+    calm_clear_s: float = 8.0
     thumb_width: int = 160
     jpeg_quality: int = 70
 
@@ -77,11 +115,18 @@ class TamperConfig:
             raise ValueError("coarse_width must be 16..analysis_width")
         if not 3 <= self.grid_cols <= 64:
             raise ValueError("grid_cols must be 3..64")
-        for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s"):
+        if not 3 <= self.moved_inliers <= 1000:
+            raise ValueError("moved_inliers must be 3..1000")
+        for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
         for name in ("cover_contrast", "cover_fraction", "moved_ncc", "moved_fraction",
-                     "defocus_ratio", "defocus_max_decorrelated"):
+                     "moved_median_ncc",
+                     "moved_displacement", "orb_gate_ncc",
+                     "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
+                     "defocus_keep_ratio", "defocus_band", "defocus_min_spread",
+                     "defocus_max_band",
+                     "keep_factor"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
         if not 16 <= self.thumb_width <= 640 or not 10 <= self.jpeg_quality <= 95:
@@ -106,13 +151,15 @@ class TamperScores:
     """Per-frame summary of the comparison with the reference."""
 
     covered_fraction: float
-    moved_fraction: float
     decorrelated_fraction: float
     stable_decorrelated: float
     ncc_median: float
-    flow_median: float
-    gain_sharpness: float
-    sharpness_ratio: float
+    orb_still: float
+    orb_inliers: float
+    orb_displacement: float
+    sharpness: float
+    band_ratio: float
+    spread: float
     brightness: float
     contrast: float
     entropy: float
@@ -123,19 +170,29 @@ class TamperScores:
         return {k: round(float(v), 4) for k, v in self.__dict__.items()}
 
 
-def summarise(c: Comparison, f: Features, ref: Reference, cfg: TamperConfig) -> TamperScores:
+def summarise(
+    c: Comparison, f: Features, ref: Reference, m: Match, cfg: TamperConfig
+) -> TamperScores:
     w = c.weight
-    covered = c.contrast < cfg.cover_contrast
     decor = c.ncc < cfg.moved_ncc
+    # Covered: the texture is gone, and so is the picture (it no longer matches) or its
+    # contrast (a translucent layer). A strong blur also removes texture but keeps both.
+    # A veil (translucent cover) keeps the picture but takes its contrast: a little of it
+    # (a strong blur takes some too, but from the finer band first), or nearly all of it.
+    # A zoomed-in view loses texture and correlation too, but keeps its contrast.
+    veiled = ((c.spread < 0.5) & (c.band >= cfg.defocus_band)) | (c.spread < 0.25)
+    covered = (c.contrast < cfg.cover_contrast) & (c.spread < 0.8) & (decor | veiled)
     return TamperScores(
-        covered_fraction=float(w[covered].sum()),
-        moved_fraction=float(w[decor & ~covered].sum()),
+        covered_fraction=float(c.cover_weight[covered].sum()),
         decorrelated_fraction=float(w[decor].sum()),
         stable_decorrelated=float(c.stable_weight[decor & ~covered].sum()),
         ncc_median=weighted_quantile(c.ncc, c.stable_weight, 0.5),
-        flow_median=weighted_quantile(c.flow, c.stable_weight, 0.5),
-        gain_sharpness=weighted_quantile(c.gain_sharp, w, 0.5),
-        sharpness_ratio=weighted_quantile(c.sharp, w, 0.5),
+        sharpness=weighted_quantile(c.sharp, w, 0.5),
+        band_ratio=weighted_quantile(c.band, w, 0.5),
+        spread=weighted_quantile(c.spread, w, 0.5),
+        orb_still=float(m.still),
+        orb_inliers=float(m.inliers),
+        orb_displacement=m.displacement,
         brightness=f.mean,
         contrast=f.std,
         entropy=f.entropy,
@@ -149,8 +206,11 @@ class TamperDetector:
 
     def __init__(self, config: TamperConfig | None = None) -> None:
         self.config = config or TamperConfig()
-        self._latches = {k: Latch(self.config.hold_s, self.config.clear_s) for k in KINDS}
+        self._latches = {
+            k: Latch(self.config.hold_s, self.config.clear_s, self.config.gap_s) for k in KINDS
+        }
         self._grid: Grid | None = None
+        self._matcher = ViewMatcher()
         self._shape: tuple[int, int] | None = None
         self._ref: Reference | None = None
         self._started: float | None = None
@@ -158,8 +218,12 @@ class TamperDetector:
         self._active: TamperKind | None = None
         self._raised_thumb: GrayU8 | None = None
         self._raised_at = 0.0
-        self._clean_thumb: GrayU8 | None = None
+        self._calm_since: float | None = None
+        # Recent clean views; "before" evidence is taken a little before the onset, since the
+        # first frames of a tamper (a hand approaching) do not trip any condition yet.
+        self._clean_thumbs: deque[tuple[float, GrayU8]] = deque(maxlen=32)
         self.last_scores: TamperScores | None = None
+        self.orb_runs = 0
 
     @property
     def active(self) -> TamperKind | None:
@@ -168,9 +232,10 @@ class TamperDetector:
 
     @property
     def ready(self) -> bool:
-        """True once the reference view has been learned."""
+        """True once a reference view with some detail in it has been learned."""
         return (
             self._ref is not None
+            and not self._ref.featureless
             and self._started is not None
             and self._last_t is not None
             and self._last_t - self._started >= self.config.warmup_s
@@ -189,10 +254,12 @@ class TamperDetector:
             latch.reset()
         self._active = None
         self._ref = None
+        self._matcher.reset()
         self._grid = None
         self._shape = None
         self._started = None
         self._raised_thumb = None
+        self._clean_thumbs.clear()
         return out
 
     def update(self, gray: np.ndarray, t: float) -> list[TamperEvent]:
@@ -213,47 +280,113 @@ class TamperDetector:
         feats = measure(small, self._grid)
         dt = 0.0 if self._last_t is None else min(tf - self._last_t, 5.0)
         self._last_t = tf
-        if self._ref is None or self._started is None:
+        if self._ref is None or self._started is None or self._ref.featureless:
+            # First frame, or the learned view is blank (a camera starting in the dark or
+            # behind a closed shutter): nothing to compare with, so start learning afresh.
             self._ref = Reference(feats)
             self._started = tf
-            self._clean_thumb = thumbnail(small, cfg.thumb_width)
+            self._clean_thumbs.append((tf, thumbnail(small, cfg.thumb_width)))
             return []
         if tf - self._started < cfg.warmup_s:
             self._ref.learn(feats, 1.0 / (self._ref.frames + 1))
-            self._clean_thumb = thumbnail(small, cfg.thumb_width)
+            self._clean_thumbs.append((tf, thumbnail(small, cfg.thumb_width)))
             return []
         comp = compare(feats, self._ref, self._grid)
-        scores = summarise(comp, feats, self._ref, cfg)
+        cheap = summarise(comp, feats, self._ref, NO_MATCH, cfg)
+        # Features are only worth their cost when the cells already doubt the view ("turned"
+        # needs the same sign, so skipping them elsewhere changes no decision).
+        if cheap.ncc_median < cfg.orb_gate_ncc and cheap.covered_fraction < cfg.cover_fraction:
+            scores = summarise(comp, feats, self._ref, self._matcher.match(small), cfg)
+            self.orb_runs += 1
+        else:
+            scores = cheap
         self.last_scores = scores
         conditions = self._conditions(scores)
-        events = self._step_latches(conditions, scores, small, tf)
-        if not any(conditions.values()) and self._active is None:
-            rate = 1.0 - math.exp(-dt / cfg.learn_tau_s) if cfg.learn_tau_s > 0 else 1.0
+        calm = False
+        if self._active is not None:
+            # The raised tamper is judged on the relaxed thresholds; but once even the strict
+            # ones have been quiet for calm_clear_s, it clears regardless (a reference frozen
+            # through a long tamper may sit just across a relaxed threshold afterwards).
+            if conditions[self._active]:
+                self._calm_since = None
+            elif self._calm_since is None:
+                self._calm_since = tf
+            calm = tf - (self._calm_since if self._calm_since is not None else tf) >= (
+                cfg.calm_clear_s
+            )
+            conditions[self._active] = (
+                self._conditions(scores, keep=True)[self._active] and not calm
+            )
+        events = self._step_latches(conditions, scores, small, tf, force_clear=calm)
+        if self._active is None:
+            # Learn at full speed while all is well; while a condition builds up learn ten
+            # times slower rather than not at all, so a reference that drifted out of date
+            # (a scene that changed for good) cannot lock the detector in a loop of alarms.
+            clean = not any(conditions.values())
+            tau = cfg.learn_tau_s * (1.0 if clean else 10.0)
+            rate = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
             self._ref.learn(feats, rate)
             self._ref.learn_stability(comp.ncc, rate)
-            self._clean_thumb = thumbnail(small, cfg.thumb_width)
+            if clean:
+                self._matcher.offer_clean(small, tf)
+                self._clean_thumbs.append((tf, thumbnail(small, cfg.thumb_width)))
+            else:
+                self._matcher.interrupt(tf)
+        else:
+            self._matcher.interrupt(tf)
         return events
 
-    def _conditions(self, s: TamperScores) -> dict[TamperKind, bool]:
+    def _before(self, t: float, default: GrayU8) -> GrayU8:
+        """The newest clean thumbnail taken at or before ``t`` (else the oldest one kept)."""
+        best: GrayU8 | None = None
+        for ts, thumb in self._clean_thumbs:
+            if ts <= t or best is None:
+                best = thumb
+        return best if best is not None else default
+
+    def _conditions(self, s: TamperScores, keep: bool = False) -> dict[TamperKind, bool]:
+        """Which tampers the scores show. ``keep`` uses the relaxed thresholds that keep a
+        raised tamper raised (hysteresis on the value, on top of the latch's on time)."""
         cfg = self.config
-        covered = s.covered_fraction >= cfg.cover_fraction
-        moved = not covered and s.moved_fraction >= cfg.moved_fraction
+        k = cfg.keep_factor if keep else 1.0
+        covered = s.covered_fraction >= cfg.cover_fraction * k
+        # Features that agree on a turn only count when the cells also stopped matching:
+        # a person close to the camera moving their head also carries features along.
+        turned = (
+            s.orb_inliers >= cfg.moved_inliers * k
+            and s.orb_displacement >= cfg.moved_displacement * k
+            and s.orb_still * 3 < s.orb_inliers
+            and s.ncc_median < cfg.orb_gate_ncc
+        )
+        moved = not covered and (
+            s.stable_decorrelated >= cfg.moved_fraction * k
+            or s.ncc_median <= cfg.moved_median_ncc / k
+            or turned
+        )
+        # A blurred view still matches the reference at the coarse scale; a moved one not.
         defocused = (
             not covered
             and not moved
-            and s.sharpness_ratio <= cfg.defocus_ratio
+            and s.sharpness <= (cfg.defocus_keep_ratio if keep else cfg.defocus_ratio)
+            and s.band_ratio < cfg.defocus_max_band / k
+            and (s.band_ratio < cfg.defocus_band or s.spread >= cfg.defocus_min_spread)
             and s.decorrelated_fraction < cfg.defocus_max_decorrelated
+            and s.ncc_median >= cfg.defocus_min_ncc
         )
         return {"covered": covered, "moved": moved, "defocused": defocused}
 
     def _step_latches(
-        self, cond: dict[TamperKind, bool], scores: TamperScores, small: GrayU8, t: float
+        self, cond: dict[TamperKind, bool], scores: TamperScores, small: GrayU8, t: float,
+        force_clear: bool = False,
     ) -> list[TamperEvent]:
         cfg = self.config
         events: list[TamperEvent] = []
         for kind in KINDS:
             latch = self._latches[kind]
             edge = latch.update(cond[kind], t)
+            if force_clear and kind == self._active and latch.active:
+                latch.reset()
+                edge = Edge.CLEARED
             if edge is Edge.RAISED:
                 if self._active is not None:
                     # One tamper at a time: a second kind waits until the first clears.
@@ -263,8 +396,9 @@ class TamperDetector:
                 after = thumbnail(small, cfg.thumb_width)
                 self._raised_thumb = after
                 self._raised_at = t
-                before = self._clean_thumb if self._clean_thumb is not None else after
+                self._calm_since = None
                 start = latch.pending_since if latch.pending_since is not None else t
+                before = self._before(start - BEFORE_MARGIN_S, after)
                 events.append(TamperEvent(
                     kind, "raised", t, start, scores.as_dict(),
                     jpeg(before, cfg.jpeg_quality), jpeg(after, cfg.jpeg_quality),

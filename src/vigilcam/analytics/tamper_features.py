@@ -5,16 +5,19 @@ split into a grid of cells; against a reference view that adapts slowly (so dusk
 light switched on are learned, a tamper is not) each cell gets three numbers that separate the
 tampers from each other and from normal life:
 
-- ``contrast``: cell contrast now / in the reference (coarse scale, so sensor noise is averaged
-  out). A cover (opaque or translucent) collapses it; a lighting change scales it by the gain
-  only (0.55 for a light switched off), so it stays above the cover threshold.
+- ``contrast``: cell texture (band energy at the coarse scale, where sensor noise is averaged
+  out) now / in the reference. A cover (opaque or translucent) collapses it; a lighting change
+  scales it by the gain only (0.55 for a light switched off), so it stays above the cover
+  threshold. ``spread`` (plain deviation ratio) tells a translucent cover from a strong blur.
 - ``ncc``: normalised cross-correlation of the cell with the reference at the coarse scale.
   Insensitive to gain/offset (lighting), blur and small vibration; low when the camera looks
-  somewhere else (moved) or the cell is covered.
-- ``sharp``: high-band / mid-band energy ratio (a defocus measure independent of gain) now /
-  in the reference. Turning the focus ring removes the high band first, so it drops.
+  somewhere else (moved) or the cell is covered. Each cell also keeps a ``stability`` (how
+  well it usually matches) so that cells where people and traffic pass have less say.
+- ``sharp``: mid-band (sigma 1..2 px) energy now / in the reference, divided by the global
+  gain (brightness ratio) so lighting cancels out. Turning the focus ring removes it first;
+  sensor noise hardly reaches this band, unlike the finest one.
 
-Cells are weighted by the contrast they had in the reference, so featureless sky or wall does
+Cells are weighted by the texture they had in the reference, so featureless sky or wall does
 not vote. Global brightness, contrast and histogram entropy are reported as evidence.
 """
 
@@ -29,6 +32,7 @@ import numpy.typing as npt
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 EPS = 1e-3
+FEATURELESS = 0.5  # mean coarse-band texture (grey levels) below which a view is blank
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Features:
     cell_mean: F32
     cell_var: F32
     mid: F32  # per-cell mid-band energy (analysis scale, sigma 1..2 px)
+    next: F32  # per-cell energy of the next band down (analysis scale, sigma 2..3.4 px)
     low: F32  # per-cell low-band energy (coarse scale)
     mean: float
     std: float
@@ -59,8 +64,7 @@ class Features:
 
 
 def _cells(img: F32, grid: Grid) -> F32:
-    out: F32 = cv2.resize(img, grid.cells, interpolation=cv2.INTER_AREA)
-    return out
+    return np.asarray(cv2.resize(img, grid.cells, interpolation=cv2.INTER_AREA), np.float32)
 
 
 def entropy_bits(gray: U8) -> float:
@@ -75,8 +79,9 @@ def measure(gray: U8, grid: Grid) -> Features:
     b1 = cv2.GaussianBlur(a, (0, 0), 1.0)
     b2 = cv2.GaussianBlur(b1, (0, 0), 1.7)
     mid = b1 - b2
-    coarse = cv2.resize(b1, grid.coarse, interpolation=cv2.INTER_AREA)
-    lo = coarse - cv2.GaussianBlur(coarse, (0, 0), 1.5)
+    nxt = b2 - cv2.GaussianBlur(b2, (0, 0), 2.8)
+    coarse = np.asarray(cv2.resize(b1, grid.coarse, interpolation=cv2.INTER_AREA), np.float32)
+    lo = coarse - np.asarray(cv2.GaussianBlur(coarse, (0, 0), 1.5), np.float32)
     cm = _cells(coarse, grid)
     cv = np.maximum(_cells(coarse * coarse, grid) - cm * cm, 0.0)
     mean, std = cv2.meanStdDev(gray)
@@ -85,6 +90,7 @@ def measure(gray: U8, grid: Grid) -> Features:
         cell_mean=cm,
         cell_var=cv,
         mid=_cells(mid * mid, grid),
+        next=_cells(nxt * nxt, grid),
         low=_cells(lo * lo, grid),
         mean=float(mean[0, 0]),
         std=float(std[0, 0]),
@@ -98,6 +104,7 @@ class Reference:
     def __init__(self, first: Features) -> None:
         self.coarse = first.coarse.copy()
         self.mid = first.mid.copy()
+        self.next = first.next.copy()
         self.low = first.low.copy()
         self.stability = np.ones_like(first.cell_mean)
         self.mean = first.mean
@@ -105,10 +112,16 @@ class Reference:
         self.entropy = first.entropy
         self.frames = 1
 
+    @property
+    def featureless(self) -> bool:
+        """A blank view (all dark, all flat) gives nothing to compare a frame with."""
+        return float(np.sqrt(self.low).mean()) < FEATURELESS
+
     def learn(self, f: Features, rate: float) -> None:
         """Blend ``f`` in with weight ``rate`` (0..1)."""
         cv2.accumulateWeighted(f.coarse, self.coarse, rate)
         cv2.accumulateWeighted(f.mid, self.mid, rate)
+        cv2.accumulateWeighted(f.next, self.next, rate)
         cv2.accumulateWeighted(f.low, self.low, rate)
         self.mean += rate * (f.mean - self.mean)
         self.std += rate * (f.std - self.std)
@@ -126,20 +139,13 @@ class Comparison:
     """Per-cell comparison of a frame with the reference, plus the cell weights."""
 
     weight: F32  # sums to 1
+    cover_weight: F32  # by reference texture energy, sums to 1
     stable_weight: F32  # weight times stability, sums to 1
-    contrast: F32
+    contrast: F32  # texture energy ratio (coarse band) now / reference
+    spread: F32  # plain deviation ratio now / reference
     ncc: F32
-    sharp: F32
-    gain_sharp: F32
-    flow: F32  # per-cell displacement magnitude (coarse pixels) from the reference
-
-
-def _norm_u8(img: F32) -> U8:
-    m, sd = cv2.meanStdDev(img)
-    out: U8 = np.clip((img - m[0, 0]) * (40.0 / (sd[0, 0] + 1.0)) + 128.0, 0, 255).astype(
-        np.uint8
-    )
-    return out
+    sharp: F32  # mid-band energy now / reference, corrected for the global gain
+    band: F32  # (mid / low band energy) now / reference: a blur lowers it, a veil does not
 
 
 def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
@@ -154,22 +160,21 @@ def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
     cap = float(np.percentile(rs, 75)) + EPS
     w = np.minimum(rs, cap)
     w = (w / (w.sum() + EPS)).astype(np.float32)
-    contrast = cs / (rs + 0.5)
+    # Contrast from band energy, not plain deviation: the smooth shading across a hand or a
+    # cloth at the lens has deviation but no texture.
+    contrast = np.sqrt(f.low) / (np.sqrt(ref.low) + 0.5)
+    cw = np.sqrt(ref.low)
+    cw = np.minimum(cw, float(np.percentile(cw, 75)) + EPS)
+    cw = (cw / (cw.sum() + EPS)).astype(np.float32)
     sw = w * ref.stability * ref.stability
     sw = (sw / (sw.sum() + EPS)).astype(np.float32)
-    sharp_now = np.sqrt(f.mid / (f.low + 1.0))
-    sharp_ref = np.sqrt(ref.mid / (ref.low + 1.0))
-    sharp = sharp_now / (sharp_ref + EPS)
     gain = (f.mean + 1.0) / (ref.mean + 1.0)
-    gain_sharp = np.sqrt(f.mid / (ref.mid + 1.0)) / gain
-    fl = cv2.calcOpticalFlowFarneback(_norm_u8(ref.coarse), _norm_u8(f.coarse), None,
-                                      0.5, 3, 9, 3, 5, 1.1, 0)
-    fx = _cells(np.ascontiguousarray(fl[..., 0]), grid)
-    fy = _cells(np.ascontiguousarray(fl[..., 1]), grid)
-    flow = np.sqrt(fx * fx + fy * fy)
-    return Comparison(w, sw, contrast.astype(np.float32), ncc.astype(np.float32),
-                      sharp.astype(np.float32), gain_sharp.astype(np.float32),
-                      flow.astype(np.float32))
+    sharp = np.sqrt(f.mid / (ref.mid + 1.0)) / gain
+    band = np.sqrt((f.mid / (f.next + 1.0)) / (ref.mid / (ref.next + 1.0) + EPS))
+    spread = cs / (rs + 0.5)
+    return Comparison(w, cw, sw, contrast.astype(np.float32), spread.astype(np.float32),
+                      ncc.astype(np.float32),
+                      sharp.astype(np.float32), band.astype(np.float32))
 
 
 def weighted_quantile(values: F32, weights: F32, q: float) -> float:

@@ -17,10 +17,8 @@ def thumbnail(gray: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
     h, w = gray.shape
     if w <= width:
         return gray.copy()
-    out: npt.NDArray[np.uint8] = cv2.resize(
-        gray, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA
-    )
-    return out
+    out = cv2.resize(gray, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    return np.asarray(out, np.uint8)
 
 
 def jpeg(gray: npt.NDArray[np.uint8], quality: int) -> bytes:

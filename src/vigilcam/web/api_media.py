@@ -132,6 +132,15 @@ async def tamper_status(request: Request, principal: Principal) -> Response:
     return JSONResponse(detection.status())
 
 
+async def tamper_rebaseline(request: Request, principal: Principal) -> Response:
+    """Accept the current view as normal (the camera was moved or refocused on purpose)."""
+    detection = device_of(request).extras.get("detection")
+    if detection is None:
+        raise ApiError(503, "detection is not running")
+    detection.rebaseline(principal.username, client_address(request))
+    return JSONResponse({"ok": True})
+
+
 async def tamper_evidence(request: Request, principal: Principal) -> Response:
     """The before/after thumbnail of the last tamper event of a kind (an access event)."""
     device = device_of(request)

@@ -24,6 +24,8 @@ MEDIA_ROUTES = [
     RouteSpec("GET", "/api/v1/tamper", P.VIEW_LIVE, api_media.tamper_status),
     RouteSpec("GET", "/api/v1/tamper/{kind}/{which}.jpg", P.VIEW_LIVE,
               api_media.tamper_evidence),
+    RouteSpec("POST", "/api/v1/tamper/rebaseline", P.CONFIGURE_MEDIA,
+              api_media.tamper_rebaseline),
 ]
 
 

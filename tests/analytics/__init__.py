@@ -1,0 +1,1 @@
+"""Tests for vigilcam.analytics (motion and tamper detection)."""
