@@ -84,3 +84,23 @@ def test_restricted_session_reaches_only_password_change(provisioned, device):
             blocked = client.get(spec.path)
             assert blocked.status_code == 403, spec.path
             assert blocked.json()["password_change_required"] is True
+
+
+def test_every_feature_route_list_is_served():
+    """A route list written in a web/api_*.py module but left out of the catalogue is a bug."""
+    import importlib
+    import pkgutil
+
+    import vigilcam.web as web
+    from vigilcam.web.routes import RouteSpec
+
+    served = {(s.method, s.path) for s in all_route_specs()}
+    for info in pkgutil.iter_modules(web.__path__):
+        if not info.name.startswith("api_"):
+            continue
+        module = importlib.import_module(f"vigilcam.web.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, list) and value and all(isinstance(v, RouteSpec)
+                                                         for v in value):
+                missing = [(s.method, s.path) for s in value if (s.method, s.path) not in served]
+                assert not missing, f"{info.name}.{name} not in the catalogue: {missing}"

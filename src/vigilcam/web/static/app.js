@@ -33,7 +33,7 @@ function show(view) {
   if (view !== "recordings") stopPlayback();
   state.view = view;
   const loaders = { live: startLive, device: loadDevice, users: loadUsers, log: loadLog,
-    viewers: loadViewers, recordings: loadRecordings, data: loadData };
+    viewers: loadViewers, recordings: loadRecordings, data: loadData, alerts: loadAlerts };
   if (loaders[view]) loaders[view]();
 }
 
@@ -213,6 +213,60 @@ async function loadViewers() {
 }
 $("privacy-toggle").addEventListener("change", async () => {
   await api("PUT", "/api/v1/privacy", { enabled: $("privacy-toggle").checked }); loadViewers();
+});
+
+// ---- alert channels ---------------------------------------------------------------------------
+function when(ts) { return ts ? new Date(ts * 1000).toLocaleString() : "never"; }
+
+async function loadAlerts() {
+  const r = await api("GET", "/api/v1/alerts/channels");
+  const body = $("alerts-body"); body.textContent = "";
+  if (r.status !== 200) { $("alerts-warning").textContent = r.data.error || "Alerts are not available."; return; }
+  const channels = r.data.channels || [];
+  $("alerts-warning").textContent = channels.length ? "" :
+    "No alert channel yet: " + (r.data.alerts_without_channel || 0) + " alerts had nowhere to go.";
+  for (const c of channels) {
+    const tr = document.createElement("tr");
+    cell(tr, c.kind); cell(tr, c.target); cell(tr, when(c.last_success)); cell(tr, c.pending);
+    const state = cell(tr, c.failing ? "FAILING: " + (c.last_error || "") :
+      (c.last_error ? "retrying: " + c.last_error : "ok"));
+    if (c.failing) state.className = "error";
+    const act = cell(tr, "");
+    const test = document.createElement("button"); test.textContent = "Test";
+    test.addEventListener("click", () => sendTest(c.id));
+    const del = document.createElement("button"); del.textContent = "Remove";
+    del.addEventListener("click", async () => {
+      await api("DELETE", "/api/v1/alerts/channels/" + encodeURIComponent(c.id)); loadAlerts();
+    });
+    act.append(test, del); body.appendChild(tr);
+  }
+}
+
+async function sendTest(channelId) {
+  $("alerts-test-result").textContent = "sending…";
+  const r = await api("POST", "/api/v1/alerts/test", channelId ? { channel_id: channelId } : {});
+  if (r.status !== 200) { $("alerts-test-result").textContent = r.data.error || "failed"; return; }
+  $("alerts-test-result").textContent = r.data.results.map((x) =>
+    x.channel_id + ": " + (x.ok ? "delivered" : "failed (" + (x.error || "?") + ")")).join("; ");
+  loadAlerts();
+}
+$("alerts-test-all").addEventListener("click", () => sendTest(null));
+
+$("alert-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("alert-error").textContent = ""; $("alert-secret").textContent = "";
+  const body = { kind: $("alert-kind").value, url: $("alert-url").value };
+  if ($("alert-password").value) body.password = $("alert-password").value;
+  const r = await api("POST", "/api/v1/alerts/channels", body);
+  $("alert-password").value = "";
+  if (r.status === 201) {
+    $("alert-url").value = "";
+    if (r.data.hmac_key) $("alert-secret").textContent =
+      "Webhook signing key (shown once; give it to the receiver): " + r.data.hmac_key;
+  } else {
+    $("alert-error").textContent = r.data.error || "refused";
+  }
+  loadAlerts();
 });
 
 // ---- live view: fMP4 fragments over WSS into Media Source Extensions --------------------------
