@@ -10,6 +10,10 @@ Policy (a reviewer judges TLS by reading this file):
 - TLS 1.2 suites: ECDHE key exchange with AES-GCM only, AES-256 first, server preference.
 - No compression (CRIME), no renegotiation, no session tickets (forward secrecy of resumption).
 - Clients verify the peer certificate and host name unless the caller pins a certificate.
+
+The one deliberate exception: the conformance audit's probes (``compliance/tls_scan.py``,
+``compliance/remote.py``) must be able to connect to a weak camera to report how weak it is, so
+they build permissive observation contexts of their own; they carry no vigilcam data or secret.
 """
 
 from __future__ import annotations
