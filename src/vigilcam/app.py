@@ -72,6 +72,17 @@ def provision(paths: DataPaths, settings: Settings) -> Provisioned:
         for suffix in ("", "-wal", "-shm"):
             Path(str(leftover_file) + suffix).unlink(missing_ok=True)
     ident = DeviceIdentity.new()
+    secret, _ = create_device_state(paths, settings, ident)
+    ident.save(paths.identity_file)
+    return Provisioned(ident, secret, True)
+
+
+def create_device_state(
+    paths: DataPaths, settings: Settings, ident: DeviceIdentity
+) -> tuple[str, SecurityLog]:
+    """Keys, vault, certificate, admin with a new setup secret, and the security log, for
+    ``ident`` (a new identity at provisioning, the kept one at a factory reset)."""
+    ensure_private_dir(paths.root)
     # TAICS 5.2.5.2: the KEK is sealed in a TPM 2.0 when one is present, else a private file.
     vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file))
     vault.create()
@@ -93,8 +104,7 @@ def provision(paths: DataPaths, settings: Settings) -> Provisioned:
     seclog.open()
     seclog.record("device.provisioned", serial=ident.serial, model=product.MODEL,
                   version=product.VERSION)
-    ident.save(paths.identity_file)
-    return Provisioned(ident, secret, True)
+    return secret, seclog
 
 
 @dataclass

@@ -26,12 +26,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigilcam import product
 from vigilcam.platform.config import Settings, load_settings
 from vigilcam.platform.fsutil import fsync_dir
 from vigilcam.platform.identity import DeviceIdentity
 from vigilcam.platform.paths import DataPaths
-from vigilcam.platform.tpm import TpmKek, kek_store_for
+from vigilcam.platform.tpm import TpmKek
 from vigilcam.platform.vault import FileKek
 
 KEEP = frozenset({"identity.json", "config.toml"})
@@ -114,46 +113,10 @@ def _remove_data(paths: DataPaths) -> list[str]:
 
 
 def _provision_again(paths: DataPaths, settings: Settings, ident: DeviceIdentity) -> str:
-    """``app.provision`` with a kept identity: new keys, vault, certificate, admin, log."""
-    from vigilcam.app import (
-        ADMIN,
-        MASTER_KEY,
-        SECLOG_ARCHIVE_KEY,
-        SECLOG_MAC_KEY,
-        _hosts,
-    )
-    from vigilcam.auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
-    from vigilcam.auth.accounts import AccountStore
-    from vigilcam.auth.passwords import PasswordHasher, generate_secret
-    from vigilcam.auth.permissions import Role
-    from vigilcam.auth.sessions import SCHEMA as SESSIONS_SCHEMA
-    from vigilcam.platform.db import Database
-    from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
-    from vigilcam.platform.identity import TlsIdentity
-    from vigilcam.platform.seclog import SecurityLog
-    from vigilcam.platform.vault import Vault
+    """Provisioning with the kept identity: new keys, vault, certificate, admin, log."""
+    from vigilcam.app import create_device_state
 
-    ensure_private_dir(paths.root)
-    vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file))
-    vault.create()
-    for name in (MASTER_KEY, SECLOG_MAC_KEY, SECLOG_ARCHIVE_KEY):
-        vault.ensure_random(name)
-    TlsIdentity(paths.cert_file, paths.key_file, vault).create(ident, _hosts(settings))
-    secret = generate_secret()
-    hasher = PasswordHasher()
-    try:
-        db = Database(paths.accounts_db, ACCOUNTS_SCHEMA + SESSIONS_SCHEMA)
-        AccountStore(db, hasher, []).add(ADMIN, Role.ADMIN, secret, must_change=True,
-                                         check_policy=False)
-        db.close()
-    finally:
-        hasher.close()
-    atomic_write(paths.setup_secret_file, (secret + "\n").encode(), mode=0o600)
-    seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
-                         vault.get(SECLOG_ARCHIVE_KEY))
-    seclog.open()
-    seclog.record("device.provisioned", serial=ident.serial, model=product.MODEL,
-                  version=product.VERSION)
+    secret, seclog = create_device_state(paths, settings, ident)
     seclog.record("device.factory_reset", user="local", source="cli",
                   kept_device_id=ident.device_id)
     return secret
