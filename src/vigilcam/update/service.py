@@ -137,16 +137,20 @@ class UpdateService:
                     tls=f"{tls[0]} {tls[1]}" if tls else None)
         return release
 
+    def _client_or_refuse(self, status: Any, record: Any) -> Any:
+        """The TUF client, or the refusal recorded and raised (e.g. nothing pinned yet)."""
+        try:
+            return self._client()
+        except UpdateError as exc:
+            self._refused(status, exc, "check", record)
+            raise
+
     def check(self, *, user: str | None = None, source: str | None = None) -> Release | None:
         """Ask the repository for a newer release (raises UpdateError when refused)."""
         record = self._recorder(user, source)
         with self._lock:
             status = self.store.load(self.installed_version)
-            try:
-                client = self._client()
-            except UpdateError as exc:
-                self._refused(status, exc, "check", record)
-                raise
+            client = self._client_or_refuse(status, record)
             return self._check(client, status, record)
 
     def scheduled_check(self) -> None:
@@ -182,11 +186,7 @@ class UpdateService:
         record = self._recorder(user, source)
         with self._lock:
             status = self.store.load(self.installed_version)
-            try:
-                client = self._client()
-            except UpdateError as exc:
-                self._refused(status, exc, "check", record)
-                raise
+            client = self._client_or_refuse(status, record)
             release = self._check(client, status, record)
             if release is None:
                 return None
