@@ -74,7 +74,10 @@ async def test_gstreamer_rtspsrc_plays(rig: Rig) -> None:
         "gst-launch-1.0", "-q", "rtspsrc", f"location={rig.url()}", "tls-validation-flags=0",
         "!", "rtph264depay", "!", "h264parse", "!", "avdec_h264", "!", "fakesink",
         "num-buffers=20", timeout=40)
-    assert code == 0, out + err
+    # After its 20 buffers the pipeline stops reading; if the server has meanwhile cut the
+    # stalled reader, rtspsrc's closing PAUSE meets a closed socket. Only that race is excused.
+    shutdown_race = "gst_rtspsrc_pause" in out + err and "gst_rtspsrc_play" not in out + err
+    assert code == 0 or shutdown_race, out + err
     assert len(rig.events("video.view_started")) == 1
 
 
