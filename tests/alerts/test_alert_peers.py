@@ -196,3 +196,61 @@ async def test_tamper_email_carries_before_and_after_pictures(service, alert_dev
         assert not [p for p in cleared.walk() if p.get_content_type() == "image/jpeg"]
     finally:
         smtp.stop()
+
+
+async def test_apprise_push_receives_alert_and_keeps_its_token_in_the_vault(
+        service, alert_device, ca, monkeypatch):
+    """Any apprise service: a local HTTPS peer takes apprise's jsons:// form (apprise's own
+    HTTPS client, pointed at the test CA through REQUESTS_CA_BUNDLE)."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.ca_file))
+    rx = await WebhookReceiver(ca).start()
+    try:
+        token = random_password().replace("-", "")[:24]
+        url = f"jsons://127.0.0.1:{rx.port}/hook/{token}"
+        cid, shown = service.add_channel("apprise", url)
+        assert shown is None
+        await brute_force(alert_device, attempts=3)
+        await rx.wait_for(1)
+        got = rx.received[0].json()
+        assert alert_device.identity.device_id in got["message"]
+        assert "Failed logins" in got["title"] and got["type"] in ("warning", "failure")
+        assert rx.received[0].path == f"/hook/{token}"
+        # The token is in the vault only; the database and the channel list show it redacted.
+        assert token.encode() not in alert_device.paths.alerts_db.read_bytes()
+        deadline = time.monotonic() + 10
+        while not (listed := {c["id"]: c for c in service.list_channels()}[cid])[
+                "last_success"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert token not in listed["target"] and listed["last_success"]
+        assert alert_device.vault.get(f"alert_channel:{cid}") == url.encode()
+    finally:
+        await rx.stop()
+
+
+async def test_apprise_refuses_untrusted_certificate_without_leaking_the_token(
+        service, ca, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    rx = await WebhookReceiver(ca).start()
+    try:
+        token = "tok" + random_password().replace("-", "")[:20]
+        cid, _ = service.add_channel("apprise", f"jsons://127.0.0.1:{rx.port}/{token}")
+        result = (await service.send_test(cid))[0]
+        assert not result["ok"] and rx.received == []
+        assert token not in result["error"]
+    finally:
+        await rx.stop()
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("json://127.0.0.1/hook", "clear text"),
+    ("ntfy://example.org/topic", "clear text"),
+    ("jsons://127.0.0.1/hook?verify=no", "verify=no"),
+    ("nosuchservice://token", "does not understand"),
+    ("no-scheme-at-all", "service://"),
+])
+def test_apprise_url_policy(service, url, why):
+    with pytest.raises(ValueError, match=why):
+        service.add_channel("apprise", url)
+    with pytest.raises(ValueError, match="inside the URL"):
+        service.add_channel("apprise", "jsons://127.0.0.1/hook", password="x")

@@ -14,20 +14,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vigilcam.alerts.channels.base import KINDS
 from vigilcam.alerts.rules import OPTIONAL_CATEGORIES
 
 
 def add_commands(subparsers: Any) -> None:
     from vigilcam.cli import add_data_dir
 
-    p = subparsers.add_parser("alerts", help="alert channels (email, webhook, MQTT, ntfy)")
+    p = subparsers.add_parser("alerts",
+                              help="alert channels (email, webhook, MQTT, ntfy, apprise)")
     sub = p.add_subparsers(dest="alerts_cmd", required=True)
     a = add_data_dir(sub.add_parser(
         "add", help="add a channel",
         description="Examples: webhook https://host/path | email "
         "smtps://user@host:465?to=owner@example.org | email smtp+starttls://user@host:587?to=.. "
-        "| mqtt mqtts://user@host:8883/topic | ntfy https://ntfy.sh/topic"))
-    a.add_argument("kind", choices=["webhook", "email", "mqtt", "ntfy"])
+        "| mqtt mqtts://user@host:8883/topic | ntfy https://ntfy.sh/topic | apprise "
+        "tgram://bottoken/chatid (any apprise URL with TLS; stored only in the vault)"))
+    a.add_argument("kind", choices=list(KINDS))
     a.add_argument("url")
     a.add_argument("--password-stdin", action="store_true",
                    help="read the SMTP/MQTT password or ntfy token from standard input")

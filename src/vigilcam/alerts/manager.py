@@ -81,6 +81,9 @@ class ChannelManager:
             raise ValueError("the password must be 1 to 1024 characters")
         if kind == "webhook" and password is not None:
             raise ValueError("a webhook takes no password: its HMAC key is generated")
+        if kind == "apprise" and (password is not None or ca_pem is not None):
+            raise ValueError("an apprise channel takes its token inside the URL and uses the "
+                             "system's trusted CAs; give no password or CA file")
         if target.username and password is None:
             raise ValueError(f"{target.username}@{target.host} needs a password "
                              "(give it with --password-stdin)")
@@ -90,6 +93,8 @@ class ChannelManager:
         if kind == "webhook":
             shown = "whsec_" + secrets.token_urlsafe(32)
             secret = shown.encode()
+        elif kind == "apprise":
+            secret = url.encode()  # the URL carries the service token: vault only
         elif password is not None:
             secret = password.encode()
         options: dict[str, Any] = {}

@@ -30,7 +30,7 @@ class _Body(BaseModel):
 
 
 class ChannelCreateBody(_Body):
-    kind: Literal["webhook", "email", "mqtt", "ntfy"]
+    kind: Literal["webhook", "email", "mqtt", "ntfy", "apprise"]
     url: str = Field(min_length=8, max_length=2048)
     password: str | None = Field(default=None, min_length=1, max_length=1024,
                                  description="SMTP/MQTT password or ntfy token (to the vault)")

@@ -1,4 +1,5 @@
-"""Alert channels: email (SMTP/TLS), HTTPS webhook (HMAC-signed), MQTT over TLS, ntfy push.
+"""Alert channels: email (SMTP/TLS), HTTPS webhook (HMAC-signed), MQTT over TLS, ntfy and
+apprise push.
 
 Owns turning a stored channel row plus its vault secret into a sender. Serves IoT-1005-1
 5.8.1.1 and 5.4.2.1 (every channel is TLS, contexts from ``vigilcam.platform.tls``).
@@ -21,6 +22,10 @@ from vigilcam.alerts.outbox import ChannelRow
 def build_sender(row: ChannelRow, secret: bytes | None, device_id: str,
                  attachments: Attachments | None = None) -> Sender:
     """A sender for a stored channel; raises ValueError/ChannelError when it cannot be built."""
+    if row.kind == "apprise":  # the stored target is redacted; the vault holds the real URL
+        from vigilcam.alerts.channels.apprise_push import AppriseSender
+
+        return AppriseSender(secret)
     target = parse_target(row.kind, row.target)
     ctx = tls_context(row.options.get("ca_pem"))
     if row.kind == "webhook":

@@ -1,6 +1,7 @@
 """What every alert channel shares: the sender interface, target parsing, the TLS context.
 
-Owns channel URL validation (only TLS schemes; no credential in a URL, it goes to the vault)
+Owns channel URL validation (only TLS schemes; no credential in a URL, it goes to the vault;
+an apprise URL is itself the secret and is judged by ``apprise_push``)
 and where channel TLS contexts come from (``vigilcam.platform.tls.client_context``, with the
 owner's private CA when one was given). Serves IoT-1005-1 5.4.2.1 / 5.4.2.2 (alerts and their
 credentials only over TLS >= 1.2) and 5.5.2.1 (input validated with clear errors).
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from vigilcam.alerts.rules import Alert
 from vigilcam.platform.tls import client_context
 
-KINDS = ("webhook", "email", "mqtt", "ntfy")
+KINDS = ("webhook", "email", "mqtt", "ntfy", "apprise")
 SEND_TIMEOUT_S = 20.0
 _EMAIL = re.compile(r"^[^@\s,<>]{1,64}@[A-Za-z0-9.-]{1,253}$")
 _TOPIC = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
@@ -63,6 +64,11 @@ def parse_target(kind: str, url: str) -> Target:
         raise ValueError(f"unknown channel kind {kind!r} (use {', '.join(KINDS)})")
     if len(url) > 2048 or any(c.isspace() for c in url):
         raise ValueError("the URL is too long or contains spaces")
+    if kind == "apprise":
+        from vigilcam.alerts.channels.apprise_push import redacted
+
+        shown, service = redacted(url)
+        return Target(kind, shown, service, 0, None, "", {})
     parts = urlsplit(url)
     if parts.fragment and kind != "mqtt":
         raise ValueError("the URL must not have a #fragment")
