@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from vigilcam.analytics.motion import MotionDetector
 from vigilcam.analytics.tamper import TamperDetector, TamperEvent
+from vigilcam.motion_settings import MotionSettings
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
@@ -47,12 +48,15 @@ class DetectionService:
         on_motion: Callable[[str], None] | None = None,
         tamper: TamperDetector | None = None,
         motion: MotionDetector | None = None,
+        motion_settings: MotionSettings | None = None,
     ) -> None:
         self.device = device
         self.pipeline = pipeline
         self.on_motion = on_motion
         self.tamper = tamper or TamperDetector()
-        self.motion = motion or MotionDetector()
+        self.motion_settings = motion_settings or MotionSettings()
+        self.motion = motion or self.motion_settings.detector()
+        self._pending_motion: MotionDetector | None = None
         self.evidence: dict[str, TamperEvidence] = {}
         self.frames_analysed = 0
         self.busy_seconds = 0.0
@@ -107,6 +111,8 @@ class DetectionService:
             self.device.record("tamper.rebaselined", user=by, source=source)
             for event in self.tamper.rebaseline(t):
                 self._tamper_event(event)
+        if self._pending_motion is not None:
+            self.motion, self._pending_motion = self._pending_motion, None
         for event in self.tamper.update(gray, t):  # type: ignore[arg-type]
             self._tamper_event(event)
         motion = self.motion.update(gray, t)  # type: ignore[arg-type]
@@ -133,11 +139,18 @@ class DetectionService:
         """The owner accepts the current view as the new normal (a camera moved on purpose)."""
         self._pending_rebaseline = (by, source)
 
+    def configure_motion(self, settings: MotionSettings) -> None:
+        """New zones/sensitivity, taken up by the analysis thread at its next frame."""
+        self.motion_settings = settings
+        self._pending_motion = settings.detector()
+
     def status(self) -> dict[str, object]:
         per_frame = self.busy_seconds / self.frames_analysed if self.frames_analysed else 0.0
         return {
             "active_tamper": self.tamper.active,
             "motion": self.motion.active,
+            "motion_zones": [z.name for z in self.motion_settings.zones],
+            "motion_sensitivity": self.motion_settings.sensitivity,
             "frames_analysed": self.frames_analysed,
             "ms_per_frame": round(per_frame * 1000, 2),
             "evidence": [{"kind": e.kind, "phase": e.phase, "at": e.at}

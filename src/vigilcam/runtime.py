@@ -21,6 +21,8 @@ from vigilcam.detection import DetectionService
 from vigilcam.hostevents.monitor import HotplugMonitor, HotplugUnavailable
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials
+from vigilcam.motion_settings import MotionSettings, MotionSettingsError
+from vigilcam.motion_settings import load as load_motion_file
 from vigilcam.platform import supervisor, tls
 from vigilcam.platform.syslog_forward import SyslogForwarder, SyslogTarget
 from vigilcam.privacy import masks_store
@@ -51,6 +53,16 @@ def build_media(device: Device) -> MediaPipeline:
     )
     device.extras["viewers"].on_privacy_change(lambda on: setattr(pipeline, "privacy", on))
     return pipeline
+
+
+def load_motion_settings(device: Device) -> MotionSettings:
+    """Saved motion zones; an unreadable file is logged and the whole picture watched."""
+    try:
+        return load_motion_file(device.paths.root)
+    except MotionSettingsError as exc:
+        device.record("config.motion_unreadable", result="failure", reason=str(exc),
+                      fallback="whole picture, default sensitivity")
+        return MotionSettings()
 
 
 def build_syslog_forwarder(device: Device) -> SyslogForwarder | None:
@@ -117,7 +129,8 @@ class Runtime:
             device.extras["recording"] = recording
             await recording.start()
             stack.push_async_callback(recording.stop)
-            detection = DetectionService(device, media, on_motion=recording.trigger)
+            detection = DetectionService(device, media, on_motion=recording.trigger,
+                                         motion_settings=load_motion_settings(device))
             device.extras["detection"] = detection
             detection.start()
             stack.callback(detection.stop)

@@ -1,7 +1,7 @@
 // vigilcam browser UI. No inline script; every value from the server is shown with textContent.
 "use strict";
 
-const state = { me: null, view: "live", live: null, play: null, rec: null, masks: [] };
+const state = { me: null, view: "live", live: null, play: null, rec: null };
 const $ = (id) => document.getElementById(id);
 
 function nonce() {
@@ -33,7 +33,8 @@ function show(view) {
   if (view !== "recordings") stopPlayback();
   state.view = view;
   const loaders = { live: startLive, device: loadDevice, users: loadUsers, log: loadLog,
-    viewers: loadViewers, recordings: loadRecordings, data: loadData, alerts: loadAlerts };
+    viewers: loadViewers, recordings: loadRecordings, data: loadData, alerts: loadAlerts,
+    detection: loadDetection };
   if (loaders[view]) loaders[view]();
 }
 
@@ -599,18 +600,7 @@ async function loadData() {
   loadMasks();
 }
 
-// ---- privacy masks: drag rectangles on a snapshot, save to the device ------------------------
-async function loadMasks() {
-  const box = $("masks-box");
-  box.hidden = !may("configure_media");
-  if (box.hidden) return;
-  const r = await api("GET", "/api/v1/privacy/masks");
-  state.masks = r.status === 200 ? (r.data.masks || []) : [];
-  $("masks-result").textContent = "";
-  refreshMaskPicture();
-  drawMasks();
-}
-
+// ---- rectangles drawn on a snapshot: privacy masks and motion zones ------------------------
 function maskBox(m) {
   if (m.rect) return m.rect;
   const xs = m.polygon.map((p) => p[0]); const ys = m.polygon.map((p) => p[1]);
@@ -624,70 +614,186 @@ function placeBox(el, b) {
   el.style.height = ((b[3] - b[1]) * 100).toFixed(3) + "%";
 }
 
-function drawMasks() {
-  const stage = $("masks-stage");
-  for (const el of Array.from(stage.querySelectorAll(".mask"))) el.remove();
-  const list = $("masks-list"); list.textContent = "";
-  (state.masks || []).forEach((m, i) => {
-    const el = document.createElement("div"); el.className = "mask";
-    placeBox(el, maskBox(m)); stage.appendChild(el);
-    const li = document.createElement("li");
-    const b = maskBox(m).map((v) => v.toFixed(3));
-    li.textContent = (m.rect ? "Rectangle " : "Polygon (shown by its bounds) ") + b.join(", ") + " ";
-    const rm = document.createElement("button"); rm.type = "button"; rm.textContent = "Remove";
-    rm.addEventListener("click", () => { state.masks.splice(i, 1); drawMasks(); });
-    li.appendChild(rm); list.appendChild(li);
-  });
-}
-
-function stagePoint(ev) {
-  const r = $("masks-stage").getBoundingClientRect();
-  return [Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width)),
-    Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height))];
-}
-
-$("masks-stage").addEventListener("mousedown", (ev) => {
-  ev.preventDefault();
-  const start = stagePoint(ev);
-  const draft = document.createElement("div"); draft.className = "mask draft";
-  $("masks-stage").appendChild(draft);
-  const box = (p) => [Math.min(start[0], p[0]), Math.min(start[1], p[1]),
-    Math.max(start[0], p[0]), Math.max(start[1], p[1])];
-  const move = (e) => placeBox(draft, box(stagePoint(e)));
-  const up = (e) => {
-    window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up);
-    draft.remove();
-    const b = box(stagePoint(e)).map((v) => Math.round(v * 10000) / 10000);
-    if (b[2] - b[0] > 0.01 && b[3] - b[1] > 0.01) {
-      state.masks = state.masks || [];
-      if (state.masks.length < 32) state.masks.push({ rect: b });
-    }
-    drawMasks();
+// An editor of rectangles dragged on a picture. opts: max, cls, describe(item), make(box).
+function boxEditor(stageId, listId, opts) {
+  const ed = { items: [] };
+  const stage = $(stageId);
+  ed.draw = () => {
+    for (const el of Array.from(stage.querySelectorAll(".mask"))) el.remove();
+    const list = $(listId); list.textContent = "";
+    ed.items.forEach((m, i) => {
+      const el = document.createElement("div"); el.className = "mask " + (opts.cls || "");
+      placeBox(el, maskBox(m)); stage.appendChild(el);
+      const li = document.createElement("li");
+      li.textContent = opts.describe(m) + " ";
+      const rm = document.createElement("button"); rm.type = "button"; rm.textContent = "Remove";
+      rm.addEventListener("click", () => { ed.items.splice(i, 1); ed.draw(); });
+      li.appendChild(rm); list.appendChild(li);
+    });
   };
-  window.addEventListener("mousemove", move); window.addEventListener("mouseup", up);
-});
+  const point = (ev) => {
+    const r = stage.getBoundingClientRect();
+    return [Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width)),
+      Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height))];
+  };
+  stage.addEventListener("mousedown", (ev) => {
+    ev.preventDefault();
+    const start = point(ev);
+    const draft = document.createElement("div"); draft.className = "mask draft " + (opts.cls || "");
+    stage.appendChild(draft);
+    const box = (p) => [Math.min(start[0], p[0]), Math.min(start[1], p[1]),
+      Math.max(start[0], p[0]), Math.max(start[1], p[1])];
+    const move = (e) => placeBox(draft, box(point(e)));
+    const up = (e) => {
+      window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up);
+      draft.remove();
+      const b = box(point(e)).map((v) => Math.round(v * 10000) / 10000);
+      if (b[2] - b[0] > 0.01 && b[3] - b[1] > 0.01 && ed.items.length < opts.max) {
+        ed.items.push(opts.make(b));
+      }
+      ed.draw();
+    };
+    window.addEventListener("mousemove", move); window.addEventListener("mouseup", up);
+  });
+  return ed;
+}
 
-$("masks-clear").addEventListener("click", () => { state.masks = []; drawMasks(); });
-$("masks-save").addEventListener("click", async () => {
-  const r = await api("PUT", "/api/v1/privacy/masks", { masks: state.masks || [] });
-  if (r.status !== 200) { $("masks-result").textContent = r.data.error || "refused"; return; }
-  state.masks = r.data.masks;
-  drawMasks();
-  $("masks-result").textContent = "Saved " + r.data.masks.length + " mask(s)" +
-    (r.data.applied ? "; applied to the video now." :
-      (r.data.restart_required ? "; they apply after a restart of the service." : "."));
-  setTimeout(refreshMaskPicture, 300);
-});
-
-async function refreshMaskPicture() {
+async function showSnapshotIn(imgId) {
   if (!may("take_snapshot")) return;
   const res = await fetch("/api/v1/snapshot.jpg", { credentials: "same-origin", cache: "no-store" });
   if (res.status !== 200) return;
-  const img = $("masks-img");
+  const img = $(imgId);
   const old = img.src;
   img.src = URL.createObjectURL(await res.blob());
   if (old && old.startsWith("blob:")) URL.revokeObjectURL(old);
 }
+
+// ---- privacy masks: drag rectangles on a snapshot, save to the device ------------------------
+const masksEditor = boxEditor("masks-stage", "masks-list", {
+  max: 32, make: (b) => ({ rect: b }),
+  describe: (m) => (m.rect ? "Rectangle " : "Polygon (shown by its bounds) ") +
+    maskBox(m).map((v) => v.toFixed(3)).join(", "),
+});
+
+async function loadMasks() {
+  const box = $("masks-box");
+  box.hidden = !may("configure_media");
+  if (box.hidden) return;
+  const r = await api("GET", "/api/v1/privacy/masks");
+  masksEditor.items = r.status === 200 ? (r.data.masks || []) : [];
+  $("masks-result").textContent = "";
+  showSnapshotIn("masks-img");
+  masksEditor.draw();
+}
+
+$("masks-clear").addEventListener("click", () => { masksEditor.items = []; masksEditor.draw(); });
+$("masks-save").addEventListener("click", async () => {
+  const r = await api("PUT", "/api/v1/privacy/masks", { masks: masksEditor.items });
+  if (r.status !== 200) { $("masks-result").textContent = r.data.error || "refused"; return; }
+  masksEditor.items = r.data.masks;
+  masksEditor.draw();
+  $("masks-result").textContent = "Saved " + r.data.masks.length + " mask(s)" +
+    (r.data.applied ? "; applied to the video now." :
+      (r.data.restart_required ? "; they apply after a restart of the service." : "."));
+  setTimeout(() => showSnapshotIn("masks-img"), 300);
+});
+
+// ---- detection: tamper state and evidence, accept the view, motion zones ---------------------
+const TAMPER_NAMES = { covered: "Lens covered", defocused: "Out of focus", moved: "Camera moved" };
+
+const zonesEditor = boxEditor("motion-stage", "motion-list", {
+  max: 16, cls: "zone",
+  make: (b) => {
+    const names = new Set(zonesEditor.items.map((z) => z.name));
+    let n = zonesEditor.items.length + 1;
+    while (names.has("zone " + n)) n += 1;
+    return { name: "zone " + n, rect: b };
+  },
+  describe: (z) => z.name + ": " + maskBox(z).map((v) => v.toFixed(3)).join(", "),
+});
+
+async function loadDetection() {
+  const r = await api("GET", "/api/v1/tamper");
+  const body = $("det-tamper"); body.textContent = "";
+  $("det-evidence").textContent = "";
+  if (r.status !== 200) {
+    $("det-state").textContent = r.data.error || "Detection is not running.";
+  } else {
+    const active = [].concat(r.data.active_tamper || []);
+    const last = {};
+    for (const e of r.data.evidence || []) last[e.kind] = e;
+    $("det-state").textContent = (active.length ? "TAMPERING: " +
+      active.map((k) => TAMPER_NAMES[k] || k).join(", ") : "No tampering detected now.") +
+      (r.data.motion ? " Motion now." : "") + " Analysing " +
+      r.data.frames_analysed + " frames so far, " + r.data.ms_per_frame + " ms each.";
+    $("det-state").classList.toggle("bad", active.length > 0);
+    for (const kind of Object.keys(TAMPER_NAMES)) {
+      const tr = document.createElement("tr");
+      tr.dataset.kind = kind;
+      cell(tr, TAMPER_NAMES[kind]);
+      cell(tr, active.includes(kind) ? "ACTIVE" : "clear", active.includes(kind) ? "bad" : "");
+      const e = last[kind];
+      cell(tr, e ? e.phase + " " + when(e.at) : "never");
+      const td = cell(tr, "");
+      if (e) {
+        const b = document.createElement("button"); b.type = "button";
+        b.textContent = "Show before/after"; b.addEventListener("click", () => showEvidence(kind));
+        td.appendChild(b);
+      }
+      body.appendChild(tr);
+    }
+  }
+  $("det-rebaseline").hidden = !may("configure_media");
+  const m = await api("GET", "/api/v1/motion");
+  if (m.status === 200) {
+    zonesEditor.items = m.data.zones || [];
+    $("motion-sensitivity").value = Math.round(m.data.sensitivity * 100);
+    $("motion-sens-value").textContent = $("motion-sensitivity").value + " %";
+  }
+  const editable = may("configure_media");
+  $("motion-edit").hidden = !editable;
+  $("motion-sensitivity").disabled = !editable;
+  $("motion-result").textContent = "";
+  zonesEditor.draw();
+  showSnapshotIn("motion-img");
+}
+
+async function showEvidence(kind) {
+  const box = $("det-evidence"); box.textContent = "";
+  for (const which of ["before", "after"]) {
+    const res = await fetch("/api/v1/tamper/" + kind + "/" + which + ".jpg",
+      { credentials: "same-origin", cache: "no-store" });
+    if (res.status !== 200) continue;
+    const fig = document.createElement("figure");
+    const img = document.createElement("img"); img.alt = which;
+    img.src = URL.createObjectURL(await res.blob());
+    const cap = document.createElement("figcaption");
+    cap.textContent = (TAMPER_NAMES[kind] || kind) + ": " + which;
+    fig.appendChild(img); fig.appendChild(cap); box.appendChild(fig);
+  }
+}
+
+$("det-rebaseline").addEventListener("click", async () => {
+  const r = await api("POST", "/api/v1/tamper/rebaseline", {});
+  $("det-rebaseline-result").textContent = r.status === 200 ?
+    "The current view is the new normal from the next analysed frame." : (r.data.error || "refused");
+  setTimeout(loadDetection, 800);
+});
+
+$("motion-sensitivity").addEventListener("input", () => {
+  $("motion-sens-value").textContent = $("motion-sensitivity").value + " %";
+});
+$("motion-clear").addEventListener("click", () => { zonesEditor.items = []; zonesEditor.draw(); });
+$("motion-save").addEventListener("click", async () => {
+  const body = { sensitivity: Number($("motion-sensitivity").value) / 100,
+    zones: zonesEditor.items };
+  const r = await api("PUT", "/api/v1/motion", body);
+  if (r.status !== 200) { $("motion-result").textContent = r.data.error || "refused"; return; }
+  zonesEditor.items = r.data.zones; zonesEditor.draw();
+  $("motion-result").textContent = "Saved: " + (r.data.zones.length ?
+    r.data.zones.length + " zone(s)" : "the whole picture") + " at sensitivity " +
+    Math.round(r.data.sensitivity * 100) + " %" + (r.data.applied ? ", in force now." : ".");
+});
 
 $("data-delete-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
