@@ -235,3 +235,33 @@ async def test_channel_added_by_another_process_is_used(service, alert_device, c
         other_outbox.close()
         other.close()
         await rx.stop()
+
+
+async def test_events_written_by_a_cli_run_beside_the_service_are_alerted_once(
+        service, alert_device, ca):
+    """A `vigilcam user add` while the service runs is a user change the owner hears about
+    (optional config category), once, though the CLI process wrote it to the shared log."""
+    from tests.support import run_cli
+
+    rx = await WebhookReceiver(ca).start()
+    try:
+        cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem,
+                                       categories=["config"])
+        rx.key = key.encode()
+        result = await asyncio.to_thread(
+            run_cli, "user", "add", "carol", "--role", "viewer",
+            "--data-dir", str(alert_device.paths.root))
+        assert result.returncode == 0, result.stderr
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+                r.json()["event"] == "user.added" for r in rx.received):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # a second poll must not send it again
+        created = [r.json() for r in rx.received if r.json()["event"] == "user.added"]
+        assert len(created) == 1, [r.json()["event"] for r in rx.received]
+        assert created[0]["device_id"] == alert_device.identity.device_id
+        # the service's own events are not doubled by the file tail
+        own = [r.json()["event"] for r in rx.received].count("alerts.channel_added")
+        assert own <= 1
+    finally:
+        await rx.stop()

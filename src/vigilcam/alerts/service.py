@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from vigilcam import product
 from vigilcam.alerts.channels import ChannelError, Sender
 from vigilcam.alerts.channels.base import SEND_TIMEOUT_S
+from vigilcam.alerts.foreign_tail import ForeignTail
 from vigilcam.alerts.manager import ChannelManager, now_iso
 from vigilcam.alerts.outbox import (
     BACKOFF_BASE_S,
@@ -115,10 +116,12 @@ class AlertService:
                 self.outbox.set_meta(WATERMARK, str(self._start_seq))
         except StoreError:
             log.warning("alerts database not writable at start")
+        self._foreign = ForeignTail(device.seclog.current_file, self._start_seq)
         device.seclog.subscribe(self._on_event)
 
     # -- the security-log subscription (any thread) ------------------------------------------
     def _on_event(self, event: SecurityEvent, persisted: bool) -> None:
+        self._foreign.note_own(event.seq)
         with self._inbox_lock:
             if len(self._inbox) >= MAX_INBOX:
                 self._overflow += 1
@@ -344,6 +347,17 @@ class AlertService:
         while self._stopping is not None and not self._stopping.is_set():
             await asyncio.sleep(self.poll_s)
             await self._refresh_channels()
+            await self._take_foreign()
+
+    async def _take_foreign(self) -> None:
+        """Events another process (a CLI run) wrote to the log reach the rules too."""
+        events = await asyncio.to_thread(self._foreign.poll)
+        if not events:
+            return
+        with self._inbox_lock:
+            self._inbox.extend((e, True) for e in events)
+        if self._pump_wake is not None:
+            self._pump_wake.set()
 
     def _sender(self, cid: str) -> Sender:
         sender = self._senders.get(cid)
