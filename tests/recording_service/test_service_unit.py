@@ -213,3 +213,42 @@ async def test_an_unreadable_store_keeps_the_camera_running(device: Device) -> N
         service.trigger("motion")  # harmless
     finally:
         await service.stop()
+
+
+async def test_retention_comes_from_the_owners_config_file(provisioned, pattern) -> None:
+    """[recording] in config.toml decides retention (IoT-1005-1 5.7.1.1): a tiny quota leaves
+    only the newest segment; the inventory states the configured age."""
+    from vigilcam.app import open_device
+    from vigilcam.platform.config import ConfigError, load_settings
+    from vigilcam.privacy.inventory import data_inventory
+
+    paths, _ = provisioned
+    config = paths.root / "config.toml"
+    config.write_text("[recording]\nmax_age_days = 0\n")
+    with pytest.raises(ConfigError, match="recording.max_age_days"):
+        load_settings(config)
+    config.write_text("[recording]\nmax_age_days = 7\nquota_gib = 0.000001\nmin_free_mib = 0\n")
+    settings = load_settings(config)
+    device = open_device(paths, settings)
+    info, packets = pattern
+    pipeline = FakePipeline()
+    service = RecordingService(
+        device, pipeline, mode="continuous",  # type: ignore[arg-type]
+        recorder_settings=RecorderSettings(planner=PlannerSettings(segment_seconds=1.0)),
+        retention_interval=3600)
+    await service.start()
+    try:
+        assert service.policy.max_age_s == 7 * 86400
+        assert service.policy.quota_bytes == int(0.000001 * (1 << 30))
+        await _feed(pipeline.hubs["main"], info, packets, loops=2)
+        before = [s for s in (await service.listing()).segments]
+        assert len(before) >= 3
+        deleted = await service.run_retention()
+        after = (await service.listing()).segments
+        assert deleted >= len(before) - 1 and len(after) <= 1
+        assert service.status()["retention"]["max_age_days"] == 7
+    finally:
+        await service.stop()
+        kinds = {k.id: k for k in data_inventory(paths, 365, settings.recording.max_age_days)}
+        assert "deleted 7 days after recording" in kinds["recordings"].retention
+        device.close()

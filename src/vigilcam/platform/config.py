@@ -50,6 +50,17 @@ class MediaSettings(_Strict):
     sub_fps: float = Field(10.0, ge=1, le=30)
 
 
+class RecordingSettings(_Strict):
+    """How long recordings are kept and how much disk they may take (IoT-1005-1 5.7.1.1)."""
+
+    max_age_days: float | None = Field(30.0, gt=0, le=3650,
+                                       description="delete recordings older than this")
+    quota_gib: float | None = Field(None, gt=0, le=1_000_000,
+                                    description="at most this much footage (oldest goes first)")
+    min_free_mib: int = Field(64, ge=0, le=10_000_000,
+                              description="keep this much free space on the disk")
+
+
 class SyslogSettings(_Strict):
     """Optional copy of the security log to a remote collector (TAICS 5.2.8.1)."""
 
@@ -81,6 +92,7 @@ class Settings(_Strict):
     throttle: ThrottleSettings = ThrottleSettings()
     sessions: SessionSettings = SessionSettings()
     media: MediaSettings = MediaSettings()
+    recording: RecordingSettings = RecordingSettings()
     syslog: SyslogSettings = SyslogSettings()
     hotplug_logging: bool = Field(True, description="log USB/storage hot-plug (TAICS 5.1.1.2)")
 

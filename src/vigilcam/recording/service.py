@@ -49,6 +49,7 @@ from vigilcam.recording.store import RecoveryAction, SegmentStore, open_store
 if TYPE_CHECKING:
     from vigilcam.app import Device
     from vigilcam.media.pipeline import MediaPipeline
+    from vigilcam.platform.config import RecordingSettings
 
 log = logging.getLogger("vigilcam.recording")
 _T = TypeVar("_T")
@@ -56,8 +57,14 @@ _T = TypeVar("_T")
 MASTER_KEY_NAME = "recording.master_key"
 """Vault entry holding the 256-bit key that wraps every segment's data key."""
 
-DEFAULT_POLICY = RetentionPolicy(max_age_s=30 * DAY, quota_bytes=None,
-                                 min_free_bytes=64 * 1024 * 1024)
+
+
+def policy_from_settings(conf: RecordingSettings) -> RetentionPolicy:
+    """The owner's ``[recording]`` settings as a retention policy."""
+    return RetentionPolicy(
+        max_age_s=None if conf.max_age_days is None else conf.max_age_days * DAY,
+        quota_bytes=None if conf.quota_gib is None else int(conf.quota_gib * (1 << 30)),
+        min_free_bytes=conf.min_free_mib * (1 << 20))
 
 _RESULTS = {"success": "ok", "ok": "ok", "failure": "failure", "error": "error"}
 _RECOVERY_RESULT = {"completed": "ok", "repaired": "ok"}
@@ -214,7 +221,7 @@ class RecordingService:
         *,
         stream: str = "main",
         mode: RecordMode | None = None,
-        policy: RetentionPolicy = DEFAULT_POLICY,
+        policy: RetentionPolicy | None = None,
         recorder_settings: RecorderSettings | None = None,
         retention_interval: float = 60.0,
         io_workers: int = 2,
@@ -226,7 +233,7 @@ class RecordingService:
         if chosen not in MODES:
             raise ValueError(f"recording mode must be one of {', '.join(MODES)}")
         self._mode: RecordMode = chosen
-        self.policy = policy
+        self.policy = policy or policy_from_settings(device.settings.recording)
         self._recorder_settings = recorder_settings or RecorderSettings()
         self._retention_interval = retention_interval
         self._io_workers = io_workers

@@ -46,12 +46,7 @@ async def inventory(request: Request, principal: Principal) -> Response:
     """Every kind of personal data kept: what, where, why, how long; and how much now."""
     _no_query(request)
     device = device_of(request)
-    service = device.extras.get("recording")
-    max_age = None
-    if service is not None and service.policy.max_age_s is not None:
-        max_age = service.policy.max_age_s / 86400
-    elif service is None:
-        max_age = 30.0
+    max_age = device.settings.recording.max_age_days
     kinds = data_inventory(device.paths, device.settings.log_retention_days, max_age)
     stored = measure(device)
     items = []
