@@ -254,3 +254,25 @@ def test_apprise_url_policy(service, url, why):
         service.add_channel("apprise", url)
     with pytest.raises(ValueError, match="inside the URL"):
         service.add_channel("apprise", "jsons://127.0.0.1/hook", password="x")
+
+
+async def test_apprise_tamper_push_carries_the_before_picture(service, alert_device, ca,
+                                                               monkeypatch):
+    """TAICS 5.1.2.1 on the phone: the push has the before/after pictures, from memory."""
+    import base64
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.ca_file))
+    before, after = b"\xff\xd8before-jpeg\xff\xd9", b"\xff\xd8after-jpeg\xff\xd9"
+    alert_device.extras["detection"] = SimpleNamespace(
+        evidence={"moved": SimpleNamespace(before_jpeg=before, after_jpeg=after)})
+    rx = await WebhookReceiver(ca).start()
+    try:
+        service.add_channel("apprise", f"jsons://127.0.0.1:{rx.port}/push")
+        alert_device.record("tamper.moved", result="failure", phase="raised")
+        await rx.wait_for(1)
+        got = next(r.json() for r in rx.received if "moved" in r.json()["message"])
+        files = {a["filename"]: base64.b64decode(a["base64"]) for a in got["attachments"]}
+        assert files == {"tamper.moved-before.jpg": before, "tamper.moved-after.jpg": after}
+    finally:
+        await rx.stop()

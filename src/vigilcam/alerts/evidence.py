@@ -2,8 +2,8 @@
 
 Owns how the alert service finds tamper evidence (``device.extras["detection"].evidence``,
 kept in memory by the detection service) without importing it. Serves TAICS TS 5100-2-1
-5.1.2.1 (the owner sees what the camera saw before and after the tampering). Only email
-carries pictures; webhook and MQTT bodies name the API paths of the same pictures.
+5.1.2.1 (the owner sees what the camera saw before and after the tampering). Email and apprise
+push carry the pictures; webhook and MQTT bodies name the API paths of the same pictures.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def build_sender(row: ChannelRow, secret: bytes | None, device_id: str,
     if row.kind == "apprise":  # the stored target is redacted; the vault holds the real URL
         from vigilcam.alerts.channels.apprise_push import AppriseSender
 
-        return AppriseSender(secret)
+        return AppriseSender(secret, attachments)
     target = parse_target(row.kind, row.target)
     ctx = tls_context(row.options.get("ca_pem"))
     if row.kind == "webhook":

@@ -1,7 +1,8 @@
 """Push to any service apprise supports (Telegram, Pushover, Discord, Matrix, Gotify, ...).
 
 Owns the apprise channel: which apprise URLs are accepted and how one alert becomes one apprise
-notification. An apprise URL carries the service's token itself, so the whole URL is the
+notification (with the tamper before/after pictures attached, from memory, where the service
+takes attachments). An apprise URL carries the service's token itself, so the whole URL is the
 channel's secret: it lives only in the vault, and the alerts database keeps only its scheme
 and (redacted) host. Serves IoT-1005-1 5.8.1.1 (alerts reach the owner's phone through the
 service they use), 5.4.1.2 (tokens only in the vault) and 5.4.2.1 (TLS only: a service's plain
@@ -19,6 +20,7 @@ import logging
 from typing import Any
 
 from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, text_body
+from vigilcam.alerts.evidence import Attachments
 from vigilcam.alerts.rules import Alert
 
 _NOTIFY_TYPE = {"critical": "failure", "warning": "warning", "info": "info"}
@@ -74,7 +76,8 @@ def _display(private_url: str) -> str:
 class AppriseSender:
     """Sends alerts through one apprise URL held in memory (read from the vault)."""
 
-    def __init__(self, secret_url: bytes | None) -> None:
+    def __init__(self, secret_url: bytes | None, attachments: Attachments | None = None) -> None:
+        self._attachments = attachments
         if not secret_url:
             raise ChannelError("the apprise URL is missing from the vault")
         self._url = secret_url.decode()
@@ -83,12 +86,19 @@ class AppriseSender:
 
     def _notify(self, alert: Alert) -> None:
         import apprise
+        from apprise.attachment.memory import AttachMemory
 
         body = text_body(alert)
         title = f"{alert.model} {alert.serial}: {alert.title}"
+        attach = apprise.AppriseAttachment()
+        for item in self._attachments(alert) if self._attachments else []:
+            # In memory only: no picture of the scene is ever written to disk.
+            attach.add(AttachMemory(content=item.data, name=item.filename,
+                                    mimetype=f"{item.maintype}/{item.subtype}"))
         with apprise.LogCapture(level=logging.WARNING) as log:
             ok = self._plugin.notify(body=body, title=title,
-                                     notify_type=_NOTIFY_TYPE.get(alert.severity, "info"))
+                                     notify_type=_NOTIFY_TYPE.get(alert.severity, "info"),
+                                     attach=attach if len(attach) else None)
         if not ok:
             raise ChannelError(f"apprise {self._service}: {self._reason(log.getvalue())}")
 
