@@ -3,7 +3,8 @@
 Owns the alert latency numbers (IoT-1005-1 5.8.1.1; TAICS 5.5.1.1 "active alert"). Each
 channel gets N new-viewer events one after another; the peer stamps receipt. Peers are the
 same loopback ones the tests use: HTTPS webhook (signature checked), aiosmtpd with STARTTLS
-and AUTH, Mosquitto over TLS (QoS 1), an HTTPS stand-in for ntfy. The reference, measured in
+and AUTH, Mosquitto over TLS (QoS 1), an HTTPS stand-in for ntfy, and the same for apprise's
+``jsons://`` form. The reference, measured in
 the same run, is the bare channel send (same sender, same peer, no rules/outbox/worker), so
 the ratio shows what the persistent outbox path adds.
 
@@ -70,6 +71,9 @@ async def main(n: int) -> None:
     hook.key = key.encode()
     ntfy = await WebhookReceiver(ca).start()
     service.add_channel("ntfy", f"https://127.0.0.1:{ntfy.port}/bench", ca_pem=ca.ca_pem)
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ca.ca_file)  # apprise's client trusts the test CA
+    push = await WebhookReceiver(ca).start()
+    service.add_channel("apprise", f"jsons://127.0.0.1:{push.port}/bench")
     smtp_pw = random_password()
     smtp = SmtpPeer(ca, implicit=False, user="cam", password=smtp_pw).start()
     service.add_channel("email", f"smtp+starttls://cam@127.0.0.1:{smtp.port}?to=o@example.org",
@@ -80,7 +84,7 @@ async def main(n: int) -> None:
                         password=mqtt_pw, ca_pem=ca.ca_pem)
 
     async def poll_peers() -> None:
-        seen_hook = seen_ntfy = seen_mail = 0
+        seen_hook = seen_ntfy = seen_mail = seen_push = 0
         while True:
             for r in hook.received[seen_hook:]:
                 stamp("webhook", r.json())
@@ -88,6 +92,9 @@ async def main(n: int) -> None:
             for r in ntfy.received[seen_ntfy:]:
                 stamp("ntfy", _ntfy_fields(r.body.decode()))
             seen_ntfy = len(ntfy.received)
+            for r in push.received[seen_push:]:
+                stamp("apprise", _ntfy_fields(r.json()["message"]))
+            seen_push = len(push.received)
             for _f, _r, raw in smtp.messages[seen_mail:]:
                 text = email.message_from_bytes(raw).get_payload(decode=True).decode()
                 stamp("email", json.loads(text.strip().splitlines()[-1]))
@@ -104,7 +111,7 @@ async def main(n: int) -> None:
                 stamp("mqtt", json.loads(message.payload))
 
         tasks = [asyncio.create_task(poll_peers()), asyncio.create_task(mqtt_rx())]
-        kinds = ["webhook", "email", "mqtt", "ntfy"]
+        kinds = ["webhook", "email", "mqtt", "ntfy", "apprise"]
         sent: dict[str, float] = {}
         for i in range(n):  # one event at a time, every channel must have it before the next
             user = f"viewer{i:03d}"
@@ -153,13 +160,14 @@ async def main(n: int) -> None:
     service.close()
     await hook.stop()
     await ntfy.stop()
+    await push.stop()
     smtp.stop()
     broker.stop()
     device.close()
 
 
 def _ntfy_fields(text: str) -> dict:
-    """The ntfy body is the plain-text rendering: pick the user and alert ID lines."""
+    """ntfy and apprise bodies are the plain-text rendering: pick the user and alert ID."""
     fields = {"event": "video.view_started"}
     for line in text.splitlines():
         name, _, value = line.partition(":")
