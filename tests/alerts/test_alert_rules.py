@@ -52,7 +52,7 @@ def test_required_and_optional_triggers_alert_at_once(action, result, category):
 
 
 @pytest.mark.parametrize("action,result", [
-    ("auth.login", "ok"), ("auth.logout", "ok"), ("device.started", "ok"),
+    ("auth.logout", "ok"), ("device.started", "ok"),
     ("video.view_ended", "ok"), ("seclog.verified", "ok"), ("alerts.test_sent", "ok"),
 ])
 def test_routine_events_do_not_alert(action, result):
@@ -173,3 +173,25 @@ def test_backoff_grows_exponentially_to_a_cap():
     delays = [backoff_delay(n, base=1, cap=300, rng=rng) for n in range(1, 14)]
     assert 0.8 <= delays[0] <= 1.2 and 1.6 <= delays[1] <= 2.4 and 3.2 <= delays[2] <= 4.8
     assert all(d <= 360 for d in delays) and delays[-1] >= 240
+
+
+def test_every_new_login_is_an_access_alert_but_a_new_source_only_warns_once() -> None:
+    """TAICS 5.5.1.1: a login is an access event; from a new source it is the warning alone."""
+    from vigilcam.alerts.rules import AlertRules, RulePolicy
+    from vigilcam.platform.seclog import SecurityEvent
+
+    rules = AlertRules("dev", "VC-1", "S1", RulePolicy(repeat_window_s=10))
+
+    def ev(seq: int, action: str, **details) -> SecurityEvent:
+        return SecurityEvent(seq, "2026-11-23T10:00:00Z", "dev", action, "ok", "admin",
+                             "192.0.2.5", details)
+
+    first = rules.feed(ev(1, "auth.login", interface="web", new_source=True), 0.0)
+    first += rules.feed(ev(2, "auth.new_source", interface="web"), 0.0)
+    assert [(a.event, a.severity) for a in first] == [("auth.new_source", "warning")]
+    again = rules.feed(ev(3, "auth.login", interface="web", new_source=False), 20.0)
+    assert [(a.event, a.category, a.title) for a in again] == [
+        ("auth.login", "access", "New login")]
+    assert again[0].user == "admin" and again[0].source == "192.0.2.5"
+    rtsp = rules.feed(ev(4, "auth.login", interface="rtsp", new_source=False), 21.0)
+    assert len(rtsp) == 1  # another interface is another access

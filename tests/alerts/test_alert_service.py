@@ -73,11 +73,16 @@ async def test_every_required_trigger_reaches_the_owner(service, alert_device, c
                             kind="source_locked")
         mark_running(alert_device)
         mark_running(alert_device)  # the marker was still there: power loss / kill -9
-        # Not alerts: a successful login and a log export (config category is opt-in).
-        alert_device.record("auth.login", user="admin", source="192.0.2.9", interface="web")
+        # A login from a known source is an access alert (TAICS 5.5.1.1) ...
+        alert_device.record("auth.login", user="carol", source="192.0.2.3", interface="web",
+                            new_source=False)
+        # ... not alerts: the login that the new-source warning covers, and a log export
+        # (config category is opt-in).
+        alert_device.record("auth.login", user="admin", source="192.0.2.9", interface="web",
+                            new_source=True)
         alert_device.record("seclog.exported", user="admin", format="csv")
         wanted = {"video.view_started", "tamper.covered", "media.signal_lost",
-                  "auth.new_source", "auth.lockout", "device.unclean_shutdown"}
+                  "auth.new_source", "auth.lockout", "device.unclean_shutdown", "auth.login"}
         assert await _until(lambda: wanted <= {b["event"] for b in _bodies(rx)})
         await asyncio.sleep(0.3)
         got = _bodies(rx)

@@ -2,8 +2,8 @@
 
 Pure logic (no IO, no clock of its own: callers pass ``now``). Serves IoT-1005-1 5.8.1.1
 (failed-login bursts, lockouts and logins from a new source alert, with the device ID),
-TAICS TS 5100-2-1 5.5.1.1 (every new viewing session alerts), 5.1.2.1 (tamper, signal loss and
-power loss alert) and 5.2.8.2 (the log cannot be stored: alert).
+TAICS TS 5100-2-1 5.5.1.1 (every new login and every new viewing session alerts), 5.1.2.1
+(tamper, signal loss and power loss alert) and 5.2.8.2 (the log cannot be stored: alert).
 
 Invariants:
 - Every alert carries device_id, model, serial, time, event type, user and source (when known).
@@ -68,6 +68,10 @@ def classify(event: SecurityEvent, policy: RulePolicy) -> Trigger | None:
     if a == "auth.lockout":
         return Trigger("lockout", LOGIN, "critical", 1, p.lockout_window_s,
                        ("kind", "user", "source"), "Login locked out")
+    if a == "auth.login" and event.result == "ok" and not event.details.get("new_source"):
+        # TAICS 5.5.1.1: every new login is an access event (a new source has its own warning).
+        return Trigger("login_ok", ACCESS, "info", 1, p.repeat_window_s,
+                       ("user", "source", "interface"), "New login")
     if a == "auth.new_source":
         return Trigger("new_source", LOGIN, "warning", 1, p.repeat_window_s,
                        ("user", "source"), "Login from a new source")
