@@ -444,8 +444,8 @@ def _alerts_ready(ctx: LocalContext, what: str) -> Result:
                              "no active alert: the alert channels are not installed yet")
     channels = _alert_channels(ctx)
     if not channels:
-        return Result.failed("Configure an alert channel (email, webhook, MQTT or ntfy) with "
-                             "`vigilcam alerts add ...` and send a test alert.",
+        return Result.failed("Configure an alert channel (email, webhook, MQTT, ntfy or apprise) "
+                             "with `vigilcam alerts add ...` and send a test alert.",
                              f"{what}: logged with the device ID, but no alert channel is "
                              "configured")
     return Result.passed(f"{what}: raised as alerts carrying the device ID to {channels} "
