@@ -29,7 +29,7 @@ _SERIAL = re.compile(r"^VC1-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$")
 
 
 def feature(module: str) -> bool:
-    """Is the optional feature module installed (some are still being built)?"""
+    """Is the feature module installed (a trimmed package may leave some out)?"""
     try:
         spec = importlib.util.find_spec(module)
     except ModuleNotFoundError:
