@@ -1,0 +1,62 @@
+"""TAICS 5.1.2.1 from picture to owner: a real clip through the detection service and the alert
+service to an HTTPS receiver. Cover, blur and shift each make exactly one tamper alert of
+their kind (and one "cleared"); a clean clip with hard negatives makes none."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.alerts.peers import WebhookReceiver
+from vigilcam.detection import DetectionService
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _dataset():
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module("tamper_dataset")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["covered", "defocused", "moved", None])
+async def test_a_tampered_clip_makes_exactly_one_alert_of_its_kind(service, alert_device, ca,
+                                                                   kind):
+    dataset = _dataset()
+    rx = await WebhookReceiver(ca).start()
+    try:
+        _, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem)
+        rx.key = key.encode()
+        detection = DetectionService(alert_device, pipeline=None)  # type: ignore[arg-type]
+        alert_device.extras["detection"] = detection
+        plan = dataset.short_plan("carphone_pristine", kind, seed=2)
+
+        def play() -> None:
+            for frame in dataset.render(plan):
+                detection.analyse(frame.gray, frame.t)
+
+        await asyncio.to_thread(play)
+        expected = 0 if kind is None else 2
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(
+                [r for r in rx.received if r.json()["category"] == "tamper"]) < expected:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # nothing more may follow (windows closed, no repeats)
+        tamper = [r.json() for r in rx.received if r.json()["category"] == "tamper"]
+        if kind is None:
+            assert tamper == []
+            return
+        assert [(b["event"], b["severity"]) for b in tamper] == [
+            (f"tamper.{kind}", "critical"), (f"tamper.{kind}", "info")], tamper
+        raised = tamper[0]
+        assert raised["device_id"] == alert_device.identity.device_id
+        assert raised["details"]["evidence_before"] == f"/api/v1/tamper/{kind}/before.jpg"
+        assert detection.evidence[kind].before_jpeg.startswith(b"\xff\xd8")
+    finally:
+        await rx.stop()
