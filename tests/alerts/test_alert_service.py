@@ -270,3 +270,29 @@ async def test_events_written_by_a_cli_run_beside_the_service_are_alerted_once(
         assert own <= 1
     finally:
         await rx.stop()
+
+
+async def test_motion_alerts_only_reach_channels_that_ask_for_them(service, alert_device, ca):
+    """Motion is an optional category: a channel that asked gets it, another does not."""
+    wants_motion = await WebhookReceiver(ca).start()
+    plain = await WebhookReceiver(ca).start()
+    try:
+        _, k1 = service.add_channel("webhook", wants_motion.url, ca_pem=ca.ca_pem,
+                                    categories=["motion"])
+        _, k2 = service.add_channel("webhook", plain.url, ca_pem=ca.ca_pem)
+        wants_motion.key, plain.key = k1.encode(), k2.encode()
+        alert_device.record("motion.started", zones=["door"], score=0.2)
+        alert_device.record("video.view_started", user="bob", source="192.0.2.4",
+                            stream="main")
+        await wants_motion.wait_for(2)
+        await plain.wait_for(1)
+        await asyncio.sleep(0.5)
+        got = sorted(r.json()["event"] for r in wants_motion.received)
+        assert got == ["motion.started", "video.view_started"]
+        motion = next(r.json() for r in wants_motion.received
+                      if r.json()["event"] == "motion.started")
+        assert motion["details"]["zones"] == ["door"]
+        assert [r.json()["event"] for r in plain.received] == ["video.view_started"]
+    finally:
+        await wants_motion.stop()
+        await plain.stop()

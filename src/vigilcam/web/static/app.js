@@ -228,7 +228,8 @@ async function loadAlerts() {
     "No alert channel yet: " + (r.data.alerts_without_channel || 0) + " alerts had nowhere to go.";
   for (const c of channels) {
     const tr = document.createElement("tr");
-    cell(tr, c.kind); cell(tr, c.target); cell(tr, when(c.last_success)); cell(tr, c.pending);
+    cell(tr, c.kind); cell(tr, c.target); cell(tr, (c.categories || []).join(", ") || "–");
+    cell(tr, when(c.last_success)); cell(tr, c.pending);
     const state = cell(tr, c.failing ? "FAILING: " + (c.last_error || "") :
       (c.last_error ? "retrying: " + c.last_error : "ok"));
     if (c.failing) state.className = "error";
@@ -258,10 +259,12 @@ $("alert-form").addEventListener("submit", async (ev) => {
   $("alert-error").textContent = ""; $("alert-secret").textContent = "";
   const body = { kind: $("alert-kind").value, url: $("alert-url").value };
   if ($("alert-password").value) body.password = $("alert-password").value;
+  body.categories = ["config", "motion"].filter((c) => $("alert-cat-" + c).checked);
   const r = await api("POST", "/api/v1/alerts/channels", body);
   $("alert-password").value = "";
   if (r.status === 201) {
     $("alert-url").value = "";
+    $("alert-cat-config").checked = false; $("alert-cat-motion").checked = false;
     if (r.data.hmac_key) $("alert-secret").textContent =
       "Webhook signing key (shown once; give it to the receiver): " + r.data.hmac_key;
   } else {
