@@ -112,3 +112,14 @@ def test_api_sets_validates_and_logs(api: Api, provisioned) -> None:
     changed = [e for e in read_log(paths.root) if e["action"] == "config.motion_changed"]
     assert len(changed) == 1
     assert changed[0]["user"] == "admin" and changed[0]["details"]["zones"] == ["door"]
+
+
+def test_unreadable_file_at_start_is_logged_and_the_whole_picture_watched(device: Device) -> None:
+    from vigilcam.runtime import load_motion_settings
+
+    (device.paths.root / "motion.json").write_text("{not json")
+    settings = load_motion_settings(device)
+    assert settings == motion_settings.MotionSettings()
+    (event,) = [e for e in read_log(device.paths.root)
+                if e["action"] == "config.motion_unreadable"]
+    assert event["result"] == "failure" and "motion.json" in event["details"]["reason"]
