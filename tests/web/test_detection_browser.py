@@ -33,6 +33,9 @@ def test_owner_draws_a_motion_zone_and_accepts_the_view(server):
         page.fill("#login-user", "admin")
         page.fill("#login-pass", STRONG)
         page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#live-alarm", state="attached")
+        page.wait_for_timeout(500)
+        assert page.locator("#live-alarm").is_hidden()  # no tampering on the test pattern
         page.click("nav button[data-view=detection]")
         page.wait_for_selector("#det-tamper tr[data-kind=covered]", timeout=10000)
         assert page.locator("#det-tamper tr").count() == 3
@@ -73,3 +76,35 @@ def test_owner_draws_a_motion_zone_and_accepts_the_view(server):
             break
         time.sleep(0.2)
     assert "config.motion_changed" in actions and "tamper.rebaselined" in actions
+
+
+@pytest.mark.peer
+def test_a_covered_lens_shows_over_the_live_picture(server):
+    """Blacking out the whole picture (a full privacy mask = a covered lens to the detector)
+    raises tamper.covered, and the live view says so."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.support import nonce
+
+    set_password(server)
+    with server.client() as c:
+        r = c.post("/api/v1/session", json={"username": "admin", "password": STRONG})
+        csrf = r.json()["csrf_token"]
+        deadline = time.monotonic() + 30
+        while not c.get("/api/v1/tamper").json().get("frames_analysed", 0) > 60:
+            assert time.monotonic() < deadline, "the detector did not learn the view"
+            time.sleep(0.5)
+        r = c.put("/api/v1/privacy/masks", json={"masks": [{"rect": [0, 0, 1, 1]}]},
+                  headers={"X-CSRF-Token": csrf, "X-Request-Nonce": nonce()})
+        assert r.status_code == 200, r.text
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_context(ignore_https_errors=True).new_page()
+        page.goto(server.url + "/")
+        page.fill("#login-user", "admin")
+        page.fill("#login-pass", STRONG)
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#live-alarm")).to_contain_text("Lens covered", timeout=30000)
+        browser.close()
+    raised = [e for e in read_log(server.data_dir) if e["action"] == "tamper.covered"]
+    assert raised and raised[0]["details"]["phase"] == "raised"

@@ -3,6 +3,7 @@
 
 const state = { me: null, view: "live", live: null, play: null, rec: null };
 const $ = (id) => document.getElementById(id);
+const TAMPER_NAMES = { covered: "Lens covered", defocused: "Out of focus", moved: "Camera moved" };
 
 function nonce() {
   const b = new Uint8Array(16);
@@ -283,13 +284,29 @@ function stopLive() {
   if (!l) return;
   l.closed = true;
   clearTimeout(l.retry);
+  clearInterval(l.alarmTimer);
   try { l.ws.close(); } catch (e) { /* already closed */ }
+}
+
+// Tampering shows over the live picture; the Detection view has the details and pictures.
+function watchAlarms(l) {
+  const check = async () => {
+    const r = await api("GET", "/api/v1/tamper");
+    if (l.closed) return;
+    const active = r.status === 200 ? [].concat(r.data.active_tamper || []) : [];
+    $("live-alarm").hidden = active.length === 0;
+    $("live-alarm").textContent = active.length ? "Tampering: " +
+      active.map((k) => TAMPER_NAMES[k] || k).join(", ") + " (see Detection)" : "";
+  };
+  check();
+  l.alarmTimer = setInterval(check, 3000);
 }
 
 function startLive() {
   stopLive();
   const l = { closed: false, queue: [], sb: null, ws: null, retry: null, backoff: 500 };
   state.live = l;
+  watchAlarms(l);
   const video = $("live-video");
   const connect = () => {
     if (l.closed) return;
@@ -702,7 +719,6 @@ $("masks-save").addEventListener("click", async () => {
 });
 
 // ---- detection: tamper state and evidence, accept the view, motion zones ---------------------
-const TAMPER_NAMES = { covered: "Lens covered", defocused: "Out of focus", moved: "Camera moved" };
 
 const zonesEditor = boxEditor("motion-stage", "motion-list", {
   max: 16, cls: "zone",
