@@ -8,7 +8,8 @@ bigbuckbunny is held out and reported on its own.
 
 Run: ``.venv/bin/python benchmarks/tamper.py`` (about 3-5 minutes on 2 cores);
 ``--hours`` sets the normal video simulated per scene, ``--episodes`` the tampers per class
-per scene.
+per scene; ``--verbose`` lists every miss and false alarm with the stream it came from
+(``scene#seed``, for replaying it) and the scores the detector raised it on.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Result:
     events: dict[str, list[tuple[str, str, float]]]
     episodes: list[ds.Episode]
     orb_share: float = 0.0
+    seed: int = 0
+    raised_scores: list[tuple[float, dict[str, float]]] = field(default_factory=list)
 
 
 def run_scene(args: tuple[str, int, float, int]) -> Result:
@@ -54,6 +57,7 @@ def run_scene(args: tuple[str, int, float, int]) -> Result:
     ev: dict[str, list[tuple[str, str, float]]] = {"vigilcam": [], "baseline": []}
     cost = {"vigilcam": 0.0, "baseline": 0.0}
     n = 0
+    scores: list[tuple[float, dict[str, float]]] = []
     for fr in ds.render(plan):
         t0 = time.perf_counter()
         out = ours.update(fr.gray, fr.t)
@@ -64,9 +68,10 @@ def run_scene(args: tuple[str, int, float, int]) -> Result:
         cost["baseline"] += t2 - t1
         n += 1
         ev["vigilcam"].extend((e.kind, e.phase, e.t) for e in out)
+        scores += [(e.t, e.scores) for e in out if e.phase == "raised"]
         ev["baseline"].extend(bout)
     return Result(scene, plan.normal_seconds, n, {k: v / n * 1000 for k, v in cost.items()},
-                  ev, plan.episodes, ours.orb_runs / max(1, n))
+                  ev, plan.episodes, ours.orb_runs / max(1, n), seed, scores)
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Score:
     slow: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    verbose: bool = False
 
     def add(self, r: Result, who: str) -> None:
         raised = [(k, t) for k, ph, t in r.events[who] if ph == "raised"]
@@ -94,7 +100,8 @@ class Score:
             self.episodes[ep.kind] += 1
             inside = [(i, k, t) for i, (k, t) in enumerate(raised) if ep.start <= t <= ep.end]
             right = [(i, t) for i, k, t in inside if k == ep.kind]
-            name = f"{r.scene}:{ep.kind}/{ep.variant}@{ep.start:.0f}"
+            stream = f"{r.scene}#{r.seed}" if self.verbose else r.scene
+            name = f"{stream}:{ep.kind}/{ep.variant}@{ep.start:.0f}"
             self.wrong_kind += sum(1 for _, k, _ in inside if k != ep.kind)
             self.wrong += [f"{name}->{k}" for _, k, _ in inside if k != ep.kind]
             used.update(i for i, _, _ in inside)
@@ -113,7 +120,11 @@ class Score:
                         if ep.end < t <= ep.end + CLEAR_GRACE)
         fa = [raised[i] for i in range(len(raised)) if i not in used]
         self.false_alarms += len(fa)
-        self.alarms += [f"{r.scene}:{k}@{t:.0f}" for k, t in fa]
+        stream = f"{r.scene}#{r.seed}" if self.verbose else r.scene
+        self.alarms += [f"{stream}:{k}@{t:.0f}" for k, t in fa]
+        if self.verbose and who == "vigilcam":
+            self.alarms += [f"  scores at {t:.1f}: {sc}" for t, sc in r.raised_scores
+                            if any(t == ft for _, ft in fa)]
         self.normal_s += r.normal_s
         self.frames += r.frames
         self.ms_sum += r.ms[who] * r.frames
@@ -193,6 +204,8 @@ def main() -> None:
                     help="independent streams per scene (spreads the work over the workers)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--scenes", default=",".join(ds.TUNE_SCENES + ds.HELD_OUT_SCENES))
+    ap.add_argument("--verbose", action="store_true",
+                    help="list every miss and false alarm, with its stream and scores")
     a = ap.parse_args()
     scenes = a.scenes.split(",")
     t0 = time.time()
@@ -220,7 +233,7 @@ def main() -> None:
     for title, names in splits:
         if not names:
             continue
-        ours, base = Score(), Score()
+        ours, base = Score(verbose=a.verbose), Score()
         for r in results:
             if r.scene in names:
                 ours.add(r, "vigilcam")
@@ -232,7 +245,8 @@ def main() -> None:
                                 ("not cleared within 10 s of recovery", ours.stuck),
                                 ("false alarms", ours.alarms)):
                 if items:
-                    print(f"vigilcam {what}: {', '.join(items[:12])}")
+                    sep = "\n  " if a.verbose else ", "
+                    print(f"vigilcam {what}: {sep.join(items if a.verbose else items[:12])}")
     print(cpu_720p())
     print(f"\ntargets: recall >= 95 % per class, delay p95 <= {DELAY_TARGET:.0f} s, "
           "< 1 false alarm per 24 h of normal video")

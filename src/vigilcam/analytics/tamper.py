@@ -22,10 +22,12 @@ Invariants:
 - "Before" evidence is a clean frame from ``BEFORE_MARGIN_S`` before the condition began.
 
 How each tamper shows in the measures of ``tamper_features`` (per grid cell, against the
-reference): covered = texture gone and either the picture no longer matches or its contrast
-is gone (a veil); moved = the cells that usually match stop matching, or ORB features agree
-on a turn (``view_match``); defocused = mid-band energy lost while the coarse picture still
-matches and keeps its contrast.
+reference, with the sensor noise taken out): covered = texture gone and either the picture no
+longer matches or its contrast is gone at every scale alike (a veil: a translucent cover);
+moved = the cells that usually match and still have texture stop matching (a person close to
+the lens takes the texture of the cells it hides), or ORB features agree on a turn
+(``view_match``); defocused = the mid band's share of the cells' energy lost while the coarse
+picture still matches and keeps its contrast.
 """
 
 from __future__ import annotations
@@ -71,6 +73,13 @@ class TamperConfig:
     gap_s: float = 0.45  # a condition survives this long a dropout while it builds up
     # A cell is "covered" when its contrast falls below this fraction of the reference's.
     cover_contrast: float = 0.4
+    # ...and either no longer matches the reference, or (a veil: a translucent cover) has lost
+    # its plain deviation too, to below this fraction (a blur or a zoom keeps it).
+    cover_spread: float = 0.5
+    # A veiled cell keeps at least this fraction of its deviation ratio in its detail ratio,
+    # and its deviation ratio is below this fraction of the brightness ratio.
+    veil_detail: float = 0.4
+    veil_gain: float = 0.75
     # ...and the view is covered when this weighted fraction of cells is.
     cover_fraction: float = 0.5
     # A cell is "decorrelated" when its NCC with the reference falls below this.
@@ -86,20 +95,19 @@ class TamperConfig:
     # Check the features (and trust a turn they report) only when the median stable cell
     # correlates less than this.
     orb_gate_ncc: float = 0.8
-    # Defocused when the weighted median mid-band energy (gain-corrected) falls below this...
-    defocus_ratio: float = 0.75
+    # Defocused when the weighted median share of the cells' energy in the mid band (now /
+    # reference; blind to lighting, veils and noise) falls below this...
+    defocus_ratio: float = 0.9
     # ...while the coarse view still matches (decorrelated fraction below this, median
     # stable-cell correlation above this).
     defocus_max_decorrelated: float = 0.5
     defocus_min_ncc: float = 0.5
-    defocus_keep_ratio: float = 0.8
-    # A blur takes the finer band before the coarser one, and keeps the coarse contrast; a
-    # veil (translucent cover) takes all bands and the contrast. Defocus needs one of: band
-    # ratio below this, or median coarse contrast ratio at least defocus_min_spread.
-    defocus_band: float = 0.8
-    defocus_min_spread: float = 0.6
-    # Whatever the contrast, a blur must show in the band ratio at least this much (in the
-    # dark the gain correction of the mid band is unreliable; the band ratio is not).
+    defocus_keep_ratio: float = 0.94
+    # A blur keeps the coarse contrast (median plain deviation ratio at least this); a veil
+    # takes it...
+    defocus_min_spread: float = 0.5
+    # ...and a blur takes the finer band before the coarser one: the band ratio must show it
+    # (in the dark the gain correction of the mid band is unreliable; the band ratio is not).
     defocus_max_band: float = 0.9
     # A raised tamper stays raised until its scores are this much better than the raise
     # thresholds (fractions scaled by it, ratios divided by it).
@@ -120,11 +128,14 @@ class TamperConfig:
         for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
-        for name in ("cover_contrast", "cover_fraction", "moved_ncc", "moved_fraction",
+        for name in ("cover_contrast", "cover_spread", "veil_detail", "veil_gain",
+                     "cover_fraction",
+                     "moved_ncc",
+                     "moved_fraction",
                      "moved_median_ncc",
                      "moved_displacement", "orb_gate_ncc",
                      "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
-                     "defocus_keep_ratio", "defocus_band", "defocus_min_spread",
+                     "defocus_keep_ratio", "defocus_min_spread",
                      "defocus_max_band",
                      "keep_factor"):
             if not 0.0 < getattr(self, name) <= 1.0:
@@ -163,6 +174,7 @@ class TamperScores:
     brightness: float
     contrast: float
     entropy: float
+    noise: float
     ref_brightness: float
     ref_entropy: float
 
@@ -176,17 +188,29 @@ def summarise(
     w = c.weight
     decor = c.ncc < cfg.moved_ncc
     # Covered: the texture is gone, and so is the picture (it no longer matches) or its
-    # contrast (a translucent layer). A strong blur also removes texture but keeps both.
-    # A veil (translucent cover) keeps the picture but takes its contrast: a little of it
-    # (a strong blur takes some too, but from the finer band first), or nearly all of it.
-    # A zoomed-in view loses texture and correlation too, but keeps its contrast.
-    veiled = ((c.spread < 0.5) & (c.band >= cfg.defocus_band)) | (c.spread < 0.25)
-    covered = (c.contrast < cfg.cover_contrast) & (c.spread < 0.8) & (decor | veiled)
+    # contrast at every scale (a veil: a translucent layer scales all of it down alike, so the
+    # picture still matches). A strong blur also removes texture but keeps the picture and
+    # the coarse contrast; a zoomed-in view loses texture and correlation, but keeps contrast.
+    # A veil scales every scale alike, so the fine detail (mid band) goes no faster than the
+    # deviation; a blur takes it several times faster. A veil also adds its own light, so
+    # the contrast falls further than the brightness; lights going down take both alike (a
+    # black veil is the same as dimmed lights, and is caught once nearly opaque). In a nearly
+    # flat cell, noise is all that is left of the detail: it is veiled whatever its detail.
+    gain = (f.mean + 1.0) / (ref.mean + 1.0)
+    veiled = (c.spread < cfg.cover_spread / 2) | (
+        (c.spread < cfg.cover_spread) & (c.detail >= cfg.veil_detail * c.spread)
+        & (c.spread < cfg.veil_gain * gain))
+    lost = c.contrast < cfg.cover_contrast
+    covered = lost & (((c.spread < 0.8) & decor) | veiled)
+    # Cells whose texture is gone (a person close to the lens) say nothing about where the
+    # camera looks: the "moved" median is taken over the others while there are enough.
+    seen = c.stable_weight * ~lost
+    seen_weight = seen if float(seen.sum()) >= 0.25 else c.stable_weight
     return TamperScores(
         covered_fraction=float(c.cover_weight[covered].sum()),
         decorrelated_fraction=float(w[decor].sum()),
         stable_decorrelated=float(c.stable_weight[decor & ~covered].sum()),
-        ncc_median=weighted_quantile(c.ncc, c.stable_weight, 0.5),
+        ncc_median=weighted_quantile(c.ncc, seen_weight, 0.5),
         sharpness=weighted_quantile(c.sharp, w, 0.5),
         band_ratio=weighted_quantile(c.band, w, 0.5),
         spread=weighted_quantile(c.spread, w, 0.5),
@@ -196,6 +220,7 @@ def summarise(
         brightness=f.mean,
         contrast=f.std,
         entropy=f.entropy,
+        noise=f.noise,
         ref_brightness=ref.mean,
         ref_entropy=ref.entropy,
     )
@@ -369,7 +394,7 @@ class TamperDetector:
             and not moved
             and s.sharpness <= (cfg.defocus_keep_ratio if keep else cfg.defocus_ratio)
             and s.band_ratio < cfg.defocus_max_band / k
-            and (s.band_ratio < cfg.defocus_band or s.spread >= cfg.defocus_min_spread)
+            and s.spread >= cfg.defocus_min_spread * k
             and s.decorrelated_fraction < cfg.defocus_max_decorrelated
             and s.ncc_median >= cfg.defocus_min_ncc
         )

@@ -7,15 +7,22 @@ tampers from each other and from normal life:
 
 - ``contrast``: cell texture (band energy at the coarse scale, where sensor noise is averaged
   out) now / in the reference. A cover (opaque or translucent) collapses it; a lighting change
-  scales it by the gain only (0.55 for a light switched off), so it stays above the cover
-  threshold. ``spread`` (plain deviation ratio) tells a translucent cover from a strong blur.
+  scales it by the gain, and the brightness with it (a veil adds its own light: contrast falls
+  further than brightness). ``spread`` (plain deviation ratio, noise taken out) tells a
+  translucent cover from a strong blur, which keeps it.
 - ``ncc``: normalised cross-correlation of the cell with the reference at the coarse scale.
   Insensitive to gain/offset (lighting), blur and small vibration; low when the camera looks
   somewhere else (moved) or the cell is covered. Each cell also keeps a ``stability`` (how
   well it usually matches) so that cells where people and traffic pass have less say.
-- ``sharp``: mid-band (sigma 1..2 px) energy now / in the reference, divided by the global
-  gain (brightness ratio) so lighting cancels out. Turning the focus ring removes it first;
-  sensor noise hardly reaches this band, unlike the finest one.
+- ``sharp``: the share of the cell's energy in the mid band (sigma 1..2 px), now / in the
+  reference. Turning the focus ring removes that band first while the cell keeps most of its
+  deviation; lighting (gain and offset, clipped or not) and a veil scale both alike.
+  ``detail`` is the plain mid-band energy ratio: a veil takes it as much as the deviation.
+
+Sensor noise adds energy to every band, and more of it in the dark and in noise bursts; a
+reference learned while the picture was noisier would make a clean frame look blurred. So each
+frame's noise level is estimated (Immerkaer's operator over the flattest cells) and the share
+of it each energy gets (measured once per grid on synthetic white noise) is subtracted.
 
 Cells are weighted by the texture they had in the reference, so featureless sky or wall does
 not vote. Global brightness, contrast and histogram entropy are reported as evidence.
@@ -33,6 +40,9 @@ F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 EPS = 1e-3
 FEATURELESS = 0.5  # mean coarse-band texture (grey levels) below which a view is blank
+NOISE_QUANTILE = 20  # percentile of the cells' noise estimates taken as the frame's noise
+# Immerkaer's noise operator: blind to flat, sloped and curved shading, not to noise.
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 @dataclass(frozen=True)
@@ -41,26 +51,47 @@ class Grid:
 
     coarse: tuple[int, int]  # (width, height)
     cells: tuple[int, int]  # (cols, rows)
+    # What unit white noise gives: mean |Immerkaer| response, and the energy of each band.
+    noise_response: float = 1.0
+    noise_energy: NoiseEnergy | None = None
 
     @classmethod
     def for_shape(cls, h: int, w: int, coarse_width: int, cols: int) -> Grid:
         cw = min(coarse_width, w)
         ch = max(8, round(h * cw / w))
         rows = max(3, round(cols * h / w))
-        return cls((cw, ch), (cols, rows))
+        plain = cls((cw, ch), (cols, rows))
+        # Calibrate on synthetic unit noise of the analysed size (fixed seed: deterministic).
+        noise = np.random.default_rng(0).normal(0.0, 1.0, (h, w)).astype(np.float32)
+        bands = _bands(noise, plain)
+        response = float(np.mean(np.abs(cv2.filter2D(noise, -1, _NOISE_KERNEL))))
+        energy = NoiseEnergy(*(float(np.mean(b)) for b in bands[:4]))
+        return cls(plain.coarse, plain.cells, response, energy)
+
+
+@dataclass(frozen=True)
+class NoiseEnergy:
+    """Energy each measure gets from white noise of unit variance."""
+
+    var: float  # coarse cell variance
+    mid: float
+    next: float
+    low: float
 
 
 @dataclass
 class Features:
     coarse: F32  # coarse image
     cell_mean: F32
-    cell_var: F32
+    cell_var: F32  # with the noise in it (the correlation needs it)
+    texture: F32  # cell variance without its noise share
     mid: F32  # per-cell mid-band energy (analysis scale, sigma 1..2 px)
     next: F32  # per-cell energy of the next band down (analysis scale, sigma 2..3.4 px)
     low: F32  # per-cell low-band energy (coarse scale)
     mean: float
     std: float
     entropy: float
+    noise: float  # estimated sensor noise (grey levels, standard deviation)
 
 
 def _cells(img: F32, grid: Grid) -> F32:
@@ -73,9 +104,9 @@ def entropy_bits(gray: U8) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def measure(gray: U8, grid: Grid) -> Features:
-    """Measure one analysis-sized grey frame."""
-    a = gray.astype(np.float32)
+def _bands(a: F32, grid: Grid) -> tuple[F32, F32, F32, F32, F32, F32]:
+    """Per-cell energies of ``a``: coarse variance, mid, next and low band; plus the coarse
+    image and the per-cell coarse mean."""
     b1 = cv2.GaussianBlur(a, (0, 0), 1.0)
     b2 = cv2.GaussianBlur(b1, (0, 0), 1.7)
     mid = b1 - b2
@@ -84,17 +115,42 @@ def measure(gray: U8, grid: Grid) -> Features:
     lo = coarse - np.asarray(cv2.GaussianBlur(coarse, (0, 0), 1.5), np.float32)
     cm = _cells(coarse, grid)
     cv = np.maximum(_cells(coarse * coarse, grid) - cm * cm, 0.0)
+    return cv, _cells(mid * mid, grid), _cells(nxt * nxt, grid), _cells(lo * lo, grid), coarse, cm
+
+
+def noise_sigma(a: F32, grid: Grid) -> float:
+    """Sensor noise (standard deviation) of a frame: Immerkaer's estimate in each cell, and a
+    low quantile of those (the flattest cells, where texture does not pass for noise)."""
+    per_cell = _cells(np.abs(cv2.filter2D(a, -1, _NOISE_KERNEL)), grid)
+    return float(np.percentile(per_cell, NOISE_QUANTILE)) / grid.noise_response
+
+
+def measure(gray: U8, grid: Grid) -> Features:
+    """Measure one analysis-sized grey frame; band energies come without their noise share."""
+    a = gray.astype(np.float32)
+    cv, mid, nxt, lo, coarse, cm = _bands(a, grid)
+    sigma = noise_sigma(a, grid)
+    tex = cv
+    ne = grid.noise_energy
+    if ne is not None:
+        n2 = sigma * sigma
+        tex = np.maximum(cv - ne.var * n2, 0.0)
+        mid = np.maximum(mid - ne.mid * n2, 0.0)
+        nxt = np.maximum(nxt - ne.next * n2, 0.0)
+        lo = np.maximum(lo - ne.low * n2, 0.0)
     mean, std = cv2.meanStdDev(gray)
     return Features(
         coarse=coarse,
         cell_mean=cm,
         cell_var=cv,
-        mid=_cells(mid * mid, grid),
-        next=_cells(nxt * nxt, grid),
-        low=_cells(lo * lo, grid),
+        texture=tex,
+        mid=mid,
+        next=nxt,
+        low=lo,
         mean=float(mean[0, 0]),
         std=float(std[0, 0]),
         entropy=entropy_bits(gray),
+        noise=sigma,
     )
 
 
@@ -106,6 +162,7 @@ class Reference:
         self.mid = first.mid.copy()
         self.next = first.next.copy()
         self.low = first.low.copy()
+        self.texture = first.texture.copy()
         self.stability = np.ones_like(first.cell_mean)
         self.mean = first.mean
         self.std = first.std
@@ -123,6 +180,7 @@ class Reference:
         cv2.accumulateWeighted(f.mid, self.mid, rate)
         cv2.accumulateWeighted(f.next, self.next, rate)
         cv2.accumulateWeighted(f.low, self.low, rate)
+        cv2.accumulateWeighted(f.texture, self.texture, rate)
         self.mean += rate * (f.mean - self.mean)
         self.std += rate * (f.std - self.std)
         self.entropy += rate * (f.entropy - self.entropy)
@@ -144,11 +202,13 @@ class Comparison:
     contrast: F32  # texture energy ratio (coarse band) now / reference
     spread: F32  # plain deviation ratio now / reference
     ncc: F32
-    sharp: F32  # mid-band energy now / reference, corrected for the global gain
+    sharp: F32  # mid-band share of the cell's energy now / in the reference
+    detail: F32  # mid-band energy now / in the reference
     band: F32  # (mid / low band energy) now / reference: a blur lowers it, a veil does not
 
 
 def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
+    """Compare a frame with the reference, cell by cell."""
     rm = _cells(ref.coarse, grid)
     rv = np.maximum(_cells(ref.coarse * ref.coarse, grid) - rm * rm, 0.0)
     cov = _cells(f.coarse * ref.coarse, grid) - f.cell_mean * rm
@@ -168,13 +228,15 @@ def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
     cw = (cw / (cw.sum() + EPS)).astype(np.float32)
     sw = w * ref.stability * ref.stability
     sw = (sw / (sw.sum() + EPS)).astype(np.float32)
-    gain = (f.mean + 1.0) / (ref.mean + 1.0)
-    sharp = np.sqrt(f.mid / (ref.mid + 1.0)) / gain
+    share = (f.mid + 1.0) / (f.texture + 1.0)
+    sharp = np.sqrt(share / ((ref.mid + 1.0) / (ref.texture + 1.0)))
+    detail = np.sqrt(f.mid / (ref.mid + 1.0))
     band = np.sqrt((f.mid / (f.next + 1.0)) / (ref.mid / (ref.next + 1.0) + EPS))
-    spread = cs / (rs + 0.5)
+    spread = np.sqrt(f.texture) / (rs + 0.5)
     return Comparison(w, cw, sw, contrast.astype(np.float32), spread.astype(np.float32),
                       ncc.astype(np.float32),
-                      sharp.astype(np.float32), band.astype(np.float32))
+                      sharp.astype(np.float32), detail.astype(np.float32),
+                      band.astype(np.float32))
 
 
 def weighted_quantile(values: F32, weights: F32, q: float) -> float:
