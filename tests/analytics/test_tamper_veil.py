@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from vigilcam.analytics import TamperDetector, TamperEvent
+from vigilcam.analytics.tamper import _band_scale
 from vigilcam.analytics.tamper_features import Grid, noise_sigma
 
 
@@ -86,3 +87,21 @@ def test_veil_and_blur_are_told_apart(dataset, scene_name, name, expected) -> No
         frame = np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
         events.extend(det.update(frame, i / 5))
     assert [(e.kind, e.phase) for e in events] == [(expected, "raised")]
+
+
+@pytest.mark.parametrize("scene", ["carphone_pristine", "carphone_distorted"])
+def test_weak_blur_on_a_small_sub_stream_is_defocused(dataset, scene) -> None:
+    # carphone is 132 px wide, below the analysis width: a faint lens defocus (a disk of about
+    # 1.4 px) barely touches a mid band of fixed pixel size, so the bands scale with the frame.
+    plan = dataset.short_plan(scene, "defocused", seed=1, variant="disk", level=0.85)
+    events = run(dataset, plan)
+    assert [(e.kind, e.phase) for e in events] == [("defocused", "raised"),
+                                                  ("defocused", "cleared")]
+    assert events[0].t <= plan.episodes[0].start + 3.0
+
+
+def test_band_scale_follows_the_frame_width() -> None:
+    assert _band_scale(320, 320) == 1.0
+    assert _band_scale(640, 320) == 1.0
+    assert 0.75 < _band_scale(132, 320) < 0.85
+    assert Grid.for_shape(108, 132, 96, 12, _band_scale(132, 320)).band_scale < 1.0

@@ -14,9 +14,10 @@ tampers from each other and from normal life:
   Insensitive to gain/offset (lighting), blur and small vibration; low when the camera looks
   somewhere else (moved) or the cell is covered. Each cell also keeps a ``stability`` (how
   well it usually matches) so that cells where people and traffic pass have less say.
-- ``sharp``: the share of the cell's energy in the mid band (sigma 1..2 px), now / in the
-  reference. Turning the focus ring removes that band first while the cell keeps most of its
-  deviation; lighting (gain and offset, clipped or not) and a veil scale both alike.
+- ``sharp``: the share of the cell's energy in the mid band (sigma 1..2 px, scaled down on a
+  frame narrower than the analysis size: ``Grid.band_scale``), now / in the reference.
+  Turning the focus ring removes that band first while the cell keeps most of its deviation;
+  lighting (gain and offset, clipped or not) and a veil scale both alike.
   ``detail`` is the plain mid-band energy ratio: a veil takes it as much as the deviation.
 
 Sensor noise adds energy to every band, and more of it in the dark and in noise bursts; a
@@ -51,22 +52,27 @@ class Grid:
 
     coarse: tuple[int, int]  # (width, height)
     cells: tuple[int, int]  # (cols, rows)
+    # Band sigmas in pixels are scaled by this: below 1 on a frame narrower than the analysis
+    # size, so the mid band still sits at the same share of the picture's finest detail.
+    band_scale: float = 1.0
     # What unit white noise gives: mean |Immerkaer| response, and the energy of each band.
     noise_response: float = 1.0
     noise_energy: NoiseEnergy | None = None
 
     @classmethod
-    def for_shape(cls, h: int, w: int, coarse_width: int, cols: int) -> Grid:
+    def for_shape(
+        cls, h: int, w: int, coarse_width: int, cols: int, band_scale: float = 1.0
+    ) -> Grid:
         cw = min(coarse_width, w)
         ch = max(8, round(h * cw / w))
         rows = max(3, round(cols * h / w))
-        plain = cls((cw, ch), (cols, rows))
+        plain = cls((cw, ch), (cols, rows), min(1.0, max(0.3, band_scale)))
         # Calibrate on synthetic unit noise of the analysed size (fixed seed: deterministic).
         noise = np.random.default_rng(0).normal(0.0, 1.0, (h, w)).astype(np.float32)
         bands = _bands(noise, plain)
         response = float(np.mean(np.abs(cv2.filter2D(noise, -1, _NOISE_KERNEL))))
         energy = NoiseEnergy(*(float(np.mean(b)) for b in bands[:4]))
-        return cls(plain.coarse, plain.cells, response, energy)
+        return cls(plain.coarse, plain.cells, plain.band_scale, response, energy)
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,11 @@ def _bands(a: F32, grid: Grid) -> tuple[F32, F32, F32, F32, F32, F32]:
     """Per-cell energies of ``a``: coarse variance, mid, next and low band; plus the coarse
     image and the per-cell coarse mean."""
     b1 = cv2.GaussianBlur(a, (0, 0), 1.0)
-    b2 = cv2.GaussianBlur(b1, (0, 0), 1.7)
-    mid = b1 - b2
-    nxt = b2 - cv2.GaussianBlur(b2, (0, 0), 2.8)
+    k = grid.band_scale
+    f1 = b1 if k >= 1.0 else cv2.GaussianBlur(a, (0, 0), k)
+    b2 = cv2.GaussianBlur(f1, (0, 0), 1.7 * k)
+    mid = f1 - b2
+    nxt = b2 - cv2.GaussianBlur(b2, (0, 0), 2.8 * k)
     coarse = np.asarray(cv2.resize(b1, grid.coarse, interpolation=cv2.INTER_AREA), np.float32)
     lo = coarse - np.asarray(cv2.GaussianBlur(coarse, (0, 0), 1.5), np.float32)
     cm = _cells(coarse, grid)
