@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Real peers the test suite talks to (ffmpeg/ffprobe as RTSPS client, GStreamer RTSP server and
 # rtspsrc, Mosquitto broker, Chromium for the web UI, swtpm for the TPM key store).
 DEB_TEST := ffmpeg mosquitto chromium gstreamer1.0-tools gstreamer1.0-plugins-base \
-            gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
+            gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
             gir1.2-gst-rtsp-server-1.0 python3-gi swtpm swtpm-tools tpm2-tools systemd tshark
 ARGS ?=
 

@@ -14,6 +14,12 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import Gio, GLib, Gst, GstRtspServer  # noqa: E402
 
 Gst.init(None)
+for element, package in (("x264enc", "gstreamer1.0-plugins-ugly"),
+                         ("rtph264pay", "gstreamer1.0-plugins-good")):
+    if Gst.ElementFactory.find(element) is None:
+        # Said on the "ready" line so the test fails with the cause, not a stream timeout.
+        print(f"missing GStreamer element {element} (Debian package {package})", flush=True)
+        sys.exit(1)
 server = GstRtspServer.RTSPServer()
 server.set_address("127.0.0.1")
 server.set_service(sys.argv[1])
