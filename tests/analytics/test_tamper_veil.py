@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from vigilcam.analytics import TamperDetector, TamperEvent
-from vigilcam.analytics.tamper import _band_scale
 from vigilcam.analytics.tamper_features import Grid, noise_sigma
 
 
@@ -101,7 +100,7 @@ def test_weak_blur_on_a_small_sub_stream_is_defocused(dataset, scene) -> None:
 
 
 def test_band_scale_follows_the_frame_width() -> None:
-    assert _band_scale(320, 320) == 1.0
-    assert _band_scale(640, 320) == 1.0
-    assert 0.75 < _band_scale(132, 320) < 0.85
-    assert Grid.for_shape(108, 132, 96, 12, _band_scale(132, 320)).band_scale < 1.0
+    assert Grid.band_scale_for(320, 320) == 1.0
+    assert Grid.band_scale_for(640, 320) == 1.0
+    assert 0.75 < Grid.band_scale_for(132, 320) < 0.85
+    assert Grid.for_shape(108, 132, 96, 12, 320).band_scale < 1.0

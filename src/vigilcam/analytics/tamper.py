@@ -226,15 +226,6 @@ def summarise(
     )
 
 
-def _band_scale(w: int, analysis_width: int) -> float:
-    """Band sigma scale for a frame ``w`` pixels wide. A sub-stream narrower than the analysis
-    size is not upscaled, so a given defocus there is fewer pixels wide and leaves the mid
-    band (sigma 1..2 px) mostly alone; the bands move finer with the fourth root of the size
-    ratio (further would put them among the noise, where an error in the noise estimate, at
-    the end of a noise burst, passes for a blur)."""
-    return float(min(1.0, w / analysis_width) ** 0.25)
-
-
 class TamperDetector:
     """Feed grey sub-stream frames with timestamps; get tamper raise/clear events back."""
 
@@ -310,7 +301,7 @@ class TamperDetector:
         if self._grid is None:
             h, w = small.shape
             self._grid = Grid.for_shape(h, w, cfg.coarse_width, cfg.grid_cols,
-                                        _band_scale(w, cfg.analysis_width))
+                                        cfg.analysis_width)
             self._shape = (h, w)
         feats = measure(small, self._grid)
         dt = 0.0 if self._last_t is None else min(tf - self._last_t, 5.0)

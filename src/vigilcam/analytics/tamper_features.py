@@ -59,14 +59,25 @@ class Grid:
     noise_response: float = 1.0
     noise_energy: NoiseEnergy | None = None
 
+    @staticmethod
+    def band_scale_for(w: int, analysis_width: int) -> float:
+        """Band sigma scale for a frame ``w`` pixels wide. A sub-stream narrower than the
+        analysis size is not upscaled, so a given defocus there is fewer pixels wide and leaves
+        the mid band (sigma 1..2 px) mostly alone; the bands move finer with the fourth root of
+        the size ratio (further would put them among the noise, where an error in the noise
+        estimate, at the end of a noise burst, passes for a blur)."""
+        return float(max(0.3, min(1.0, w / analysis_width) ** 0.25))
+
     @classmethod
     def for_shape(
-        cls, h: int, w: int, coarse_width: int, cols: int, band_scale: float = 1.0
+        cls, h: int, w: int, coarse_width: int, cols: int, analysis_width: int | None = None
     ) -> Grid:
+        """The grid for ``h`` x ``w`` frames; ``analysis_width`` is the width the detector
+        downscales to (default ``w``: no band scaling)."""
         cw = min(coarse_width, w)
         ch = max(8, round(h * cw / w))
         rows = max(3, round(cols * h / w))
-        plain = cls((cw, ch), (cols, rows), min(1.0, max(0.3, band_scale)))
+        plain = cls((cw, ch), (cols, rows), cls.band_scale_for(w, analysis_width or w))
         # Calibrate on synthetic unit noise of the analysed size (fixed seed: deterministic).
         noise = np.random.default_rng(0).normal(0.0, 1.0, (h, w)).astype(np.float32)
         bands = _bands(noise, plain)
