@@ -204,7 +204,8 @@ CLAUSES: tuple[Clause, ...] = (
     _taics("5.1.2.1", 2, "Alert on lens covered, refocused, redirected; on power or signal loss",
            ("5.9-1",), ("analytics/tamper.py", "detection.py", "media/pipeline.py", "app.py",
                          "alerts/rules.py"),
-           ("tests/analytics/test_tamper_clips.py", "tests/test_detection.py",
+           ("tests/analytics/test_tamper_clips.py", "tests/analytics/test_tamper_veil.py",
+            "tests/test_detection.py", "tests/alerts/test_tamper_alert_chain.py",
             "tests/alerts/test_alert_peers.py"), PART,
            _L + "tamper_alerts",
            note="Covered, defocused and moved detection on the live picture (recall and false "
