@@ -38,5 +38,11 @@ class CuttableStreamingResponse(StreamingResponse):
                 body.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await body
+                # Run the body's own clean-up now (end the viewing session, free an export's
+                # in-memory file), not whenever the suspended generator is collected.
+                aclose = getattr(self.body_iterator, "aclose", None)
+                if aclose is not None:
+                    with contextlib.suppress(Exception):
+                        await aclose()
         if not body.cancelled():
             body.result()  # an error of the body itself propagates as before
