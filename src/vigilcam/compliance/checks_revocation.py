@@ -24,6 +24,7 @@ import json
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -118,8 +119,7 @@ async def _exercise() -> tuple[float, float]:
                 admission = admit(accounts, name, Permission.VIEW_LIVE, "session",
                                   session.id_hash)
                 registry.open(name, "127.0.0.1", "web-live", "main",
-                              close=lambda n=name: cut.setdefault(n, time.monotonic()),
-                              admission=admission)
+                              close=_cutter(cut, name), admission=admission)
             await watcher.start()
             try:
                 await asyncio.sleep(0.3)  # the watcher has taken its first marker
@@ -137,6 +137,13 @@ async def _exercise() -> tuple[float, float]:
         finally:
             db.close()
     return cross, pushed
+
+
+def _cutter(cut: dict[str, float], name: str) -> Callable[[], None]:
+    def close() -> None:
+        cut.setdefault(name, time.monotonic())
+
+    return close
 
 
 def _no_creds() -> Any:
