@@ -6,7 +6,8 @@ watches the sub stream over WSS (``websockets`` client) and over RTSPS (ffmpeg);
 ``vigilcam user disable`` in another process (the change-marker path); then re-enabled for the
 next run. Latency: from just before the disable request was sent (API), or from the CLI's
 ``user.disabled`` record (committed just before it), to the moment the client saw its stream
-end. Reference in the same run: a plain authenticated request (``GET /api/v1/session``).
+end. The "(both revoked, log)" row is the server's side: the later of the two
+``video.view_revoked`` records (ms resolution). Reference in the same run: a plain authenticated request (``GET /api/v1/session``).
 
 Run: .venv/bin/python benchmarks/revocation.py [--runs 20] [--cli-runs 10]
 """
@@ -40,7 +41,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
-def one_run(camera, admin: Session, via_cli: bool) -> tuple[float, float]:
+def one_run(camera, admin: Session, via_cli: bool) -> tuple[float, float, float]:
     viewer = Session(camera, "vic")
     wss = watch_wss(camera, viewer)
     rtsps = watch_rtsps(camera.rtsps_url("vic"))
@@ -57,7 +58,10 @@ def one_run(camera, admin: Session, via_cli: bool) -> tuple[float, float]:
             t0 = time.time()
             r = admin.send("PATCH", "/api/v1/users/vic", {"disabled": True})
             assert r.status_code == 200, r.text
-        return latency(wss, t0), latency(rtsps, t0)
+        wss_s, rtsps_s = latency(wss, t0), latency(rtsps, t0)
+        revoked = [log_time(e) for e in camera.events("video.view_revoked", "vic")
+                   if log_time(e) >= t0 - 1]
+        return wss_s, rtsps_s, max(revoked) - t0 if revoked else float("inf")
     finally:
         stop(rtsps)
         stop(wss)
@@ -88,13 +92,15 @@ def main() -> None:
         plain = plain_requests(admin)
         results: dict[str, list[float]] = {}
         for label, via_cli, runs in (("API", False, args.runs), ("CLI", True, args.cli_runs)):
-            wss_l, rtsps_l = [], []
+            wss_l, rtsps_l, server_l = [], [], []
             for _ in range(runs):
-                w, r = one_run(camera, admin, via_cli)
+                w, r, s = one_run(camera, admin, via_cli)
                 wss_l.append(w)
                 rtsps_l.append(r)
+                server_l.append(s)
             results[f"WSS, disabled by {label}"] = wss_l
             results[f"RTSPS, disabled by {label}"] = rtsps_l
+            results[f"(both revoked, log) {label}"] = server_l
         plain += plain_requests(admin)
     finally:
         camera.server.kill()

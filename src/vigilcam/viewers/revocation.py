@@ -210,9 +210,12 @@ class RevocationWatcher:
             admission = session.admission
             if not isinstance(admission, Admission):
                 continue  # one-shot or edge without a grant to re-check
-            reason = verdict(admission, self.facts.read(admission))
-            if reason is not None and self.viewers.revoke(session, reason):
-                revoked.append((session, reason))
+            try:
+                reason = verdict(admission, self.facts.read(admission))
+                if reason is not None and self.viewers.revoke(session, reason):
+                    revoked.append((session, reason))
+            except Exception:  # one broken viewer or read must not shield the others
+                log.exception("revocation check of viewer %s failed", session.id)
         return revoked
 
     def notice(self, event: Any, persisted: bool = True) -> None:

@@ -189,19 +189,19 @@ async def live_socket(ws: WebSocket) -> None:
     if admission is None:  # the account went away between the check and now
         await ws.close(code=REVOKED_CLOSE)
         return
+    loop = asyncio.get_running_loop()
+
+    def close_from_any_thread() -> None:  # admin end, revocation sweep, privacy mode
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the socket
+            loop.call_soon_threadsafe(closed.set)
+
     try:
         session = viewers.open(principal.username, client_address(ws), "web-live", stream,
-                               close=closed.set, admission=admission)
+                               close=close_from_any_thread, admission=admission)
     except PrivacyModeOn as exc:
         await ws.send_json({"type": "state", "state": "privacy", "error": str(exc)})
         await ws.close()
         return
-    loop = asyncio.get_running_loop()
-
-    def close_from_any_thread() -> None:
-        loop.call_soon_threadsafe(closed.set)
-
-    session.close = close_from_any_thread
     hub = media.hubs[stream]
     subscription = hub.subscribe(from_last_keyframe=True)
     tasks = [

@@ -165,7 +165,8 @@ async def recordings_play(request: Request, principal: Principal) -> Response:
     loop = asyncio.get_running_loop()
 
     def cut() -> None:  # an admin ended this viewing session, or its grant is gone
-        loop.call_soon_threadsafe(ended.set)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the response
+            loop.call_soon_threadsafe(ended.set)
 
     admission = admission_of(request, principal, P.VIEW_RECORDINGS)
     if admission is None:
@@ -243,7 +244,8 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
     loop = asyncio.get_running_loop()
 
     def cut() -> None:  # an admin ended this viewing session, or its grant is gone
-        loop.call_soon_threadsafe(ended.set)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the response
+            loop.call_soon_threadsafe(ended.set)
 
     admission = admission_of(request, principal, P.EXPORT_RECORDINGS)
     if admission is None:
