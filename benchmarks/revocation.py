@@ -36,6 +36,9 @@ from tests.support import run_cli  # noqa: E402
 from vigilcam.auth.permissions import Role  # noqa: E402
 
 
+DISABLE_REQUESTS: list[float] = []  # the admin's disable request itself, round trip
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q / 100 * len(values)))]
@@ -58,6 +61,7 @@ def one_run(camera, admin: Session, via_cli: bool) -> tuple[float, float, float]
             t0 = time.time()
             r = admin.send("PATCH", "/api/v1/users/vic", {"disabled": True})
             assert r.status_code == 200, r.text
+            DISABLE_REQUESTS.append(time.time() - t0)
         wss_s, rtsps_s = latency(wss, t0), latency(rtsps, t0)
         revoked = [log_time(e) for e in camera.events("video.view_revoked", "vic")
                    if log_time(e) >= t0 - 1]
@@ -107,6 +111,9 @@ def main() -> None:
     ref = statistics.median(plain)
     print(f"reference: plain authenticated request p50 {ref * 1000:.1f} ms, "
           f"p95 {pct(plain, 95) * 1000:.1f} ms ({len(plain)} requests)")
+    print(f"second reference: the admin's disable request (PATCH, round trip) p50 "
+          f"{statistics.median(DISABLE_REQUESTS) * 1000:.1f} ms, p95 "
+          f"{pct(DISABLE_REQUESTS, 95) * 1000:.1f} ms")
     print(f"{'stream closed after disable':<28} {'runs':>4} {'p50 ms':>8} {'p95 ms':>8} "
           f"{'max ms':>8} {'p50/ref':>8}")
     for name, values in results.items():
