@@ -35,7 +35,6 @@ from tests.attack.viewers import (  # noqa: E402
 from tests.support import run_cli  # noqa: E402
 from vigilcam.auth.permissions import Role  # noqa: E402
 
-
 DISABLE_REQUESTS: list[float] = []  # the admin's disable request itself, round trip
 
 
