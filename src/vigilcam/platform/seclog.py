@@ -434,6 +434,18 @@ class SecurityLog:
             plain = path.read_bytes() if path.exists() else b""
         yield from _records_from_plain(plain, path.name)
 
+    def _records_newest_first(self, path: Path) -> Iterator[SecurityEvent]:
+        """Parse lazily from the end: a query stopping at its limit parses only what it used."""
+        if path.suffix == ".enc":
+            yield from reversed(list(self._records_of(path)))
+            return
+        lines = path.read_bytes().splitlines() if path.exists() else []
+        for number in range(len(lines), 0, -1):
+            try:
+                yield SecurityEvent(**json.loads(lines[number - 1]))
+            except (ValueError, TypeError):
+                raise LogError(f"{path.name} line {number} is not a log record") from None
+
     # -- the archive index (query accelerator) -----------------------------------------------
     @property
     def index_file(self) -> Path:
@@ -512,7 +524,7 @@ class SecurityLog:
                     continue
                 if before_seq is not None and entry["first_seq"] >= before_seq:
                     continue
-            for event in reversed(list(self._records_of(path))):
+            for event in self._records_newest_first(path):
                 if before_seq is not None and event.seq >= before_seq:
                     continue
                 if since and event.ts < since:
