@@ -187,6 +187,21 @@ def test_anchor_edited_refuses_to_start(data: Path) -> None:
         open_device(paths, Settings())
 
 
+def test_anchor_edited_while_running_keeps_logging_and_fails_verify(data: Path) -> None:
+    paths = DataPaths(data)
+    device = open_device(paths, Settings())
+    try:
+        raw = json.loads(paths.anchor_file.read_text())
+        raw["seclog_seq"] = 1
+        paths.anchor_file.write_text(json.dumps(raw))
+        event = device.record("auth.login", user="after-edit")  # no exception to the caller
+        assert event.seq > 1
+        report = device.seclog.verify()
+    finally:
+        device.close()
+    assert not report.ok and any("failed authentication" in p for p in report.problems)
+
+
 FORMULAS = ["\t=1+1", "\r=HYPERLINK(\"http://x\")", "=cmd", "-2+3", "+1", "@SUM(A1)"]
 
 

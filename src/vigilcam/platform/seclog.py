@@ -59,7 +59,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vigilcam.platform.anchor import Anchor, AnchorState
+from vigilcam.platform.anchor import Anchor, AnchorError, AnchorState
 from vigilcam.platform.fsutil import atomic_write, fsync_dir
 
 DEFAULT_RETENTION_DAYS = 365
@@ -374,8 +374,14 @@ class SecurityLog:
 
     def _advance_anchor(self, event: SecurityEvent) -> None:
         # After the record and its head are durable: anchor <= head <= records.
-        if self.anchor is not None:
+        if self.anchor is None:
+            return
+        try:
             self.anchor.advance(seclog=(event.seq, event.mac))
+        except AnchorError as exc:
+            # Edited while running: every caller of record() carries on, verify reports it.
+            if str(exc) not in self.open_problems:
+                self.open_problems.append(str(exc))
 
     @property
     def pending(self) -> int:
@@ -566,7 +572,7 @@ class SecurityLog:
             # The anchor first, then the head, then the files (anchor <= head <= records).
             anchored = self.anchor.read() if self.anchor is not None else None
             head = self._read_head()
-        except (LogError, ValueError, KeyError, OSError) as exc:
+        except (LogError, AnchorError, ValueError, KeyError, OSError) as exc:
             return VerifyReport(False, 0, [*problems, str(exc)])
         if head is None:
             if self._holds_records() or (anchored is not None and anchored.seclog_seq > 0):
