@@ -227,3 +227,22 @@ def test_cli_verify_runs_the_same_code(data: Path) -> None:
     """Guard: the CLI under test is this worktree's (the subprocess sees PYTHONPATH)."""
     out = subprocess.run([*VIGILCAM, "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
+
+
+def test_failed_web_logins_with_formula_names_export_as_text(provisioned, api) -> None:
+    """The attack as seen: failed logins named ``\\t=1+1`` / ``\\r=...``, then a CSV export."""
+    from tests.support import admin_ready
+
+    names = ["\t=1+1", "\r=HYPERLINK(\"http://x\")"]
+    for name in names:
+        r = api.client.post("/api/v1/session", json={"username": name, "password": "x" * 12})
+        assert r.status_code in (400, 401, 422), r.text
+    admin_ready(api, provisioned[1])
+    r = api.get("/api/v1/log/export", params={"format": "csv", "limit": 1000})
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(r.content.decode(), newline="")))
+    cells = [v for row in rows for v in row.values()]
+    assert not [v for v in cells if v.startswith(("=", "+", "-", "@", "\t", "\r"))], cells
+    users = {row["user"] for row in rows}
+    recorded = [n for n in names if "'" + n in users]
+    assert recorded, "the failed logins were not in the log: " + repr(users)
