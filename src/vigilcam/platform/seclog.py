@@ -471,8 +471,13 @@ class SecurityLog:
         }
         entry["mac"] = self._index_mac(entry)
         # No fsync: a lost line is rebuilt from the archive file at the next query.
-        with contextlib.suppress(OSError), open(self.index_file, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        with contextlib.suppress(OSError):
+            fd = os.open(self.index_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
         return entry
 
     def _archive_index(self) -> dict[str, dict[str, Any]]:
