@@ -124,6 +124,7 @@ def _writer(data: str, tag: str, ready) -> None:  # runs in a forked child
         device.record("auth.login", result="failure", user=f"w{tag}-{i}", source="127.0.0.9")
 
 
+@pytest.mark.slow
 def test_kill_9_of_concurrent_writers_never_looks_tampered(data: Path) -> None:
     """Two processes append under the file lock; both are killed mid-stream, four times."""
     ctx = multiprocessing.get_context("fork")

@@ -87,6 +87,7 @@ def test_untouched_recordings_verify_and_play(recorded) -> None:
         device.close()  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_swapped_times_are_refused_at_playback_export_and_verify(recorded, tmp_path) -> None:
     data, (a, b) = recorded
     swap_times(data, a, b)  # the index now shows the 10:00 footage at 09:00
