@@ -19,6 +19,9 @@ Invariants:
   old ``vault.bin`` restoring a revoked credential or key) and is refused with
   ``VaultRollbackError``; a versioned vault whose anchor is gone is refused too. A vault of the
   first format (no version) opens without an anchor once, and is anchored at its next write.
+- With the KEK in a TPM 2.0, the vault also records the TPM's NV rollback counter it was written
+  with, and the counter is raised after the file is durable (``platform/tpm.py``): a vault behind
+  the counter is refused even when the whole data dir was put back with it.
 """
 
 from __future__ import annotations
@@ -61,6 +64,14 @@ class VaultRollbackError(VaultError):
     def __init__(self, message: str, vault: Vault) -> None:
         super().__init__(message)
         self.vault = vault
+
+
+class RollbackCounter(Protocol):
+    """A monotonic counter outside the data dir (a TPM 2.0 NV counter)."""
+
+    def counter_read(self) -> int | None: ...
+    def counter_ensure(self) -> int: ...
+    def counter_increment(self) -> int: ...
 
 
 class KeyEncryptionKeyStore(Protocol):
@@ -125,6 +136,8 @@ class Vault:
         self.anchor_file = anchor_file
         self.anchor: Anchor | None = None
         self.version = 0
+        self.tpm_counter: int | None = None
+        """The TPM rollback counter value this vault was written with (None: no TPM)."""
         self._entries: dict[str, bytes] | None = None
         self._loaded: tuple[int, int, int] | None = None
 
@@ -196,15 +209,39 @@ class Vault:
                 f"vault {self.path} failed authentication: it was modified or the key is wrong"
             ) from None
         raw = json.loads(plain)
+        tpm_counter: int | None = None
         if magic == _MAGIC:
-            version, raw = int(raw["version"]), raw["secrets"]
+            version, tpm_counter, raw = int(raw["version"]), raw.get("tpm_counter"), raw["secrets"]
         else:
             version = 0  # the first format had no version
         self._entries = {k: base64.b64decode(v) for k, v in raw.items()}
         self.version = version
+        self.tpm_counter = tpm_counter
         self._loaded = self._stamp()
         if self.anchor is not None:
             self._check_anchor(anchored)
+            self._check_counter()
+
+    def _counter(self) -> RollbackCounter | None:
+        store = self.kek_store
+        return store if hasattr(store, "counter_increment") else None  # type: ignore[return-value]
+
+    def _check_counter(self) -> None:
+        counter = self._counter()
+        if counter is None or self.tpm_counter is None:
+            return  # no TPM, or a vault written before the counter existed
+        value = counter.counter_read()
+        if value is None:
+            raise VaultRollbackError(
+                f"vault {self.path.name} was written with TPM rollback counter "
+                f"{self.tpm_counter} but the TPM holds no counter (undefined, or another TPM)",
+                self)
+        if value > self.tpm_counter:
+            raise VaultRollbackError(
+                f"vault {self.path.name} was written with TPM rollback counter "
+                f"{self.tpm_counter} but the TPM's counter is at {value}: an older vault.bin was "
+                "put back (with the whole data dir, or alone); restore the newest vault.bin or "
+                "factory-reset the device", self)
 
     def _check_anchor(self, anchored: AnchorState | None) -> None:
         if anchored is None:
@@ -230,16 +267,28 @@ class Vault:
         entries = self._require()
         kek = self.kek_store.load()
         version = self.version + 1
+        counter = self._counter() if self.anchor is not None else None
+        tpm_counter = None
+        if counter is not None:  # above both the TPM's value and this vault's (a crash lag)
+            tpm_counter = max(counter.counter_ensure(), self.tpm_counter or 0) + 1
         plain = json.dumps({
             "version": version,
+            "tpm_counter": tpm_counter,
             "secrets": {k: base64.b64encode(v).decode() for k, v in entries.items()},
         }).encode()
         nonce = secrets.token_bytes(12)
         atomic_write(self.path, _MAGIC + nonce + AESGCM(kek).encrypt(nonce, plain, _AAD))
         self.version = version
+        self.tpm_counter = tpm_counter
         self._loaded = self._stamp()
         if self.anchor is not None:
             self.anchor.advance(vault=version)  # after the file is durable: anchor <= vault
+        if counter is not None and tpm_counter is not None:
+            # After the file is durable: counter <= vault. A counter left behind by a crash
+            # takes more than one step (bounded: each crash leaves it one behind at most).
+            for _ in range(64):
+                if counter.counter_increment() >= tpm_counter:
+                    break
 
     def get(self, name: str) -> bytes:
         self._refresh()
