@@ -24,9 +24,10 @@ Invariants:
 - The anchor is authenticated with a key only the KEK yields: it cannot be edited or forged
   without the KEK; a missing or unauthenticated anchor is reported, never treated as zero,
   once the device has written one.
-- Limit (no TPM monotonic counter used here): a copy of the WHOLE data dir (anchor, vault and
-  log together) put back in one piece is consistent and is not detected; every partial restore
-  or cut is.
+- Limit: a copy of the WHOLE data dir (anchor, vault and log together) put back in one piece
+  is consistent and is not detected here; every partial restore or cut is. With a TPM 2.0 the
+  vault's version is also held by a TPM NV counter (``platform/tpm.py``), which closes that for
+  the vault; the log's anchor stays this file (one TPM write per security event is too costly).
 """
 
 from __future__ import annotations
