@@ -144,10 +144,12 @@ CLAUSES: tuple[Clause, ...] = (
          ("platform/vault.py", "platform/anchor.py", "platform/fsutil.py", "auth/passwords.py",
           "recording/segment_format.py"),
          ("tests/platform/test_vault.py", "tests/attack/test_evidence_log.py",
-          "tests/attack/test_evidence_recordings.py", *_AUDIT_TESTS), IMPL,
+          "tests/attack/test_evidence_recordings.py", "tests/extras/test_tpm.py",
+          *_AUDIT_TESTS), IMPL,
          _L + "storage_protected",
-         note="AES-256-GCM at rest; the vault carries a version anchored outside it, so an "
-              "older vault.bin is refused at start; recording segments bind their start, end "
+         note="AES-256-GCM at rest; the vault carries a version anchored outside it (and in a "
+              "TPM NV counter when the KEK is in a TPM), so an older vault.bin is refused at "
+              "start; recording segments bind their start, end "
               "and timeline seq, so moved footage is refused at playback, export and "
               "`recordings verify`."),
     _iot("5.4.2.1", "All data over a secure channel: TLS >= 1.2 with forward secrecy",
