@@ -9,8 +9,9 @@ Bounds (an audit must never become an attack): only the host the user typed; a f
 common camera ports, each probed once with short timeouts; at most 4 RTSP DESCRIBE requests per
 RTSP port; the default-credential check and the throttling probe run only with
 ``--i-own-this-device``, try at most 5 default pairs and 15 wrong passwords, and stop at the
-first throttling answer (429, 423, Retry-After or a lockout message); every probe has a time
-limit and the whole remote audit a deadline.
+first throttling answer (429, 423, Retry-After or a lockout message); the slow-client probe
+(``remote_slow``, IoT-1005-1 5.6.1.1) also runs only with that flag, with at most 64 partial
+request heads; every probe has a time limit and the whole remote audit a deadline.
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from vigilcam.compliance.tls_scan import TlsScanReport
+
+if TYPE_CHECKING:
+    from vigilcam.compliance.remote_slow import SlowClientsSeen
 
 CONNECT_TIMEOUT = 1.5
 IO_TIMEOUT = 4.0
@@ -151,6 +156,7 @@ class RemoteFacts:
     login: LoginSeen = field(default_factory=lambda: LoginSeen(""))
     defaults: AttemptsSeen | None = None
     throttle: AttemptsSeen | None = None
+    slow: SlowClientsSeen | None = None  # remote_slow.probe_slow_clients, owner only
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -508,5 +514,10 @@ def collect(
         facts.defaults = try_defaults(target, facts.login, deadline)
         progress(f"throttling probe (at most {THROTTLE_PROBES} wrong passwords)")
         facts.throttle = probe_throttling(target, facts.login, deadline)
+    if owner and facts.tls.reachable:
+        from vigilcam.compliance.remote_slow import SLOW_CONNECTIONS, probe_slow_clients
+
+        progress(f"slow-client probe ({SLOW_CONNECTIONS} partial request heads, owner approved)")
+        facts.slow = probe_slow_clients(target)
     facts.seconds = time.monotonic() - started
     return facts
