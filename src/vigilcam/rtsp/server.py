@@ -70,7 +70,7 @@ class ServerLimits:
     handshake_timeout: float = 10.0
     auth_timeout: float = 20.0  # a connection that has not authenticated by then is closed
     header_timeout: float = 10.0  # a request must be complete this long after its first byte
-    idle_timeout: float = 60.0  # no byte from the client at all (also the RTSP session timeout)
+    idle_timeout: float = 60.0  # no complete message (also the RTSP session timeout)
     write_timeout: float = 10.0  # media write blocked this long: the viewer is gone or stalled
     describe_wait: float = 5.0  # wait for the first keyframe of a stream that is starting
     max_auth_failures: int = 5  # per connection, then it is closed
