@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from tests.rtsp.rtsp_support import RtspClient
-from tests.support import STRONG, RunningServer, free_port, run_cli, start_server
+from tests.support import STRONG, RunningServer, free_port, start_server
+from vigilcam.app import open_device, provision
+from vigilcam.auth.permissions import Role
+from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.platform.config import Settings
+from vigilcam.platform.paths import DataPaths
 
 from .support import (
     Held,
@@ -80,19 +85,39 @@ async def _poll(client: httpx.AsyncClient, path: str, until: asyncio.Event,
         await asyncio.sleep(every)
 
 
-@pytest.fixture
-def https_server(tmp_path: Path):
+@dataclass
+class Camera:
+    server: RunningServer
+    rtsps_port: int
+    nvr_secret: str  # stream credential of the viewer "nvr"
+    owner_cookies: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Camera]:
+    """One real `vigilcam run` with HTTPS and RTSPS for both attacks (one start, not two)."""
     raise_fd_limit(4096)  # the server inherits it: the old code then fails on 503, not EMFILE
-    srv = start_server(tmp_path / "data")
-    yield srv
-    srv.kill()
+    paths = DataPaths(tmp_path_factory.mktemp("attack") / "data")
+    provision(paths, Settings())
+    device = open_device(paths, Settings())
+    try:
+        device.accounts.add("nvr", Role.VIEWER, "x" * 20, must_change=False,
+                            check_policy=False)
+        secret = StreamCredentials.of(device).get_or_create("nvr")
+    finally:
+        device.close()
+    rtsps = free_port()
+    srv = start_server(paths.root, "--rtsps-port", str(rtsps))
+    try:
+        yield Camera(srv, rtsps, secret, _owner_session(srv))
+    finally:
+        srv.kill()
 
 
 @pytest.mark.slow
-async def test_thousand_partial_heads_from_one_address_do_not_keep_the_owner_out(https_server):
-    srv = https_server
-    cookies = _owner_session(srv)
-    owner = _fresh_connection_client(srv.port, OWNER, cookies)
+async def test_thousand_partial_heads_from_one_address_do_not_keep_the_owner_out(camera):
+    srv = camera.server
+    owner = _fresh_connection_client(srv.port, OWNER, camera.owner_cookies)
     answers: list[tuple[int, float]] = []
     done = asyncio.Event()
     poller = asyncio.create_task(_poll(owner, "/api/v1/device", done, answers))
@@ -136,18 +161,6 @@ async def test_thousand_partial_heads_from_one_address_do_not_keep_the_owner_out
         assert (await again.get("/.well-known/security.txt")).status_code == 200
 
 
-def _rtsps_rig(tmp_path: Path) -> tuple[RunningServer, int, str]:
-    data = tmp_path / "data"
-    assert run_cli("init", "--data-dir", str(data)).returncode == 0
-    assert run_cli("user", "add", "nvr", "--role", "viewer", "--data-dir", str(data)
-                   ).returncode == 0
-    rtsps = free_port()
-    srv = start_server(data, "--rtsps-port", str(rtsps))
-    cred = run_cli("user", "stream-credential", "nvr", "--data-dir", str(data))
-    assert cred.returncode == 0, cred.stderr
-    return srv, rtsps, cred.stdout.strip()
-
-
 async def _rtsp_client(port: int, source: str) -> RtspClient:
     reader, writer = await asyncio.open_connection(
         "127.0.0.1", port, ssl=insecure_client_context(), local_addr=(source, 0))
@@ -163,10 +176,8 @@ async def _keep_alive_with_crlf(keepers: list[Held], until: asyncio.Event) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.peer
-async def test_unauthenticated_rtsps_crlf_keepers_are_cut_and_others_served(tmp_path):
-    raise_fd_limit(4096)
-    srv, port, secret = _rtsps_rig(tmp_path)
+async def test_unauthenticated_rtsps_crlf_keepers_are_cut_and_others_served(camera):
+    port, secret = camera.rtsps_port, camera.nvr_secret
     done = asyncio.Event()
     keepers: list[Held] = []
     crlf = asyncio.create_task(_keep_alive_with_crlf(keepers, done))
@@ -198,4 +209,3 @@ async def test_unauthenticated_rtsps_crlf_keepers_are_cut_and_others_served(tmp_
         await crlf
         for h in keepers:
             h.abort()
-        srv.kill()
