@@ -98,3 +98,28 @@ async def test_silent_tls_handshake_is_cut_and_its_place_given_back(device) -> N
     finally:
         listener.close()
         await listener.wait_closed()
+
+
+async def test_ipv6_listener_counts_the_source_by_its_64() -> None:
+    budget = ConnectionBudget(per_source=1, max_total=4)
+    listener = GuardedListener(bind_listening_socket("::1", 0, 16), Echo, budget,
+                               ssl_context=None, handshake_timeout=1)
+    await listener.start()
+    port = int(listener.sockets[0].getsockname()[1])
+    try:
+        r, w = await asyncio.open_connection("::1", port)
+        w.write(b"one")
+        assert await asyncio.wait_for(r.readexactly(3), 3) == b"one"
+        assert budget.open_from("::1") == 1
+        r2, w2 = await asyncio.open_connection("::1", port)  # same /64: reset at once
+        try:
+            assert await asyncio.wait_for(r2.read(), 3) == b""
+        except ConnectionResetError:
+            pass
+        assert budget.refused["source"] == 1
+        w.close()
+        w2.close()
+        assert await _eventually(lambda: budget.total == 0)
+    finally:
+        listener.close()
+        await listener.wait_closed()
