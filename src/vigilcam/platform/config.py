@@ -96,6 +96,9 @@ class ListenerSettings(_Strict):
     head_timeout_s: float = Field(10.0, ge=0.2, le=120,
                                   description="a request head must be complete this long "
                                               "after the connection is ready or its first byte")
+    body_timeout_s: float = Field(30.0, ge=0.2, le=600,
+                                  description="a request body must be complete this long "
+                                              "after its head")
     keep_alive_s: float = Field(30.0, ge=1, le=600,
                                 description="an idle HTTP connection between requests")
     auth_timeout_s: float = Field(20.0, ge=0.5, le=300,

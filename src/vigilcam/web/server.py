@@ -3,8 +3,8 @@
 Serves IoT-1005-1 5.4.2.1 (HTTPS only; the TLS context comes from ``platform.tls``),
 5.2.2.1 (the plain-HTTP listener is off unless configured, and then only redirects) and
 5.6.1.1 (both listeners accept through ``listeners.guarded``: a per-source connection budget
-before TLS, a TLS handshake deadline, then ``head_deadline`` for each request head; uvicorn's
-``limit_concurrency`` answers 503 beyond ``https_max``; docs/listeners.md).
+before TLS, a TLS handshake deadline, then ``head_deadline`` for each request head and body;
+uvicorn's ``limit_concurrency`` answers 503 beyond ``https_max``; docs/listeners.md).
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ class GuardedServer(uvicorn.Server):
         def protocol() -> asyncio.Protocol:
             return HeadDeadlineProtocol(config=config, server_state=self.server_state,
                                         app_state=self.lifespan.state,
-                                        head_timeout=self.limits.head_timeout_s)
+                                        head_timeout=self.limits.head_timeout_s,
+                                        body_timeout=self.limits.body_timeout_s)
 
         listener = GuardedListener(sock, protocol, self.budget, ssl_context=config.ssl,
                                    handshake_timeout=self.limits.handshake_timeout_s)
