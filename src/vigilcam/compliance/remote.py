@@ -9,9 +9,12 @@ Bounds (an audit must never become an attack): only the host the user typed; a f
 common camera ports, each probed once with short timeouts; at most 4 RTSP DESCRIBE requests per
 RTSP port; the default-credential check and the throttling probe run only with
 ``--i-own-this-device``, try at most 5 default pairs and 15 wrong passwords, and stop at the
-first throttling answer (429, 423, Retry-After or a lockout message); the slow-client probe
-(``remote_slow``, IoT-1005-1 5.6.1.1) also runs only with that flag, with at most 64 partial
-request heads; every probe has a time limit and the whole remote audit a deadline.
+first throttling answer (429, 423, Retry-After or a lockout message); then one burst of 30
+wrong passwords sent at once for a made-up account tells whether the throttle also holds for
+parallel guesses (a throttle that counts failures only after the check lets a burst through);
+the slow-client probe (``remote_slow``, IoT-1005-1 5.6.1.1) also runs only with that flag, with
+at most 64 partial request heads; every probe has a time limit and the whole remote audit a
+deadline.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -38,6 +42,7 @@ CONNECT_TIMEOUT = 1.5
 IO_TIMEOUT = 4.0
 MAX_DEFAULT_ATTEMPTS = 5
 THROTTLE_PROBES = 15
+BURST_SIZE = 30
 PROBE_DEADLINE_S = 40.0
 
 # Well-known factory defaults of consumer cameras (the Mirai list and vendor manuals).
@@ -143,6 +148,16 @@ class AttemptsSeen:
 
 
 @dataclass
+class BurstSeen:
+    """Wrong passwords sent at once: how many the camera judged (not refused unchecked)."""
+
+    sent: int
+    checked: int  # answered as a judged guess (401/403, or 2xx)
+    refused: int  # throttle answers
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
 class RemoteFacts:
     target: Target
     owner: bool
@@ -156,6 +171,7 @@ class RemoteFacts:
     login: LoginSeen = field(default_factory=lambda: LoginSeen(""))
     defaults: AttemptsSeen | None = None
     throttle: AttemptsSeen | None = None
+    burst: BurstSeen | None = None
     slow: SlowClientsSeen | None = None  # remote_slow.probe_slow_clients, owner only
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -398,6 +414,25 @@ def probe_throttling(target: Target, login: LoginSeen, deadline: float) -> Attem
     return seen
 
 
+def probe_burst(target: Target, login: LoginSeen, deadline: float) -> BurstSeen | None:
+    """BURST_SIZE wrong passwords at once for one made-up account (owner approved)."""
+    if time.monotonic() > deadline:
+        return None
+    account = "vigilcam-audit-" + secrets.token_hex(3)
+
+    def guess(_: int) -> int:
+        return _login(target, login, account, "audit-" + secrets.token_urlsafe(12))
+
+    with ThreadPoolExecutor(BURST_SIZE, thread_name_prefix="audit-burst") as pool:
+        statuses = list(pool.map(guess, range(BURST_SIZE)))
+    counts: dict[int, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    checked = sum(1 for st in statuses if st in (401, 403) or 200 <= st < 300)
+    refused = sum(1 for st in statuses if _is_throttle(st))
+    return BurstSeen(len(statuses), checked, refused, dict(sorted(counts.items())))
+
+
 def _certificate(target: Target) -> dict[str, str]:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -514,6 +549,9 @@ def collect(
         facts.defaults = try_defaults(target, facts.login, deadline)
         progress(f"throttling probe (at most {THROTTLE_PROBES} wrong passwords)")
         facts.throttle = probe_throttling(target, facts.login, deadline)
+        if facts.throttle.throttled_after is not None:
+            progress(f"parallel guessing ({BURST_SIZE} wrong passwords at once, owner approved)")
+            facts.burst = probe_burst(target, facts.login, deadline)
     if owner and facts.tls.reachable:
         from vigilcam.compliance.remote_slow import SLOW_CONNECTIONS, probe_slow_clients
 
