@@ -27,7 +27,7 @@ from vigilcam.platform import supervisor, tls
 from vigilcam.platform.syslog_forward import SyslogForwarder, SyslogTarget
 from vigilcam.privacy import masks_store
 from vigilcam.recording.service import RecordingService
-from vigilcam.rtsp.server import RtspsServer
+from vigilcam.rtsp.server import RtspsServer, ServerLimits
 from vigilcam.update.service import UpdateService
 from vigilcam.web.server import HttpsServer, create_app
 
@@ -151,8 +151,15 @@ class Runtime:
                 stack.push_async_callback(scheduler.stop)
 
             if device.settings.rtsps_port:
+                lim = device.settings.listeners
                 rtsps = RtspsServer(device, media.hubs, device.extras["viewers"],
-                                    device.settings.bind, device.settings.rtsps_port)
+                                    device.settings.bind, device.settings.rtsps_port,
+                                    limits=ServerLimits(
+                                        max_connections=lim.rtsps_max,
+                                        max_per_source=lim.rtsps_per_source,
+                                        handshake_timeout=lim.handshake_timeout_s,
+                                        header_timeout=lim.head_timeout_s,
+                                        auth_timeout=lim.auth_timeout_s))
                 await rtsps.start()
                 stack.push_async_callback(rtsps.stop)
 
