@@ -34,6 +34,7 @@ class Permission(StrEnum):
     MANAGE_ALERTS = "manage_alerts"
     ERASE_DATA = "erase_data"
     MANAGE_UPDATES = "manage_updates"
+    RESTART_DEVICE = "restart_device"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -53,6 +54,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MANAGE_ALERTS: "Add, test and remove alert channels",
     Permission.ERASE_DATA: "Delete recordings, erase personal data, factory reset",
     Permission.MANAGE_UPDATES: "Check for and install signed software updates",
+    Permission.RESTART_DEVICE: "Restart the camera service (ONVIF SystemReboot)",
 }
 
 _VIEWER = frozenset(

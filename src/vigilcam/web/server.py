@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from vigilcam.onvif.service import onvif_routes
 from vigilcam.platform import tls
 from vigilcam.web.catalogue import all_route_specs, all_socket_specs
 from vigilcam.web.errors import ApiError, on_api_error, on_http_error, on_unexpected
@@ -32,7 +33,9 @@ def create_app(device: Device) -> SecurityHeadersMiddleware:
     specs = all_route_specs()
     device.route_specs = specs
     app = Starlette(
-        routes=build_routes(specs, all_socket_specs(), str(STATIC_DIR)),
+        # ONVIF authenticates inside SOAP (WS-Security), so its paths are not in the route
+        # table; each operation names its permission in vigilcam.onvif (IoT-1005-1 5.1.2.1).
+        routes=[*build_routes(specs, all_socket_specs(), str(STATIC_DIR)), *onvif_routes()],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,
