@@ -21,6 +21,7 @@ from typing import Any
 from vigilcam import product
 from vigilcam.auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from vigilcam.auth.accounts import AccountStore
+from vigilcam.auth.failure_log import FailureLog
 from vigilcam.auth.passwords import PasswordHasher, generate_secret
 from vigilcam.auth.permissions import Role
 from vigilcam.auth.service import AuthService
@@ -148,6 +149,7 @@ class Device:
             self.record("device.setup_secret_retired")
 
     def close(self) -> None:
+        self.auth.failures.flush_all()
         self.hasher.close()
         self.db.close()
 
@@ -179,7 +181,8 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
     accounts = AccountStore(db, hasher, context)
     sessions = SessionStore(db, settings.sessions)
     throttle = LoginThrottle(settings.throttle, is_known_source=accounts.is_known_source)
-    auth = AuthService(accounts, sessions, throttle, hasher, seclog.record)
+    failures = FailureLog(seclog.record, window_s=settings.throttle.failure_log_window_s)
+    auth = AuthService(accounts, sessions, throttle, hasher, seclog.record, failures)
     device = Device(paths, settings, ident, vault, tls, seclog, db, hasher, accounts, sessions,
                     throttle, auth)
     device.extras["viewers"] = ViewerRegistry(device.record)

@@ -174,6 +174,8 @@ class Runtime:
         heartbeat = supervisor.LoopHeartbeat()
         beating = asyncio.create_task(heartbeat.run())
         stack.callback(beating.cancel)
+        counting = asyncio.create_task(self._close_failure_windows())
+        stack.callback(counting.cancel)
         watchdog = supervisor.Watchdog(healthy=heartbeat.fresh)
         stack.callback(watchdog.stop)
         stack.callback(supervisor.notify, supervisor.STOPPING)
@@ -194,6 +196,14 @@ class Runtime:
         stop_wait = asyncio.create_task(self._stopping.wait())
         await asyncio.wait({serve, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         stop_wait.cancel()
+
+    async def _close_failure_windows(self) -> None:
+        """TAICS 5.2.8.1: a flood's counted record is written soon after its window closes,
+        whether or not another attempt comes."""
+        failures = self.device.auth.failures
+        while True:
+            await asyncio.sleep(min(5.0, failures.window_s))
+            failures.flush_due()
 
     def stop(self) -> None:
         self._stopping.set()

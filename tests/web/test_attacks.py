@@ -49,18 +49,17 @@ def test_brute_force_is_bounded_and_owner_still_gets_in(server):
         list(pool.map(attacker, [60] * 8))
     assert len(statuses) >= 300, len(statuses)
     assert 200 not in statuses
-    checks = [e for e in read_log(server.data_dir)
-              if e["action"] == "auth.login" and e["result"] == "failure"]
-    assert len(checks) <= 10, len(checks)  # per-source lockout after 10 checked guesses
-    assert statuses.count(429) >= len(statuses) - 10
-    assert any(e["action"] == "auth.lockout" for e in read_log(server.data_dir))
+    # Every 401 is a checked guess; 8 concurrent clients get no more than one client would
+    # (3 free, then 1 s, 2 s, 4 s ... delays), and never more than the source lockout's 10.
+    assert 3 <= statuses.count(401) <= 10, statuses.count(401)
+    assert statuses.count(429) == len(statuses) - statuses.count(401)
+    failures = [e for e in read_log(server.data_dir)
+                if e["action"] == "auth.login" and e["result"] == "failure"]
+    assert 1 <= len(failures) <= 3  # the first ones one by one; the flood is counted (5.2.8.1)
     for source in ("127.0.0.5", "127.0.0.9"):  # the owner's usual place and a new one
         with server.client(local_address=source) as c:
             r = c.post("/api/v1/session", json={"username": "admin", "password": STRONG})
             assert r.status_code == 200, (source, r.text)
-    with server.client(local_address="127.0.0.1") as c:
-        r = c.post("/api/v1/session", json={"username": "admin", "password": STRONG})
-        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
 class RecordingProxy:

@@ -62,7 +62,7 @@ class Trigger:
 def classify(event: SecurityEvent, policy: RulePolicy) -> Trigger | None:
     """The trigger an event matches, or None (most events are not alerts)."""
     a, p = event.action, policy
-    if a == "auth.login" and event.result == "failure":
+    if a in ("auth.login", "auth.login_failures") and event.result == "failure":
         return Trigger("login_failures", LOGIN, "warning", p.burst_threshold, p.burst_window_s,
                        (), "Failed logins")
     if a == "auth.lockout":
@@ -180,7 +180,9 @@ class _Window:
     sources: Counter[str] = field(default_factory=Counter)
 
     def add(self, event: SecurityEvent) -> None:
-        self.count += 1
+        # A counted record (``auth.login_failures``) stands for that many failures.
+        weight = event.details.get("count", 1)
+        self.count += weight if isinstance(weight, int) and weight > 0 else 1
         self.first = self.first or event
         self.last = event
         if event.user:

@@ -130,6 +130,13 @@ class AccountStore:
         self.check_password(username, password)
         self.store_hash(username, self.hasher.hash(password), must_change)
 
+    def upgrade_hash(self, username: str, old_hash: str, new_hash: str) -> None:
+        """Re-encode the same password with today's Argon2 parameters (after a login). Not a
+        password change: nothing else moves, and a hash changed meanwhile is left alone."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = ? AND "
+                         "password_hash = ?", (new_hash, username, old_hash))
+
     def store_hash(self, username: str, password_hash: str, must_change: bool) -> None:
         with self.db.transaction() as conn:
             cur = conn.execute(

@@ -16,6 +16,16 @@ Policy (written out for users in docs/login-throttling.md):
   so an attacker cannot lock the owner out from the owner's usual places.
 - Unknown and known user names are treated alike (no user enumeration).
 - IPv6 sources are grouped by /64, since one host usually owns a whole /64.
+
+Invariants (attackers are parallel):
+- An attempt is counted when it is *reserved*, before its password is checked, not after:
+  :meth:`LoginThrottle.reserve` decides and counts in one step with no await in between, so
+  attempts in flight count against every limit and no number of concurrent requests gets more
+  password checks than the same requests sent one after another.
+- A success refunds only what the same account built up from that source (its own typos and
+  the reservation itself). Failures other accounts built up on the source stay, so an attacker
+  who owns one account cannot reset the source's budget by logging in between guesses.
+- An attempt that turned out not to be a guess (a stale Digest nonce) is refunded whole.
 """
 
 from __future__ import annotations
@@ -57,6 +67,27 @@ class Verdict:
     reason: str = ""  # "delay" | "source_locked" | "account_capped"
 
 
+@dataclass(frozen=True)
+class _Undo:
+    """(blocked_until, lockouts) of each counter before a reservation, None if it was new."""
+
+    pair: tuple[float, int] | None
+    source: tuple[float, int] | None
+    account: tuple[float, int] | None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """One attempt, already counted as a failure, whose password may now be checked."""
+
+    pair_key: str
+    src: str
+    acct: str
+    known: bool
+    crossed: tuple[str, ...]  # thresholds this attempt crossed ("delay", "source_locked", ...)
+    undo: _Undo
+
+
 class _Lru(OrderedDict[str, _Counter]):
     def get_counter(self, key: str) -> _Counter:
         counter = self.get(key)
@@ -90,9 +121,11 @@ class LoginThrottle:
         return f"{account}\x00{src}", src, account, self._is_known(account, source)
 
     def check(self, account: str, source: str) -> Verdict:
-        """May this attempt have its password checked now?"""
+        """May this attempt have its password checked now? (Asks only; counts nothing.)"""
         pair_key, src, acct, known = self._keys(account, source)
-        now = self.clock()
+        return self._verdict(pair_key, src, acct, known, self.clock())
+
+    def _verdict(self, pair_key: str, src: str, acct: str, known: bool, now: float) -> Verdict:
         checks = [(self._sources.get(src), "source_locked"), (self._pairs.get(pair_key), "delay")]
         if not known:
             checks.append((self._accounts.get(acct), "account_capped"))
@@ -101,10 +134,59 @@ class LoginThrottle:
                 return Verdict(False, counter.blocked_until - now, reason)
         return Verdict(True)
 
+    def reserve(self, account: str, source: str) -> Reservation | Verdict:
+        """Decide and count one attempt atomically: a :class:`Reservation` (check the password,
+        then :meth:`settle` it) or the refusing :class:`Verdict` (check nothing)."""
+        pair_key, src, acct, known = self._keys(account, source)
+        now = self.clock()
+        verdict = self._verdict(pair_key, src, acct, known, now)
+        if not verdict.allowed:
+            return verdict
+        undo = _Undo(*(
+            (c.blocked_until, c.lockouts) if c is not None else None
+            for c in (self._pairs.get(pair_key), self._sources.get(src), self._accounts.get(acct))
+        ))
+        crossed = self._count_failure(pair_key, src, acct, known, now)
+        return Reservation(pair_key, src, acct, known, tuple(crossed), undo)
+
+    def settle(self, reservation: Reservation, outcome: str) -> None:
+        """``outcome``: "ok" (refund the account's own failures on this source), "failed"
+        (the reservation stands as the failure it was counted as) or "void" (not a guess:
+        refund the reservation whole)."""
+        r = reservation
+        if outcome == "failed":
+            return
+        if outcome == "ok":
+            pair = self._pairs.pop(r.pair_key, None)
+            own = pair.failures if pair is not None else 1
+            per_source = self._sources.get(r.src)
+            if per_source is not None:
+                per_source.failures = max(0, per_source.failures - own)
+                if "source_locked" in r.crossed:
+                    self._restore(per_source, r.undo.source)
+            self._accounts.pop(r.acct, None)
+            return
+        for key, table, before in ((r.pair_key, self._pairs, r.undo.pair),
+                                   (r.src, self._sources, r.undo.source),
+                                   (r.acct, self._accounts, r.undo.account)):
+            counter = table.get(key)
+            if counter is None or (table is self._accounts and r.known):
+                continue
+            counter.failures = max(0, counter.failures - 1)
+            self._restore(counter, before)
+
+    @staticmethod
+    def _restore(counter: _Counter, before: tuple[float, int] | None) -> None:
+        counter.blocked_until, counter.lockouts = before if before is not None else (0.0, 0)
+
     def failure(self, account: str, source: str) -> list[str]:
         """Count a failed check; return the thresholds this failure crossed (for the log)."""
         pair_key, src, acct, known = self._keys(account, source)
-        s, now, crossed = self.settings, self.clock(), []
+        return self._count_failure(pair_key, src, acct, known, self.clock())
+
+    def _count_failure(self, pair_key: str, src: str, acct: str, known: bool,
+                       now: float) -> list[str]:
+        s, crossed = self.settings, []
         pair = self._pairs.get_counter(pair_key)
         pair.failures += 1
         if pair.failures >= s.free_attempts:
@@ -128,10 +210,9 @@ class LoginThrottle:
         return crossed
 
     def success(self, account: str, source: str) -> None:
-        pair_key, src, acct, _ = self._keys(account, source)
-        self._pairs.pop(pair_key, None)
-        self._sources.pop(src, None)
-        self._accounts.pop(acct, None)
+        """A success checked outside :meth:`reserve`: refund the account's own failures."""
+        pair_key, src, acct, known = self._keys(account, source)
+        self.settle(Reservation(pair_key, src, acct, known, (), _Undo(None, None, None)), "ok")
 
     def reset_account(self, account: str) -> None:
         """An admin unlock (password reset) clears the account's cap."""

@@ -33,6 +33,10 @@ class ThrottleSettings(_Strict):
     source_lockout_s: float = Field(900.0, ge=10, le=86400)
     account_hard_cap: int = Field(100, ge=5, le=100, description="NIST SP 800-63B: at most 100")
     account_cap_lockout_s: float = Field(3600.0, ge=60, le=7 * 86400)
+    failure_log_window_s: float = Field(
+        60.0, ge=0.1, le=3600,
+        description="failed logins from one source beyond the first few are logged as one "
+                    "counted record per this many seconds")
 
 
 class SessionSettings(_Strict):

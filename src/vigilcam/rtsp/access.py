@@ -1,10 +1,10 @@
 """Who may watch over RTSPS: authentication with stream credentials, throttling, permission.
 
-Owns the order of an RTSPS credential check, the same as the web login's
-(``vigilcam.auth.service``): throttle first (no credential is checked while throttled), then
-verify, then record. Serves IoT-1005-1 5.1.2.2 (the shared ``device.throttle``), 5.1.1.3 (Digest
-replay refused, see ``digest.py``), 5.8.1.1 / TAICS 5.2.8.1 (every outcome is an ``auth.login``
-event with ``interface="rtsps"``; new sources and lockouts too) and 5.1.2.1 (the role must allow
+Owns how an RTSPS Authorization header is read and which secret it is checked against; the
+order of the check (reserve a throttle slot, verify, record) is the one login procedure of
+``vigilcam.auth.service``, the same as the web login's. Serves IoT-1005-1 5.1.2.2 (the shared
+throttle), 5.1.1.3 (Digest replay refused, see ``digest.py``), 5.8.1.1 / TAICS 5.2.8.1 (every
+outcome is recorded with ``interface="rtsps"``) and 5.1.2.1 (the role must allow
 ``Permission.VIEW_LIVE``).
 """
 
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigilcam.auth.permissions import Permission, allowed
+from vigilcam.auth.service import OK, THROTTLED, VOID, Check
 from vigilcam.auth.stream_credentials import StreamCredentials
 
 from .digest import (
     AuthParseError,
     BasicAuth,
-    DigestAuth,
     DigestVerifier,
     NonceStore,
     parse_authorization,
@@ -55,6 +55,7 @@ class RtspAuthenticator:
         realm: str = "vigilcam",
     ) -> None:
         self.device = device
+        self.login = device.auth
         self.credentials = credentials
         self.verifier = DigestVerifier(realm, nonces)
         self.nonces = nonces
@@ -77,31 +78,24 @@ class RtspAuthenticator:
         except AuthParseError as exc:
             return self._failed("", source, reason=str(exc))
         username = auth.username[:64]
-        verdict = self.device.throttle.check(username, source)
-        if not verdict.allowed:
-            # Not checked, so it costs the guesser time, not us CPU (5.1.2.2).
-            self.device.record(
-                "auth.login", result="failure", user=username, source=source,
-                interface=INTERFACE, throttled=True, reason=verdict.reason,
-            )
-            return AuthDecision("throttled", username, verdict.retry_after, verdict.reason)
-        user = self.device.accounts.get(username) if len(auth.username) <= 64 else None
-        if isinstance(auth, BasicAuth):
-            ok = self.credentials.check(username, auth.password)
-            outcome = "ok" if ok else "bad"
-        else:
-            assert isinstance(auth, DigestAuth)
-            secret = self.credentials.find(username)
-            outcome = self.verifier.verify(
-                auth, secret, method, uri, binding, uri_matches=_same_path
-            )
-        if outcome == "stale":
+
+        def verify(user: Any) -> Check:
+            if isinstance(auth, BasicAuth):
+                return self.credentials.check(username, auth.password)
+            outcome = self.verifier.verify(auth, self.credentials.find(username), method, uri,
+                                           binding, uri_matches=_same_path)
+            answers: dict[str, Check] = {"ok": True, "stale": VOID, "replay": "replay"}
+            return answers.get(outcome, False)
+
+        result = self.login.authenticate_now(auth.username, source, INTERFACE, verify,
+                                             announce=already != username)
+        if result.status == THROTTLED:
+            return AuthDecision("throttled", username, result.retry_after, result.reason)
+        if result.status == VOID:
             return AuthDecision("stale", username)
-        if outcome != "ok" or user is None or user.disabled:
-            return self._failed(username, source, known_user=user is not None,
-                                reason="replay" if outcome == "replay" else "")
-        if already != user.username:
-            self._succeeded(user.username, source)
+        if result.status != OK or result.user is None:
+            return AuthDecision("denied", username or None, reason=result.reason)
+        user = result.user
         if not allowed(user.role, Permission.VIEW_LIVE):
             return AuthDecision("forbidden", user.username, reason="role may not view live video")
         return AuthDecision("ok", user.username)
@@ -120,25 +114,10 @@ class RtspAuthenticator:
             and credential is not None and self.credentials.unchanged(username, credential)
         )
 
-    def _succeeded(self, username: str, source: str) -> None:
-        self.device.throttle.success(username, source)
-        new_source = self.device.accounts.remember_source(username, source)
-        self.device.record("auth.login", user=username, source=source, interface=INTERFACE,
-                           new_source=new_source)
-        if new_source:
-            self.device.record("auth.new_source", user=username, source=source,
-                               interface=INTERFACE)
-
-    def _failed(self, username: str, source: str, *, known_user: bool = False,
-                reason: str = "") -> AuthDecision:
-        crossed = self.device.throttle.failure(username, source)
-        details: dict[str, Any] = {"known_user": known_user}
-        if reason:
-            details["reason"] = reason[:120]
-        self.device.record("auth.login", result="failure", user=username, source=source,
-                           interface=INTERFACE, **details)
-        for threshold in crossed:
-            if threshold in ("source_locked", "account_capped"):
-                self.device.record("auth.lockout", result="failure", user=username,
-                                   source=source, interface=INTERFACE, kind=threshold)
+    def _failed(self, username: str, source: str, *, reason: str = "") -> AuthDecision:
+        """A header that does not even parse: counted and recorded like a wrong password."""
+        result = self.login.authenticate_now(username, source, INTERFACE,
+                                             lambda user: reason or False)
+        if result.status == THROTTLED:
+            return AuthDecision("throttled", username or None, result.retry_after, result.reason)
         return AuthDecision("denied", username or None, reason=reason)
