@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.onvif.onvif_support import enable, free_port, make_user
-from tests.support import device, make_client, paths, provisioned  # noqa: F401
+from tests.support import make_client
 from vigilcam.app import Device, open_device, provision
 from vigilcam.auth.permissions import Role
 from vigilcam.platform.config import Settings

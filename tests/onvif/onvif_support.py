@@ -14,11 +14,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.support import STRONG
 from vigilcam.app import Device
 from vigilcam.auth.onvif_credentials import OnvifCredentials
 from vigilcam.auth.permissions import Role
 from vigilcam.onvif.state import switch_of
-from tests.support import STRONG
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",

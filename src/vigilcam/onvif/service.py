@@ -28,6 +28,7 @@ import ipaddress
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -35,8 +36,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from vigilcam.auth.accounts import User
 from vigilcam.auth.onvif_credentials import OnvifCredentials
 from vigilcam.auth.permissions import allowed
+from vigilcam.auth.service import OK, THROTTLED, Check, LoginOutcome
 
 from . import ops_device, ops_events, ops_media
 from .context import Call, Caller, Operation
@@ -125,7 +128,7 @@ class OnvifGate:
         username = (token.username if token is not None else
                     ((name_elem.text or "").strip() if name_elem is not None else ""))[:64]
 
-        def verify(user: Any) -> bool | str:
+        def verify(user: User | None) -> Check:
             if token is None:
                 return problem or "malformed token"
             secret = self.credentials.find(user.username) if user is not None else None
@@ -144,14 +147,14 @@ class OnvifGate:
 
         due = self._due(username, source)
         outcome = _login(self.device, username, source, verify, announce=due)
-        if outcome.status == "ok" and due:
+        if outcome.status == OK and due:
             self._announced_now(username, source)
-        if outcome.status == "throttled":
+        if outcome.status == THROTTLED:
             retry = max(1, int(outcome.retry_after + 0.999))
             raise SoapFault("Sender", ("ter:NotAuthorized",),
                             f"too many failed logins; retry after {retry} s", 429)
-        if outcome.status != "ok" or outcome.user is None:
-            reason = getattr(outcome, "reason", "") or problem
+        if outcome.status != OK or outcome.user is None:
+            reason = outcome.reason or problem
             text = "not authorized" + (f": {reason}" if reason in (
                 "replay", "Created is outside the accepted time window",
                 "Nonce and Created required", "only PasswordDigest is accepted") else "")
@@ -162,42 +165,12 @@ class OnvifGate:
         return Caller(user.username, user.role.value, source)
 
 
-def _login(device: Any, username: str, source: str, verify: Any, announce: bool) -> Any:
+def _login(device: Any, username: str, source: str, verify: Callable[[User | None], Check],
+           announce: bool) -> LoginOutcome:
     """The one login procedure (``AuthService.authenticate_now``), interface ``onvif``."""
-    auth = device.auth
-    if hasattr(auth, "authenticate_now"):
-        return auth.authenticate_now(username, source, INTERFACE, verify, announce=announce)
-    return _shim_login(device, username, source, verify, announce)
-
-
-def _shim_login(device: Any, username: str, source: str, verify: Any, announce: bool) -> Any:
-    """TEMPORARY until the one login procedure lands: the same order with the old API."""
-    from types import SimpleNamespace
-
-    verdict = device.throttle.check(username, source)
-    if not verdict.allowed:
-        device.record("auth.login", result="failure", user=username, source=source,
-                      interface=INTERFACE, throttled=True)
-        return SimpleNamespace(status="throttled", user=None, retry_after=verdict.retry_after,
-                               reason="throttled")
-    user = device.accounts.get(username)
-    check = verify(user)
-    if check == "void":
-        return SimpleNamespace(status="void", user=None, retry_after=0.0, reason="")
-    if check is True and user is not None and not user.disabled:
-        device.throttle.success(username, source)
-        if announce:
-            device.record("auth.login", user=user.username, source=source, interface=INTERFACE)
-        return SimpleNamespace(status="ok", user=user, retry_after=0.0, reason="")
-    crossed = device.throttle.failure(username, source)
-    reason = check if isinstance(check, str) else ""
-    device.record("auth.login", result="failure", user=username, source=source,
-                  interface=INTERFACE, reason=reason, known_user=user is not None)
-    for threshold in crossed:
-        if threshold in ("source_locked", "account_capped"):
-            device.record("auth.lockout", result="failure", user=username, source=source,
-                          interface=INTERFACE, kind=threshold)
-    return SimpleNamespace(status="denied", user=None, retry_after=0.0, reason=reason)
+    outcome: LoginOutcome = device.auth.authenticate_now(username, source, INTERFACE, verify,
+                                                         announce=announce)
+    return outcome
 
 
 def _base_url(request: Request, device: Any) -> tuple[str, str]:

@@ -17,8 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from vigilcam.auth.accounts import User
 from vigilcam.auth.onvif_credentials import OnvifCredentials
 from vigilcam.auth.permissions import Permission, allowed
+from vigilcam.auth.service import OK, THROTTLED, VOID, Check
 from vigilcam.media.pipeline import MediaUnavailable
 from vigilcam.rtsp.digest import (
     AuthParseError,
@@ -74,7 +76,7 @@ async def snapshot_endpoint(request: Request) -> Response:
     uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     stale = False
 
-    def verify(user: Any) -> bool | str:
+    def verify(user: User | None) -> Check:
         nonlocal stale
         if isinstance(auth, BasicAuth):
             return creds.check(user.username if user else auth.username, auth.password) and (
@@ -85,19 +87,19 @@ async def snapshot_endpoint(request: Request) -> Response:
                                   uri_matches=lambda a, b: a.split("?")[0] == b.split("?")[0])
         if verdict == "stale":
             stale = True
-            return "void"
+            return VOID
         return True if verdict == "ok" else ("replay" if verdict == "replay" else False)
 
     from .service import _login
 
     outcome = _login(device, auth.username[:64], source, verify, announce=False)
-    if stale or outcome.status == "void":
+    if stale or outcome.status == VOID:
         return _challenge(verifier, binding, stale=True)
-    if outcome.status == "throttled":
+    if outcome.status == THROTTLED:
         retry = str(max(1, int(outcome.retry_after + 0.999)))
         return JSONResponse({"error": "too many failed logins", "retry_after": int(retry)},
                             status_code=429, headers={"Retry-After": retry})
-    if outcome.status != "ok" or outcome.user is None:
+    if outcome.status != OK or outcome.user is None:
         return _challenge(verifier, binding)
     user = outcome.user
     if not allowed(user.role, Permission.TAKE_SNAPSHOT):
