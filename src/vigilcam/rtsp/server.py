@@ -268,6 +268,7 @@ class _Connection:
                 self._respond(req, 403, reason="Forbidden (another user on this connection)")
                 return False
             self.user = decision.username
+            self.credential = decision.credential or self.credential
             return True
         if decision.status == "throttled":
             retry = max(1, int(decision.retry_after + 0.999))
@@ -412,7 +413,8 @@ class _Connection:
             self._respond(req, 403, [("Content-Type", "text/plain")],
                           b"privacy mode is on: video is switched off\n", reason=PRIVACY_REASON)
             return
-        self.credential = self.server.auth.credential_of(self.user)
+        if self.credential is None:
+            self.credential = self.server.auth.credential_of(self.user)
         limits = self.server.limits
         sub = hub.subscribe(limits.max_queue, from_last_keyframe=limits.start_at_last_keyframe)
         self.subscription = sub
