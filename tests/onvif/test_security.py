@@ -159,3 +159,27 @@ def test_host_header_is_validated_for_xaddrs(client, onvif_device):
                     headers={"Content-Type": SOAP, "Host": "cam.local:8443"})
     assert r.status_code == 200
     assert "<tds:XAddr>https://cam.local:8443/onvif/media_service</tds:XAddr>" in r.text
+
+
+def test_device_page_switch_is_admin_only_and_logged(client, onvif_device):
+    from tests.support import STRONG, Api, read_log
+
+    viewer = Api(client)
+    assert viewer.login("ha", STRONG).status_code == 200
+    assert viewer.get("/api/v1/onvif").json()["enabled"] is True
+    assert viewer.send("PUT", "/api/v1/onvif", {"enabled": False}).status_code == 403
+    client.cookies.clear()
+    admin = Api(client)
+    assert admin.login("boss", STRONG).status_code == 200
+    r = admin.send("PUT", "/api/v1/onvif", {"enabled": False, "discovery": True})
+    assert r.status_code == 200 and r.json() == {
+        "enabled": False, "discovery": False, "device_service": "/onvif/device_service",
+        "https_port": onvif_device.settings.https_port}
+    secret = onvif_device.extras["test_secrets"]["ha"]
+    assert post(client, envelope(INFO, token("ha", secret))).status_code == 404
+    assert admin.send("PUT", "/api/v1/onvif", {"enabled": True}).status_code == 200
+    assert ok(post(client, envelope(INFO, token("ha", secret))))
+    changes = [e for e in read_log(onvif_device.paths.root)
+               if e["action"] == "config.onvif_changed"]
+    assert [(e["user"], e["details"]["enabled"]) for e in changes] == [("boss", False),
+                                                                       ("boss", True)]

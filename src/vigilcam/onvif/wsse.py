@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from .soap import NS
 
 __all__ = [
-    "PASSWORD_DIGEST",
+    "DIGEST_TYPE_URI",
     "ReplayCache",
     "TokenError",
     "UsernameToken",
@@ -54,7 +54,7 @@ __all__ = [
     "verify_digest",
 ]
 
-PASSWORD_DIGEST = (
+DIGEST_TYPE_URI = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
     "#PasswordDigest"
 )
@@ -105,7 +105,7 @@ def parse_token(security: ET.Element | None) -> UsernameToken:
         created = tok.find(f"{{{NS['wsse']}}}Created")
     if user is None or password is None:
         raise TokenError("Username and Password required")
-    if password.get("Type", "").strip() != PASSWORD_DIGEST:
+    if password.get("Type", "").strip() != DIGEST_TYPE_URI:
         raise TokenError("only PasswordDigest is accepted")
     if nonce is None or created is None:
         raise TokenError("Nonce and Created required")
