@@ -182,3 +182,20 @@ def test_fuzz_endpoint_never_answers_with_a_server_error(client, onvif_device, d
         assert "internal error" not in r.text
         if r.status_code == 500:  # only Receiver faults such as ActionNotSupported
             assert re.search(r"<s:Value>s:Receiver</s:Value>", r.text)
+
+
+def test_topic_changes_from_security_events():
+    from vigilcam.onvif.topics import MOTION, TAMPER, changes_for
+
+    state = {MOTION.name: False, TAMPER.name: False}
+    assert changes_for("motion.started", {}, state) == {MOTION.name: True}
+    state[MOTION.name] = True
+    assert changes_for("motion.started", {}, state) == {}  # no change, no message
+    assert changes_for("motion.ended", {}, state) == {MOTION.name: False}
+    raised = changes_for("tamper.moved", {"phase": "raised"}, state)
+    assert raised == {"tns1:VideoSource/GlobalSceneChange/AnalyticsService": True,
+                      TAMPER.name: True}
+    state.update(raised)
+    assert changes_for("tamper.moved", {"phase": "cleared"}, state) == {
+        "tns1:VideoSource/GlobalSceneChange/AnalyticsService": False, TAMPER.name: False}
+    assert changes_for("auth.login", {}, state) == {}
