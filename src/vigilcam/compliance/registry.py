@@ -69,8 +69,9 @@ CLAUSES: tuple[Clause, ...] = (
          ("auth/sessions.py", "web/guard.py", "rtsp/digest.py", "rtsp/access.py",
           "onvif/wsse.py", "onvif/service.py", "onvif/snapshot.py"),
          ("tests/web/test_api.py", "tests/web/test_attacks.py", "tests/rtsp/test_digest.py",
-          "tests/onvif/test_security.py", "tests/onvif/test_soap_parser.py"),
-         IMPL, _L + "replay_resistance",
+          "tests/onvif/test_security.py", "tests/onvif/test_soap_parser.py",
+          "tests/onvif/test_concurrency.py", *_REMOTE_TESTS),
+         IMPL, _L + "replay_resistance", _R + "onvif_replay",
          note="Web: a session over TLS, a CSRF token and a single-use nonce on every state "
               "change. RTSPS: Digest with server nonces and nonce counts (a replayed request "
               "is refused), Basic only inside TLS. ONVIF (off by default): WS-Security "

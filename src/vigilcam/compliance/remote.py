@@ -25,6 +25,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from vigilcam.compliance.tls_scan import TlsScanReport
@@ -151,6 +152,7 @@ class RemoteFacts:
     login: LoginSeen = field(default_factory=lambda: LoginSeen(""))
     defaults: AttemptsSeen | None = None
     throttle: AttemptsSeen | None = None
+    onvif: Any = None  # remote_onvif.OnvifSeen once probed
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -449,6 +451,7 @@ def collect(
     ports: dict[int, str] | None = None,
     progress: Callable[[str], None] = lambda line: None,
     tls_scanner: Callable[[str, int], TlsScanReport] = _default_tls_scan,
+    onvif_credential: tuple[str, str] | None = None,
 ) -> RemoteFacts:
     """Run every bounded probe against the one target the user named."""
     started = time.monotonic()
@@ -508,5 +511,13 @@ def collect(
         facts.defaults = try_defaults(target, facts.login, deadline)
         progress(f"throttling probe (at most {THROTTLE_PROBES} wrong passwords)")
         facts.throttle = probe_throttling(target, facts.login, deadline)
+    if facts.tls.reachable or plain_http:
+        from vigilcam.compliance.remote_onvif import probe_onvif
+
+        progress("ONVIF: anonymous answers, plain HTTP"
+                 + (", replay and stale Created (owner's credential)"
+                    if owner and onvif_credential else ""))
+        facts.onvif = probe_onvif(target, plain_http, tls=facts.tls.reachable,
+                                  owner=owner, credential=onvif_credential)
     facts.seconds = time.monotonic() - started
     return facts
