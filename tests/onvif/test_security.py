@@ -220,3 +220,12 @@ def test_server_keeps_idle_connections_longer_than_onvif_clients():
     from vigilcam.web.server import _uvicorn_config
 
     assert _uvicorn_config(object(), "127.0.0.1", 1).timeout_keep_alive > KEEPALIVE_EXPIRY
+
+
+def test_content_type_with_action_is_accepted_and_answered(client, onvif_device):
+    secret = onvif_device.extras["test_secrets"]["ha"]
+    action = "http://www.onvif.org/ver10/device/wsdl/GetDeviceInformation"
+    r = client.post(DEVICE, content=envelope(INFO, token("ha", secret)),
+                    headers={"Content-Type": f'{SOAP}; action="{action}"'})
+    assert ok(r)
+    assert r.headers["content-type"] == f'{SOAP}; action="{action}Response"'

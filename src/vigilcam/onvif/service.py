@@ -204,8 +204,12 @@ def _base_url(request: Request, device: Any) -> tuple[str, str]:
     return base, host
 
 
-def _answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status, media_type=CONTENT_TYPE, headers=headers)
+def _answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None,
+            action: str = "") -> Response:
+    ctype = CONTENT_TYPE + (f'; action="{action}"' if action else "")
+    response = Response(body, status_code=status, headers=headers)
+    response.headers["content-type"] = ctype
+    return response
 
 
 def _fault(fault: SoapFault) -> Response:
@@ -243,7 +247,8 @@ async def soap_endpoint(request: Request) -> Response:
         call = Call(device, parsed, caller, base, host, tail)
         limit = conf.request_timeout_s + (70.0 if parsed.operation == "PullMessages" else 0.0)
         answer = await asyncio.wait_for(op.handler(call), limit)
-        return _answer(envelope(answer))
+        return _answer(envelope(answer),
+                       action=f"{parsed.namespace}/{parsed.operation[:64]}Response")
     except SoapFault as fault:
         return _fault(fault)
     except TimeoutError:
