@@ -59,7 +59,7 @@ def main() -> None:
     out: dict[str, object] = {"vigilcam": VIGILCAM[0]}
     srv = start_server(data, port=8443)
     try:
-        time.sleep(1.0)
+        time.sleep(0.3)  # the HTTPS port answers last: every other listener is up by now
         out["off_bound"] = udp_3702_bound()
         out["off_answer"] = probe("127.0.0.1")
     finally:
@@ -67,7 +67,6 @@ def main() -> None:
     run_cli("onvif", "enable", "--discovery", "--data-dir", str(data))
     srv = start_server(data, port=8443)
     try:
-        time.sleep(1.0)
         out["on_bound"] = udp_3702_bound()
         out["on_unicast"] = probe("127.0.0.1")
         out["on_multicast"] = probe("239.255.255.250")

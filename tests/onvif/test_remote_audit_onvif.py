@@ -5,33 +5,28 @@ Created, and says what to do when it could not try."""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
-from tests.support import run_cli, start_server
+from tests.onvif.onvif_support import https_server
 from vigilcam.compliance.model import Verdict
 from vigilcam.compliance.remote import RemoteFacts, Target
 from vigilcam.compliance.remote_judge import access_needs_authentication, onvif_replay
 from vigilcam.compliance.remote_onvif import OnvifSeen, probe_onvif
 
 
-@pytest.mark.slow
-def test_vigilcam_onvif_refuses_anonymous_replayed_and_stale_requests(tmp_path):
-    data = tmp_path / "data"
-    assert run_cli("init", "--data-dir", str(data)).returncode == 0
-    assert run_cli("user", "add", "nvr", "--data-dir", str(data)).returncode == 0
-    assert run_cli("onvif", "enable", "--data-dir", str(data)).returncode == 0
-    secret = run_cli("user", "onvif-credential", "nvr", "--data-dir",
-                     str(data)).stdout.strip().splitlines()[-1]
-    srv = start_server(data)
-    try:
-        target = Target("127.0.0.1", srv.port)
-        seen = probe_onvif(target, [], owner=True, credential=("nvr", secret))
-        facts = RemoteFacts(target, owner=True, onvif=seen)
-        anonymous = probe_onvif(target, [], owner=False, credential=None)
-        bad_cred = probe_onvif(target, [], owner=True, credential=("nvr", "wrong"))
-    finally:
-        srv.kill()
-    assert seen.endpoints == [f"https://127.0.0.1:{srv.port}/onvif/device_service"]
+async def test_vigilcam_onvif_refuses_anonymous_replayed_and_stale_requests(onvif_device):
+    secret = onvif_device.extras["test_secrets"]["ha"]
+    async with https_server(onvif_device) as port:
+        target = Target("127.0.0.1", port)
+
+        def probes() -> tuple[OnvifSeen, OnvifSeen, OnvifSeen]:
+            return (probe_onvif(target, [], owner=True, credential=("ha", secret)),
+                    probe_onvif(target, [], owner=False, credential=None),
+                    probe_onvif(target, [], owner=True, credential=("ha", "wrong")))
+
+        seen, anonymous, bad_cred = await asyncio.to_thread(probes)
+    facts = RemoteFacts(target, owner=True, onvif=seen)
+    assert seen.endpoints == [f"https://127.0.0.1:{port}/onvif/device_service"]
     assert seen.anonymous == [] and seen.plaintext_ports == []
     assert (seen.credential_accepted, seen.replay_accepted, seen.stale_accepted) == (
         True, False, False)
