@@ -144,6 +144,7 @@ class Runtime:
                 stack.callback(hotplug.stop)
 
             updates = UpdateService.for_device(device)
+            updates.slots.started()
             device.extras["update"] = updates
             if updates.configured_problem() is None:
                 scheduler = updates.scheduler()

@@ -29,7 +29,8 @@ def test_cli_add_list_test_remove(provisioned, monkeypatch, capsys, ca, tmp_path
     d = ["--data-dir", str(paths.root)]
     (tmp_path / "ca.pem").write_text(ca.ca_pem)
     code, out, err = _main(monkeypatch, capsys, "alerts", "add", "webhook",
-                           "https://127.0.0.1:9/hook", "--cafile", str(tmp_path / "ca.pem"), *d)
+                           "https://127.0.0.1:9/hook", "--cafile", str(tmp_path / "ca.pem"),
+                           "--allow-local-target", *d)
     assert code == 0, err
     key = out.split("HMAC key (shown once; configure it in the receiver): ")[1].split()[0]
     cid = out.split("added webhook channel ")[1].split()[0]
@@ -37,7 +38,8 @@ def test_cli_add_list_test_remove(provisioned, monkeypatch, capsys, ca, tmp_path
 
     password = "mqtt-secret-" + "k" * 12
     code, out, err = _main(monkeypatch, capsys, "alerts", "add", "mqtt",
-                           "mqtts://cam@127.0.0.1:8883/home/cam", "--password-stdin", *d,
+                           "mqtts://cam@127.0.0.1:8883/home/cam", "--password-stdin",
+                           "--allow-local-target", *d,
                            stdin=password + "\n")
     assert code == 0, err
     assert password not in out
@@ -105,7 +107,8 @@ def test_api_channels_crud_and_test(alert_api, device, ca):
     rx = threaded.rx
     try:
         r = alert_api.send("POST", "/api/v1/alerts/channels",
-                           {"kind": "webhook", "url": rx.url, "ca_pem": ca.ca_pem})
+                           {"kind": "webhook", "url": rx.url, "ca_pem": ca.ca_pem,
+                            "allow_local_target": True})
         assert r.status_code == 201, r.text
         cid, key = r.json()["channel"]["id"], r.json()["hmac_key"]
         rx.key = key.encode()
@@ -148,3 +151,53 @@ def test_api_validates_bodies_and_roles(alert_api, device):
                     {"current_password": one_time, "new_password": STRONG + " v"})
         viewer.login("vera", STRONG + " v")
         assert viewer.get("/api/v1/alerts/channels").status_code == 403
+
+
+def test_local_destinations_are_refused_unless_allowed(alert_api, device, ca, monkeypatch, capsys,
+                                                        provisioned):
+    """IoT-1005-1 5.6.1.1: an alert URL cannot point the camera at itself or at link-local
+    services (cloud metadata) unless the owner says so for that channel."""
+    local = ["https://127.0.0.1:8443/api/v1/users", "https://localhost/hook",
+             "https://[::1]:9/h", "https://169.254.169.254/latest/meta-data/",
+             "https://[fe80::1]/h", "https://0.0.0.0/h"]
+    for url in local:
+        r = alert_api.send("POST", "/api/v1/alerts/channels", {"kind": "webhook", "url": url})
+        assert r.status_code == 422, (url, r.text)
+        assert "allow a local target" in r.json()["error"]
+    r = alert_api.send("POST", "/api/v1/alerts/channels",
+                       {"kind": "apprise", "url": "jsons://127.0.0.1:9/push"})
+    assert r.status_code == 422 and "loopback" in r.json()["error"]
+    code, _, err = _main(monkeypatch, capsys, "alerts", "add", "mqtt", "mqtts://127.0.0.1/t",
+                         "--data-dir", str(provisioned[0].root))
+    assert code != 0 and "allow a local target" in err
+    assert alert_api.get("/api/v1/alerts/channels").json()["channels"] == []
+    r = alert_api.send("POST", "/api/v1/alerts/channels",
+                       {"kind": "webhook", "url": "https://127.0.0.1:9/h",
+                        "allow_local_target": True})
+    assert r.status_code == 201 and r.json()["channel"]["options"]["allow_local"] is True
+
+
+async def test_delivery_checks_the_destination_again(device, ca):
+    """A stored channel whose destination is local without the owner's allowance (a name that
+    now resolves to this device) is refused at delivery, before any byte is sent."""
+    from vigilcam.alerts.manager import ChannelManager, vault_name
+    from vigilcam.alerts.outbox import ChannelRow, Outbox
+
+    threaded = ThreadedReceiver(ca)
+    try:
+        outbox = Outbox(device.paths.alerts_db)
+        manager = ChannelManager(device, outbox)
+        cid, _ = manager.add_channel("webhook", threaded.rx.url, ca_pem=ca.ca_pem,
+                                     allow_local=True)
+        row = outbox.channel(cid)
+        assert row is not None
+        outbox.add_channel(ChannelRow("ch_rebound", row.kind, row.target,
+                                      {"ca_pem": ca.ca_pem}, row.categories, row.created))
+        device.vault.put(vault_name("ch_rebound"), b"whsec_test-key")
+        [result] = await manager.send_test("ch_rebound")
+        assert not result["ok"] and "loopback" in result["error"]
+        assert threaded.rx.received == []
+        [allowed] = await manager.send_test(cid)
+        assert allowed["ok"], allowed
+    finally:
+        threaded.close()

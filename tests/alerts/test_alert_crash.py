@@ -38,7 +38,7 @@ async def test_kill9_with_pending_alerts_then_restart_delivers_once_each(tmp_pat
     outbox = Outbox(paths.alerts_db)
     port = free_port()
     cid, key = ChannelManager(device, outbox).add_channel(
-        "webhook", f"https://127.0.0.1:{port}/hook", ca_pem=ca.ca_pem)
+        "webhook", f"https://127.0.0.1:{port}/hook", ca_pem=ca.ca_pem, allow_local=True)
     device_id = device.identity.device_id
     device.close()
     log = tmp_path / "proc.log"

@@ -25,7 +25,7 @@ def _login_alerts(bodies: list[dict]) -> list[dict]:
 async def test_webhook_receives_signed_bruteforce_alert(service, alert_device, ca):
     rx = await WebhookReceiver(ca).start()
     try:
-        cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem)
+        cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem, allow_local=True)
         assert key and key.startswith("whsec_")
         rx.key = key.encode()
         await brute_force(alert_device, attempts=6)
@@ -68,7 +68,7 @@ async def test_webhook_refuses_untrusted_certificate(service, alert_device, ca):
     """Without the private CA the device's TLS client refuses the peer: nothing leaks."""
     rx = await WebhookReceiver(ca).start()
     try:
-        cid, _ = service.add_channel("webhook", rx.url)  # no ca_pem: system roots only
+        cid, _ = service.add_channel("webhook", rx.url, allow_local=True)  # no ca_pem: system roots only
         results = await service.send_test(cid)
         assert not results[0]["ok"]
         assert "CERTIFICATE_VERIFY_FAILED" in results[0]["error"] or "certificate" in \
@@ -86,7 +86,7 @@ async def test_email_receives_bruteforce_alert(service, alert_device, ca, implic
     try:
         scheme = "smtps" if implicit else "smtp+starttls"
         url = f"{scheme}://camera@127.0.0.1:{smtp.port}?to=owner@example.org"
-        cid, shown = service.add_channel("email", url, password=password, ca_pem=ca.ca_pem)
+        cid, shown = service.add_channel("email", url, password=password, ca_pem=ca.ca_pem, allow_local=True)
         assert shown is None
         await brute_force(alert_device, attempts=3)
         ok = await asyncio.to_thread(smtp.event.wait, 20)
@@ -118,7 +118,7 @@ async def test_mqtt_receives_bruteforce_alert(service, alert_device, ca, tmp_pat
                                   identifier="test-subscriber") as sub:
             await sub.subscribe(topic, qos=1)
             service.add_channel("mqtt", f"mqtts://camera@127.0.0.1:{broker.port}/{topic}",
-                                password=password, ca_pem=ca.ca_pem)
+                                password=password, ca_pem=ca.ca_pem, allow_local=True)
             await brute_force(alert_device, attempts=3)
             async with asyncio.timeout(20):
                 async for message in sub.messages:
@@ -137,7 +137,7 @@ async def test_mqtt_wrong_password_refused(service, ca, tmp_path):
     broker = MosquittoPeer(ca, tmp_path, "camera", "the-right-password").start()
     try:
         cid, _ = service.add_channel("mqtt", f"mqtts://camera@127.0.0.1:{broker.port}/t",
-                                     password="not-the-password", ca_pem=ca.ca_pem)
+                                     password="not-the-password", ca_pem=ca.ca_pem, allow_local=True)
         result = (await service.send_test(cid))[0]
         assert not result["ok"], result
     finally:
@@ -150,7 +150,7 @@ async def test_ntfy_push_receives_alert(service, alert_device, ca):
     try:
         token = random_password()
         service.add_channel("ntfy", f"https://127.0.0.1:{rx.port}/camera-alerts",
-                            password=token, ca_pem=ca.ca_pem)
+                            password=token, ca_pem=ca.ca_pem, allow_local=True)
         await brute_force(alert_device, attempts=3)
         await rx.wait_for(1)
         got = rx.received[0]
@@ -180,7 +180,7 @@ async def test_tamper_email_carries_before_and_after_pictures(service, alert_dev
     try:
         service.add_channel(
             "email", f"smtp+starttls://camera@127.0.0.1:{smtp.port}?to=owner@example.org",
-            password=password, ca_pem=ca.ca_pem)
+            password=password, ca_pem=ca.ca_pem, allow_local=True)
         alert_device.record("tamper.covered", result="failure", phase="raised")
         alert_device.record("tamper.covered", result="ok", phase="cleared")
         deadline = time.monotonic() + 20
@@ -207,7 +207,7 @@ async def test_apprise_push_receives_alert_and_keeps_its_token_in_the_vault(
     try:
         token = random_password().replace("-", "")[:24]
         url = f"jsons://127.0.0.1:{rx.port}/hook/{token}"
-        cid, shown = service.add_channel("apprise", url)
+        cid, shown = service.add_channel("apprise", url, allow_local=True)
         assert shown is None
         await brute_force(alert_device, attempts=3)
         await rx.wait_for(1)
@@ -234,7 +234,7 @@ async def test_apprise_refuses_untrusted_certificate_without_leaking_the_token(
     rx = await WebhookReceiver(ca).start()
     try:
         token = "tok" + random_password().replace("-", "")[:20]
-        cid, _ = service.add_channel("apprise", f"jsons://127.0.0.1:{rx.port}/{token}")
+        cid, _ = service.add_channel("apprise", f"jsons://127.0.0.1:{rx.port}/{token}", allow_local=True)
         result = (await service.send_test(cid))[0]
         assert not result["ok"] and rx.received == []
         assert token not in result["error"]
@@ -251,9 +251,9 @@ async def test_apprise_refuses_untrusted_certificate_without_leaking_the_token(
 ])
 def test_apprise_url_policy(service, url, why):
     with pytest.raises(ValueError, match=why):
-        service.add_channel("apprise", url)
+        service.add_channel("apprise", url, allow_local=True)
     with pytest.raises(ValueError, match="inside the URL"):
-        service.add_channel("apprise", "jsons://127.0.0.1/hook", password="x")
+        service.add_channel("apprise", "jsons://127.0.0.1/hook", password="x", allow_local=True)
 
 
 async def test_apprise_tamper_push_carries_the_before_picture(service, alert_device, ca,
@@ -268,7 +268,7 @@ async def test_apprise_tamper_push_carries_the_before_picture(service, alert_dev
         evidence={"moved": SimpleNamespace(before_jpeg=before, after_jpeg=after)})
     rx = await WebhookReceiver(ca).start()
     try:
-        service.add_channel("apprise", f"jsons://127.0.0.1:{rx.port}/push")
+        service.add_channel("apprise", f"jsons://127.0.0.1:{rx.port}/push", allow_local=True)
         alert_device.record("tamper.moved", result="failure", phase="raised")
         await rx.wait_for(1)
         got = next(r.json() for r in rx.received if "moved" in r.json()["message"])

@@ -25,7 +25,7 @@ async def _until(predicate, timeout: float = 15.0, step: float = 0.05) -> bool:
 
 async def _receiver(ca, service) -> tuple[WebhookReceiver, str]:
     rx = await WebhookReceiver(ca).start()
-    cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem)
+    cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem, allow_local=True)
     rx.key = key.encode()
     return rx, cid
 
@@ -171,7 +171,7 @@ async def test_events_while_service_down_are_alerted_at_next_start(alert_device,
 async def test_optional_categories_per_channel(service, alert_device, ca):
     plain, _ = await _receiver(ca, service)
     rx = await WebhookReceiver(ca).start()
-    _, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem, categories=["config"])
+    _, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem, categories=["config"], allow_local=True)
     rx.key = key.encode()
     try:
         alert_device.record("user.added", user="admin", source="192.0.2.1", target="carol",
@@ -204,7 +204,7 @@ async def test_test_alert_and_status(service, alert_device, ca):
 async def test_a_damaged_outbox_row_does_not_block_the_queue(service, alert_device, ca):
     rx = await WebhookReceiver(ca).start()
     rx.fail_with = 503
-    cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem)
+    cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem, allow_local=True)
     rx.key = key.encode()
     try:
         service.outbox.enqueue("garbage-row", "{not json", [cid], time.time())
@@ -230,7 +230,7 @@ async def test_channel_added_by_another_process_is_used(service, alert_device, c
     rx = await WebhookReceiver(ca).start()
     try:
         _, key = ChannelManager(other, other_outbox).add_channel("webhook", rx.url,
-                                                                 ca_pem=ca.ca_pem)
+                                                                 ca_pem=ca.ca_pem, allow_local=True)
         rx.key = key.encode()
         await asyncio.sleep(service.poll_s * 3)
         alert_device.record("video.view_started", user="late", source="10.2.2.2")
@@ -251,7 +251,7 @@ async def test_events_written_by_a_cli_run_beside_the_service_are_alerted_once(
     rx = await WebhookReceiver(ca).start()
     try:
         cid, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem,
-                                       categories=["config"])
+                                       categories=["config"], allow_local=True)
         rx.key = key.encode()
         result = await asyncio.to_thread(
             run_cli, "user", "add", "carol", "--role", "viewer",
@@ -278,8 +278,8 @@ async def test_motion_alerts_only_reach_channels_that_ask_for_them(service, aler
     plain = await WebhookReceiver(ca).start()
     try:
         _, k1 = service.add_channel("webhook", wants_motion.url, ca_pem=ca.ca_pem,
-                                    categories=["motion"])
-        _, k2 = service.add_channel("webhook", plain.url, ca_pem=ca.ca_pem)
+                                    categories=["motion"], allow_local=True)
+        _, k2 = service.add_channel("webhook", plain.url, ca_pem=ca.ca_pem, allow_local=True)
         wants_motion.key, plain.key = k1.encode(), k2.encode()
         alert_device.record("motion.started", zones=["door"], score=0.2)
         alert_device.record("video.view_started", user="bob", source="192.0.2.4",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigilcam.auth.throttle import LoginThrottle, source_key
+from vigilcam.auth.throttle import LoginThrottle, Reservation, source_key
 from vigilcam.platform.config import ThrottleSettings
 
 
@@ -105,3 +105,54 @@ def test_success_resets_counters():
         t.failure("bob", "192.0.2.9")
     t.success("bob", "192.0.2.9")
     assert t.check("bob", "192.0.2.9").allowed
+
+
+def test_reservations_in_flight_count_against_the_limits():
+    """500 attempts reserved before any is settled get the budget of attempts in a row."""
+    clock = Clock()
+    t = LoginThrottle(ThrottleSettings(), clock=clock)
+    slots = [t.reserve("admin", "192.0.2.1") for _ in range(500)]
+    granted = [s for s in slots if isinstance(s, Reservation)]
+    assert len(granted) == ThrottleSettings().free_attempts
+    botnet = [t.reserve("root", f"10.1.{i // 250}.{i % 250}") for i in range(500)]
+    assert sum(isinstance(s, Reservation) for s in botnet) == 100  # NIST SP 800-63B cap
+
+
+def test_success_keeps_other_accounts_failures_on_the_source():
+    clock = Clock()
+    t = LoginThrottle(ThrottleSettings(), clock=clock)
+    guesses = 0
+    for round_ in range(5):
+        for i in range(9):
+            slot = t.reserve(f"victim{round_}{i}", "203.0.113.8")
+            if isinstance(slot, Reservation):
+                t.settle(slot, "failed")
+                guesses += 1
+        own = t.reserve("mallory", "203.0.113.8")
+        if isinstance(own, Reservation):
+            t.settle(own, "ok")
+    assert guesses == 10
+    assert t.check("anyone", "203.0.113.8").reason == "source_locked"
+
+
+def test_success_refunds_the_accounts_own_typos():
+    clock = Clock()
+    t = LoginThrottle(ThrottleSettings(), clock=clock)
+    for _ in range(2):
+        t.settle(t.reserve("bob", "192.0.2.9"), "failed")
+    t.settle(t.reserve("bob", "192.0.2.9"), "ok")
+    for i in range(9):  # the source's full budget is back for the household's other typos
+        slot = t.reserve(f"other{i}", "192.0.2.9")
+        assert isinstance(slot, Reservation), i
+        t.settle(slot, "failed")
+
+
+def test_void_attempt_is_refunded_whole():
+    clock = Clock()
+    t = LoginThrottle(ThrottleSettings(), clock=clock)
+    for _ in range(2):
+        t.settle(t.reserve("carol", "192.0.2.7"), "failed")
+    slot = t.reserve("carol", "192.0.2.7")  # the third would start the delay
+    assert isinstance(slot, Reservation) and "delay" in slot.crossed
+    t.settle(slot, "void")
+    assert t.check("carol", "192.0.2.7").allowed

@@ -193,7 +193,7 @@ def test_configured_alert_channel_turns_alert_clauses_pass(baseline, clean_host)
     paths, base = baseline
     assert ALERT_CLAUSES <= base  # no channel on a fresh device: no active alert
     added = run_cli("alerts", "add", "webhook", "https://127.0.0.1:9/hook",
-                    "--data-dir", str(paths.root))
+                    "--allow-local-target", "--data-dir", str(paths.root))
     assert added.returncode == 0, added.stderr
     report = audit(paths, clean_host)
     assert not failed(report) & ALERT_CLAUSES

@@ -14,7 +14,7 @@ import warnings
 
 import pytest
 
-from tests.compliance.weak_camera import WeakCamera, WeakHandler
+from tests.compliance.weak_camera import RacyThrottleHandler, WeakCamera, WeakHandler
 from tests.support import free_port, start_server
 from vigilcam.compliance import registry
 from vigilcam.compliance.audit import run_remote
@@ -143,11 +143,28 @@ def test_vigilcam_passes_every_remote_clause(tmp_path):
         assert not any(200 <= s < 300 for s in facts.defaults.statuses)
         assert facts.throttle is not None and facts.throttle.throttled_after is not None
         assert facts.throttle.throttled_after < THROTTLE_PROBES
+        assert facts.burst is not None and facts.burst.checked <= 3  # its pair's free attempts
         services = " ".join(report.of("IoT-1005-1 5.2.2.1").result.evidence)
         assert f"{redirect} (plaintext HTTP answers 301)" in services
         assert "vigilcam VC-1" in report.subject["certificate"]
     finally:
         srv.kill()
+
+
+@pytest.mark.peer
+def test_throttle_that_holds_only_for_guesses_in_a_row_fails(tmp_path):
+    """IoT-1005-1 5.1.2.2: a camera that counts failures after the check passes the sequential
+    probe but lets a burst of parallel guesses through: the audit must fail it."""
+    cam = WeakCamera(tmp_path, RacyThrottleHandler).start()
+    try:
+        facts = collect(Target("127.0.0.1", cam.https_port), owner=True, ports={})
+    finally:
+        cam.stop()
+    assert facts.throttle is not None and facts.throttle.throttled_after is not None
+    assert facts.burst is not None and facts.burst.checked > 10
+    result = run_remote(facts).of("IoT-1005-1 5.1.2.2").result
+    assert result.verdict == Verdict.FAIL, result.evidence
+    assert f"{facts.burst.checked} judged" in " ".join(result.evidence)
 
 
 def test_target_must_be_what_the_user_typed():

@@ -20,6 +20,7 @@ import json
 import socketserver
 import ssl
 import threading
+import time
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -124,6 +125,38 @@ class WeakHandler(BaseHTTPRequestHandler):
             self._send(401, b'{"error":"wrong password"}')  # no throttling, ever
 
 
+class RacyThrottleHandler(WeakHandler):
+    """Throttles guesses in a row, but asks the throttle before a slow password check and
+    counts the failure after it: guesses sent at once all get checked."""
+
+    failures: dict[str, int] = {}
+    lock = threading.Lock()
+    checked = 0
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(min(length, 65536))
+        if self.path != "/api/v1/session":
+            self._send(404, b'{"error":"not found"}')
+            return
+        try:
+            user = str(json.loads(raw).get("username"))
+        except (ValueError, AttributeError):
+            self._send(400, b'{"error":"bad json"}')
+            return
+        cls = type(self)
+        with cls.lock:
+            refused = cls.failures.get(user, 0) >= 3
+        if refused:
+            self._send(429, b'{"error":"slow down"}', extra={"Retry-After": "30"})
+            return
+        time.sleep(0.3)  # the password hash
+        with cls.lock:
+            cls.checked += 1
+            cls.failures[user] = cls.failures.get(user, 0) + 1
+        self._send(401, b'{"error":"wrong password"}')
+
+
 class _QuietHttp(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -171,9 +204,9 @@ class _QuietTcp(socketserver.ThreadingTCPServer):
 class WeakCamera:
     """Three listeners on loopback, started and stopped explicitly by the test."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, handler: type[WeakHandler] = WeakHandler) -> None:
         cert, key = make_cert(folder)
-        self.https = _QuietHttp(("127.0.0.1", 0), WeakHandler)
+        self.https = _QuietHttp(("127.0.0.1", 0), handler)
         self.https.socket = weak_tls(cert, key).wrap_socket(
             self.https.socket, server_side=True, do_handshake_on_connect=False)
         self.http = _QuietHttp(("127.0.0.1", 0), WeakHandler)

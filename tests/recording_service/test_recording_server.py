@@ -195,6 +195,26 @@ def test_export_needs_its_own_permission(rec_server: RunningServer, admin: Api) 
     assert [v["user"] for v in views] == ["cli", "otto"]
 
 
+def test_parallel_exports_are_bounded(rec_server: RunningServer, admin: Api) -> None:
+    """IoT-1005-1 5.6.1.1: each export holds up to 1 GiB in memory while it is built and sent,
+    so at most one per user and two in all run at once; the rest get 429 at once, not a queue."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    segs = wait_segments(admin, 2)
+    params = {"from": f"{segs[0]['start']:.3f}", "to": f"{segs[-1]['end']:.3f}"}
+    with ThreadPoolExecutor(20) as pool:
+        burst = list(pool.map(
+            lambda _: admin.get("/api/v1/recordings/export", params=params), range(20)))
+    statuses = [r.status_code for r in burst]
+    assert set(statuses) <= {200, 429} and 1 <= statuses.count(200) < 20, statuses
+    assert all(int(r.headers["retry-after"]) > 0 for r in burst if r.status_code == 429)
+    for r in burst:
+        if r.status_code == 200:
+            assert len(decode_frames(r.content)) >= 30
+    r = admin.get("/api/v1/recordings/export", params=params)  # every slot was given back
+    assert r.status_code == 200, r.text
+
+
 def test_privacy_mask_is_black_in_snapshot_and_recording(
     rec_server: RunningServer, admin: Api
 ) -> None:

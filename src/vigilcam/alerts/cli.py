@@ -38,6 +38,9 @@ def add_commands(subparsers: Any) -> None:
     a.add_argument("--category", action="append", default=[],
                    choices=sorted(OPTIONAL_CATEGORIES),
                    help="also send these optional alerts (repeatable)")
+    a.add_argument("--allow-local-target", action="store_true",
+                   help="allow a destination on this device itself or link-local (refused "
+                   "by default: see docs/alerts.md)")
     lst = add_data_dir(sub.add_parser("list", help="channels with delivery status"))
     lst.add_argument("--json", action="store_true")
     t = add_data_dir(sub.add_parser("test", help="send a test alert now"))
@@ -69,7 +72,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             try:
                 channel_id, shown = manager.add_channel(
                     args.kind, args.url, password=password, ca_pem=ca_pem,
-                    categories=args.category)
+                    categories=args.category, allow_local=args.allow_local_target)
             except ValueError as exc:
                 raise CliError(str(exc), EXIT_USAGE) from None
             print(f"added {args.kind} channel {channel_id}")

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from vigilcam import product
-from vigilcam.alerts.channels import ChannelError, build_sender, parse_target
+from vigilcam.alerts.channels import ChannelError, build_sender, destination_of, parse_target
 from vigilcam.alerts.channels.base import SEND_TIMEOUT_S
 from vigilcam.alerts.evidence import tamper_pictures
 from vigilcam.alerts.outbox import ChannelRow, Outbox, StoreError
@@ -28,6 +28,7 @@ from vigilcam.alerts.rules import (
     Trigger,
     make_alert,
 )
+from vigilcam.platform.egress import check_destination
 from vigilcam.platform.seclog import SecurityEvent, utc_timestamp
 from vigilcam.platform.tls import client_context
 
@@ -58,14 +59,20 @@ class ChannelManager:
     def add_channel(
         self, kind: str, url: str, *, password: str | None = None,
         categories: list[str] | tuple[str, ...] = (), ca_pem: str | None = None,
-        by: str = "cli", source: str = "cli",
+        by: str = "cli", source: str = "cli", allow_local: bool = False,
     ) -> tuple[str, str | None]:
         """Validate and store a channel; returns (channel_id, secret shown once or None).
 
         Webhook channels get a fresh HMAC key, returned once for the receiver's configuration.
-        ``password`` is the SMTP/MQTT password or the ntfy access token.
+        ``password`` is the SMTP/MQTT password or the ntfy access token. ``allow_local``: the
+        owner explicitly allows a destination on this device or link-local (see
+        ``vigilcam.platform.egress``); it is shown with the channel.
         """
         target = parse_target(kind, url)
+        host, port = (destination_of(ChannelRow("", kind, target.url, {}, frozenset(), ""),
+                                     url.encode()) if kind == "apprise"
+                      else (target.host, target.port))
+        check_destination(host, port, allow_local=allow_local)
         unknown = set(categories) - OPTIONAL_CATEGORIES
         if unknown:
             raise ValueError(f"unknown optional categories {sorted(unknown)}; choose from "
@@ -100,6 +107,8 @@ class ChannelManager:
         options: dict[str, Any] = {}
         if ca_pem is not None:
             options["ca_pem"] = ca_pem
+        if allow_local:
+            options["allow_local"] = True
         row = ChannelRow(channel_id, kind, target.url, options, frozenset(categories),
                          now_iso())
         if secret is not None:

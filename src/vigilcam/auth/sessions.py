@@ -24,7 +24,10 @@ from vigilcam.platform.db import Database
 
 COOKIE_NAME = "__Host-vigilcam"
 TOKEN_PREFIX = "vct_"
-NONCE_MEMORY = 4096
+NONCE_MEMORY = 1024
+"""Spent request nonces remembered per session (its newest ones)."""
+NONCE_SESSIONS = 512
+"""Sessions whose spent nonces are remembered; one user's traffic cannot push out another's."""
 NONCE_MIN_LENGTH = 16
 
 SCHEMA = """
@@ -78,7 +81,7 @@ class SessionStore:
     def __init__(self, db: Database, settings: SessionSettings) -> None:
         self.db = db
         self.settings = settings
-        self._nonces: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._nonces: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()
 
     def create(self, username: str, source: str, *, restricted: bool) -> tuple[str, Session]:
         """A new session; returns the raw cookie value (shown once) and the record."""
@@ -141,15 +144,22 @@ class SessionStore:
         return bool(presented) and hmac.compare_digest(session.csrf, presented or "")
 
     def consume_nonce(self, session_key: str, nonce: str | None) -> bool:
-        """Accept each request nonce once per session (replay guard, 5.1.1.3)."""
+        """Accept each request nonce once per session (replay guard, 5.1.1.3). Each session
+        has its own memory of spent nonces, so no session's requests evict another's."""
         if not nonce or not (NONCE_MIN_LENGTH <= len(nonce) <= 128):
             return False
-        key = (session_key, nonce)
-        if key in self._nonces:
+        spent = self._nonces.get(session_key)
+        if spent is None:
+            spent = self._nonces[session_key] = OrderedDict()
+            if len(self._nonces) > NONCE_SESSIONS:
+                self._nonces.popitem(last=False)
+        else:
+            self._nonces.move_to_end(session_key)
+        if nonce in spent:
             return False
-        self._nonces[key] = None
-        if len(self._nonces) > NONCE_MEMORY * 16:
-            self._nonces.popitem(last=False)
+        spent[nonce] = None
+        if len(spent) > NONCE_MEMORY:
+            spent.popitem(last=False)
         return True
 
     # -- API tokens ---------------------------------------------------------------------------

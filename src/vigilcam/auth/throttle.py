@@ -163,21 +163,27 @@ class LoginThrottle:
             if per_source is not None:
                 per_source.failures = max(0, per_source.failures - own)
                 if "source_locked" in r.crossed:
-                    self._restore(per_source, r.undo.source)
+                    self._unlock(per_source, r.undo.source)
             self._accounts.pop(r.acct, None)
             return
-        for key, table, before in ((r.pair_key, self._pairs, r.undo.pair),
-                                   (r.src, self._sources, r.undo.source),
-                                   (r.acct, self._accounts, r.undo.account)):
+        for key, table, before, lock in (
+            (r.pair_key, self._pairs, r.undo.pair, "delay"),
+            (r.src, self._sources, r.undo.source, "source_locked"),
+            (r.acct, self._accounts, r.undo.account, "account_capped"),
+        ):
             counter = table.get(key)
             if counter is None or (table is self._accounts and r.known):
                 continue
             counter.failures = max(0, counter.failures - 1)
-            self._restore(counter, before)
+            if lock in r.crossed:
+                self._unlock(counter, before)
 
     @staticmethod
-    def _restore(counter: _Counter, before: tuple[float, int] | None) -> None:
-        counter.blocked_until, counter.lockouts = before if before is not None else (0.0, 0)
+    def _unlock(counter: _Counter, before: tuple[float, int] | None) -> None:
+        """Take back the lock a refunded reservation set."""
+        counter.blocked_until = before[0] if before is not None else 0.0
+        if counter.lockouts:
+            counter.lockouts -= 1
 
     def failure(self, account: str, source: str) -> list[str]:
         """Count a failed check; return the thresholds this failure crossed (for the log)."""
@@ -195,11 +201,13 @@ class LoginThrottle:
             crossed.append("delay")
         per_source = self._sources.get_counter(src)
         per_source.failures += 1
-        if per_source.failures >= s.source_lockout_after:
+        # The first lockout after source_lockout_after failures, each further one after half as
+        # many more (the count is never reset, so a refund is a plain decrement).
+        step = max(1, s.source_lockout_after // 2)
+        if per_source.failures >= s.source_lockout_after + per_source.lockouts * step:
             per_source.lockouts += 1
             lock = min(s.source_lockout_s * 2 ** (per_source.lockouts - 1), 30 * 86400)
             per_source.blocked_until = now + lock
-            per_source.failures = s.source_lockout_after // 2
             crossed.append("source_locked")
         if not known:
             per_account = self._accounts.get_counter(acct)

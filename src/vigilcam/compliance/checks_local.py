@@ -185,7 +185,7 @@ def roles_enforced(ctx: LocalContext) -> Result:
 
 def login_throttling(ctx: LocalContext) -> Result:
     """5.1.2.2: growing delays, lockouts, at most 100 failures per account (NIST 800-63B)."""
-    from vigilcam.auth.throttle import LoginThrottle
+    from vigilcam.auth.throttle import LoginThrottle, Reservation
 
     s = ctx.settings().throttle
     clock = [0.0]
@@ -200,13 +200,24 @@ def login_throttling(ctx: LocalContext) -> Result:
             continue
         checked += 1
         throttle.failure("admin", "203.0.113.7")
+    # Attackers are parallel: 1,000 attempts in flight at once, from one source and from
+    # 1,000 sources, each reserved before any password check finishes.
+    burst = LoginThrottle(s, clock=lambda: 0.0)
+    one_source = sum(isinstance(burst.reserve("admin", "203.0.113.8"), Reservation)
+                     for _ in range(1000))
+    botnet = sum(isinstance(burst.reserve("root", f"10.{i // 250}.{i % 250}.9"), Reservation)
+                 for i in range(1000))
     evidence = [f"settings: free_attempts={s.free_attempts}, delays {s.base_delay_s}s.."
                 f"{s.max_delay_s}s, source lockout after {s.source_lockout_after}, account "
                 f"cap {s.account_hard_cap}",
                 f"simulated attack from one source: locked out after {checked} password checks "
-                f"({clock[0]:.0f} s of forced waiting)"]
-    if s.account_hard_cap > 100 or checked > 100:
+                f"({clock[0]:.0f} s of forced waiting)",
+                f"1,000 concurrent attempts: {one_source} checked from one source, {botnet} "
+                "from 1,000 sources on one account"]
+    if s.account_hard_cap > 100 or checked > 100 or botnet > 100:
         return Result.failed("Set throttle.account_hard_cap to 100 or less.", *evidence)
+    if one_source > s.source_lockout_after:
+        return Result.failed("Count login attempts before the password check.", *evidence)
     return Result.passed(*evidence)
 
 

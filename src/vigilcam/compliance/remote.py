@@ -9,8 +9,10 @@ Bounds (an audit must never become an attack): only the host the user typed; a f
 common camera ports, each probed once with short timeouts; at most 4 RTSP DESCRIBE requests per
 RTSP port; the default-credential check and the throttling probe run only with
 ``--i-own-this-device``, try at most 5 default pairs and 15 wrong passwords, and stop at the
-first throttling answer (429, 423, Retry-After or a lockout message); every probe has a time
-limit and the whole remote audit a deadline.
+first throttling answer (429, 423, Retry-After or a lockout message); then one burst of 30
+wrong passwords sent at once for a made-up account tells whether the throttle also holds for
+parallel guesses (a throttle that counts failures only after the check lets a burst through);
+every probe has a time limit and the whole remote audit a deadline.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +37,7 @@ CONNECT_TIMEOUT = 1.5
 IO_TIMEOUT = 4.0
 MAX_DEFAULT_ATTEMPTS = 5
 THROTTLE_PROBES = 15
+BURST_SIZE = 30
 PROBE_DEADLINE_S = 40.0
 
 # Well-known factory defaults of consumer cameras (the Mirai list and vendor manuals).
@@ -139,6 +143,16 @@ class AttemptsSeen:
 
 
 @dataclass
+class BurstSeen:
+    """Wrong passwords sent at once: how many the camera judged (not refused unchecked)."""
+
+    sent: int
+    checked: int  # answered as a judged guess (401/403, or 2xx)
+    refused: int  # throttle answers
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
 class RemoteFacts:
     target: Target
     owner: bool
@@ -152,6 +166,7 @@ class RemoteFacts:
     login: LoginSeen = field(default_factory=lambda: LoginSeen(""))
     defaults: AttemptsSeen | None = None
     throttle: AttemptsSeen | None = None
+    burst: BurstSeen | None = None
     onvif: Any = None  # remote_onvif.OnvifSeen once probed
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -394,6 +409,25 @@ def probe_throttling(target: Target, login: LoginSeen, deadline: float) -> Attem
     return seen
 
 
+def probe_burst(target: Target, login: LoginSeen, deadline: float) -> BurstSeen | None:
+    """BURST_SIZE wrong passwords at once for one made-up account (owner approved)."""
+    if time.monotonic() > deadline:
+        return None
+    account = "vigilcam-audit-" + secrets.token_hex(3)
+
+    def guess(_: int) -> int:
+        return _login(target, login, account, "audit-" + secrets.token_urlsafe(12))
+
+    with ThreadPoolExecutor(BURST_SIZE, thread_name_prefix="audit-burst") as pool:
+        statuses = list(pool.map(guess, range(BURST_SIZE)))
+    counts: dict[int, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    checked = sum(1 for st in statuses if st in (401, 403) or 200 <= st < 300)
+    refused = sum(1 for st in statuses if _is_throttle(st))
+    return BurstSeen(len(statuses), checked, refused, dict(sorted(counts.items())))
+
+
 def _certificate(target: Target) -> dict[str, str]:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -506,11 +540,8 @@ def collect(
     if facts.tls.reachable or plain_http:
         progress("looking for the login endpoint")
         facts.login = discover_login(target, plain_http)
-    if owner and facts.login.kind:
-        progress(f"default credentials (at most {MAX_DEFAULT_ATTEMPTS}, owner approved)")
-        facts.defaults = try_defaults(target, facts.login, deadline)
-        progress(f"throttling probe (at most {THROTTLE_PROBES} wrong passwords)")
-        facts.throttle = probe_throttling(target, facts.login, deadline)
+    # Before the login probes: their wrong passwords may lock this address out, and the
+    # ONVIF credential check would then be throttled instead of judged.
     if facts.tls.reachable or plain_http:
         from vigilcam.compliance.remote_onvif import probe_onvif
 
@@ -519,5 +550,13 @@ def collect(
                     if owner and onvif_credential else ""))
         facts.onvif = probe_onvif(target, plain_http, tls=facts.tls.reachable,
                                   owner=owner, credential=onvif_credential)
+    if owner and facts.login.kind:
+        progress(f"default credentials (at most {MAX_DEFAULT_ATTEMPTS}, owner approved)")
+        facts.defaults = try_defaults(target, facts.login, deadline)
+        progress(f"throttling probe (at most {THROTTLE_PROBES} wrong passwords)")
+        facts.throttle = probe_throttling(target, facts.login, deadline)
+        if facts.throttle.throttled_after is not None:
+            progress(f"parallel guessing ({BURST_SIZE} wrong passwords at once, owner approved)")
+            facts.burst = probe_burst(target, facts.login, deadline)
     facts.seconds = time.monotonic() - started
     return facts

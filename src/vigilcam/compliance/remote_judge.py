@@ -62,9 +62,25 @@ def login_throttled(facts: RemoteFacts) -> Result:
     seen = facts.throttle
     if seen.throttled_after is not None:
         earlier = len(facts.defaults.tried) if facts.defaults is not None else 0
-        return Result.passed(f"throttled at probe attempt {seen.throttled_after + 1} of "
-                             f"{THROTTLE_PROBES} ({earlier} default-credential attempts "
-                             f"before it) on {facts.login.where}: answers {seen.statuses}")
+        evidence = [f"throttled at probe attempt {seen.throttled_after + 1} of "
+                    f"{THROTTLE_PROBES} ({earlier} default-credential attempts before it) on "
+                    f"{facts.login.where}: answers {seen.statuses}"]
+        burst = facts.burst
+        if burst is None:
+            return Result.passed(*evidence, "parallel-guess burst not run (deadline)")
+        # Sent at once, a made-up account's guesses may get at most what the guesses in a row
+        # (defaults and probe) got before the first refusal, plus one for a request already
+        # being judged when that refusal came.
+        in_a_row = [*(facts.defaults.statuses if facts.defaults else []), *seen.statuses]
+        budget = sum(1 for status in in_a_row if status in (401, 403)) + 1
+        evidence.append(f"{burst.sent} wrong passwords at once for a new account: "
+                        f"{burst.checked} judged, {burst.refused} refused unchecked "
+                        f"(answers {burst.statuses})")
+        if burst.checked > budget:
+            return Result.failed("Count an attempt before its password is checked, so that "
+                                 "parallel guesses get no more checks than guesses in a row "
+                                 "(NIST SP 800-63B: at most 100 per account).", *evidence)
+        return Result.passed(*evidence)
     if seen.slowest_s >= 5:
         return Result.passed(f"answers slowed to {seen.slowest_s:.1f} s (delay throttling)")
     return Result.failed("Limit login attempts: growing delays and lockout (at most 100 "

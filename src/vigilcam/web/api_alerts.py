@@ -37,6 +37,8 @@ class ChannelCreateBody(_Body):
     ca_pem: str | None = Field(default=None, min_length=1, max_length=65536,
                                description="PEM of a private CA that signed the peer")
     categories: list[Literal["config", "motion"]] = Field(default_factory=list, max_length=2)
+    allow_local_target: bool = Field(
+        default=False, description="allow a destination on the device itself or link-local")
 
 
 class AlertTestBody(_Body):
@@ -66,7 +68,7 @@ async def channels_create(request: Request, principal: Principal) -> Response:
         channel_id, shown = service.add_channel(
             body.kind, body.url, password=body.password, ca_pem=body.ca_pem,
             categories=list(body.categories), by=principal.username,
-            source=client_address(request))
+            source=client_address(request), allow_local=body.allow_local_target)
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
     channel = next(c for c in service.list_channels() if c["id"] == channel_id)

@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +35,7 @@ from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
 from vigilcam.web.routes import RouteSpec
 from vigilcam.web.schemas import Body
+from vigilcam.web.work_gate import WorkGate
 
 if TYPE_CHECKING:
     from vigilcam.recording.service import RecordingService
@@ -201,14 +202,16 @@ async def recordings_play(request: Request, principal: Principal) -> Response:
 class _Release:
     """Close a file descriptor exactly once, whoever asks first."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, ticket: Callable[[], None]) -> None:
         self._fd: int | None = fd
+        self._ticket = ticket
 
     def __call__(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
+            self._ticket()  # the export's slot in the work gate (WorkGate)
 
 
 def _memfd_export_path() -> tuple[int, Path]:
@@ -231,21 +234,29 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
     viewers = _viewers(request)
     device = device_of(request)
     source = client_address(request)
+    gate: WorkGate = request.app.state.export_gate
+    ticket = gate.enter(principal.username)
+    if ticket is None:
+        raise ApiError(429, "other exports are running; try again when they have finished",
+                       headers={"Retry-After": "10"})
     try:
         session = viewers.open(principal.username, source, "export", "main")
     except PrivacyModeOn as exc:
+        ticket()
         raise ApiError(503, str(exc)) from None
     fd, path = _memfd_export_path()
     try:
         result = await service.export(start, end, path)
     except ExportError as exc:
         os.close(fd)
+        ticket()
         viewers.closed(session, reason="failed")
         device.record("recording.exported", result="failure", user=principal.username,
                       source=source, start=_iso(start), end=_iso(end), error=str(exc)[:200])
         raise ApiError(404, str(exc)) from None
     except BaseException:
         os.close(fd)
+        ticket()
         viewers.closed(session, reason="failed")
         raise
     size = os.fstat(fd).st_size
@@ -254,7 +265,7 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
                   refused=len(result.segments_refused), duration=round(result.duration, 3),
                   bytes=size)
     loop = asyncio.get_running_loop()
-    release = _Release(fd)
+    release = _Release(fd, ticket)
 
     async def body() -> AsyncIterator[bytes]:
         offset = 0

@@ -24,6 +24,7 @@ from vigilcam.web.errors import ApiError, on_api_error, on_http_error, on_unexpe
 from vigilcam.web.headers import SecurityHeadersMiddleware
 from vigilcam.web.routes import build_routes
 from vigilcam.web.ui import STATIC_DIR
+from vigilcam.web.work_gate import WorkGate
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
@@ -43,6 +44,7 @@ def create_app(device: Device) -> SecurityHeadersMiddleware:
         },
     )
     app.state.device = device
+    app.state.export_gate = WorkGate(total=2, per_user=1)
     return SecurityHeadersMiddleware(app, device.settings.max_body_bytes)
 
 
