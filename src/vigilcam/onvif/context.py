@@ -31,6 +31,7 @@ class Call:
     base_url: str  # https://host:port, validated
     host: str  # host part of base_url (no brackets, no port)
     path_tail: str  # e.g. the subscription id for /onvif/subscription/{id}
+    local_ip: str = ""  # the camera's address on the connection the request came in on
 
 
 Handler = Callable[[Call], Awaitable[str]]

@@ -8,6 +8,7 @@ the operation table name admin-only permissions) and 5.4.2.1 (every XAddr is ``h
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,7 +150,14 @@ async def get_services(call: Call) -> str:
 
 async def get_network_interfaces(call: Call) -> str:
     mac = hardware_address(call.device.identity.device_id)
-    host = call.host if call.host.count(".") == 3 else "0.0.0.0"  # noqa: S104 - unknown IPv4
+    host = "0.0.0.0"  # noqa: S104 - shown when the address is not IPv4
+    for candidate in (call.local_ip, call.host):
+        try:
+            if ipaddress.ip_address(candidate).version == 4:
+                host = candidate
+                break
+        except ValueError:
+            continue
     return ('<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
             "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
             f"<tt:HwAddress>{esc(mac)}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"

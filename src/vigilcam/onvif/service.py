@@ -244,7 +244,8 @@ async def soap_endpoint(request: Request) -> Response:
                 raise SoapFault("Sender", ("ter:NotAuthorized",),
                                 "your role does not allow this operation")
         base, host = _base_url(request, device)
-        call = Call(device, parsed, caller, base, host, tail)
+        server = request.scope.get("server") or ("", 0)
+        call = Call(device, parsed, caller, base, host, tail, str(server[0] or ""))
         limit = conf.request_timeout_s + (70.0 if parsed.operation == "PullMessages" else 0.0)
         answer = await asyncio.wait_for(op.handler(call), limit)
         return _answer(envelope(answer),
