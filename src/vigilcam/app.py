@@ -37,6 +37,7 @@ from vigilcam.platform.seclog import LogError, SecurityEvent, SecurityLog
 from vigilcam.platform.tpm import kek_store_for
 from vigilcam.platform.vault import Vault, VaultError
 from vigilcam.viewers.registry import ViewerRegistry
+from vigilcam.viewers.revocation import AccountFacts, RevocationWatcher, file_marker
 
 MASTER_KEY = "master_key"
 SECLOG_MAC_KEY = "seclog_mac_key"
@@ -189,6 +190,21 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
     if seclog.repaired_tail:
         seclog.record("seclog.torn_write_repaired", result="error")
     return device
+
+
+def revocation_watcher(device: Device) -> RevocationWatcher:
+    """The watcher that ends open streams whose grant is gone (IoT-1005-1 5.1.2.1, TAICS
+    5.5.1.1), fed by the security log and by change markers of the accounts database and the
+    vault (changes by the CLI in another process); the runtime starts and stops it."""
+    from vigilcam.auth.onvif_credentials import VideoCredentials
+
+    db, vault_file = device.db, device.paths.vault_file
+    # RTSPS lets a viewer in with the stream or the ONVIF credential (Home Assistant).
+    facts = AccountFacts(device.accounts, device.sessions, lambda: VideoCredentials(device))
+    watcher = RevocationWatcher(device.extras["viewers"], facts,
+                                lambda: (db.data_version(), file_marker(vault_file)))
+    device.seclog.subscribe(watcher.notice)
+    return watcher
 
 
 def mark_running(device: Device) -> None:

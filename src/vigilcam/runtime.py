@@ -16,7 +16,7 @@ from typing import Any
 
 from vigilcam import product
 from vigilcam.alerts.service import AlertService
-from vigilcam.app import Device, mark_running, mark_stopped
+from vigilcam.app import Device, mark_running, mark_stopped, revocation_watcher
 from vigilcam.detection import DetectionService
 from vigilcam.hostevents.monitor import HotplugMonitor, HotplugUnavailable
 from vigilcam.media.pipeline import MediaPipeline
@@ -121,6 +121,10 @@ class Runtime:
                           source=device.settings.media.source.split(":", 1)[0])
             stack.callback(device.record, "device.stopped")
             await alerts.start()
+            # Before any listener: every stream opened later is re-checked while it runs.
+            revocation = revocation_watcher(device)
+            await revocation.start()
+            stack.push_async_callback(revocation.stop)
 
             media = build_media(device)
             device.extras["media"] = media

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 
-from vigilcam.auth.onvif_credentials import OnvifCredentials
+from vigilcam.auth.onvif_credentials import OnvifCredentials, VideoCredentials
+from vigilcam.auth.permissions import Permission
 from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.rtsp.access import RtspAuthenticator
 from vigilcam.rtsp.digest import DigestAuth, NonceStore, digest_response
+from vigilcam.viewers.revocation import AccountFacts, admit, verdict
 
 URI = "rtsps://127.0.0.1:8322/main"
 
@@ -31,12 +33,20 @@ def test_onvif_credential_opens_rtsps_and_revocation_closes_it(onvif_device):
               'qop=auth, nc=00000001, cnonce="abc"')
     decision = auth.authenticate(header, "DESCRIBE", URI, "198.51.100.9", "c2")
     assert decision.status == "ok" and decision.credential == secret
+    # The revocation watcher's facts (app.revocation_watcher): the very secret must stay alive.
+    facts = AccountFacts(onvif_device.accounts, onvif_device.sessions,
+                         lambda: VideoCredentials(onvif_device))
+    admission = admit(onvif_device.accounts, "ha", Permission.VIEW_LIVE, "stream-credential",
+                      secret)
+    assert admission is not None
     stream_secret = StreamCredentials.of(onvif_device).get_or_create("ha")
-    assert auth.still_allowed("ha", secret)
+    by_stream = admit(onvif_device.accounts, "ha", Permission.VIEW_LIVE, "stream-credential",
+                      stream_secret)
+    assert verdict(admission, facts.read(admission)) is None
     StreamCredentials.of(onvif_device).rotate("ha")  # the other credential: no effect
-    assert auth.still_allowed("ha", secret)
-    assert not auth.still_allowed("ha", stream_secret)
+    assert verdict(admission, facts.read(admission)) is None
+    assert verdict(by_stream, facts.read(by_stream)) == "stream credential rotated or revoked"
     OnvifCredentials.of(onvif_device).revoke("ha")
-    assert not auth.still_allowed("ha", secret)
+    assert verdict(admission, facts.read(admission)) == "stream credential rotated or revoked"
     refused = auth.authenticate(_basic("ha", secret), "DESCRIBE", URI, "198.51.100.9", "c3")
     assert refused.status == "denied"

@@ -18,7 +18,8 @@ from typing import Any
 
 from vigilcam.auth.stream_credentials import StreamCredentialError, StreamCredentials
 
-__all__ = ["OnvifCredentials", "onvif_credential_command", "viewer_secrets"]
+__all__ = ["OnvifCredentials", "VideoCredentials", "onvif_credential_command",
+           "viewer_secrets"]
 
 
 class OnvifCredentials(StreamCredentials):
@@ -51,3 +52,14 @@ def viewer_secrets(device: Any, username: str) -> list[str]:
     found = [StreamCredentials.of(device).find(username),
              OnvifCredentials.of(device).find(username)]
     return [s for s in found if s is not None]
+
+
+class VideoCredentials:
+    """Either credential a video client may hold (stream or ONVIF): a stream stays granted
+    while the very secret it was let in with is still one of the user's two."""
+
+    def __init__(self, device: Any) -> None:
+        self._stores = (StreamCredentials.of(device), OnvifCredentials.of(device))
+
+    def unchanged(self, username: str, secret: str) -> bool:
+        return any([store.unchanged(username, secret) for store in self._stores])

@@ -9,9 +9,10 @@ refuses and ends video) and 5.5.2.1 / issue 3 scope 9 (bounded parser, header an
 timeouts, connection limits; bad input gets an error answer and a closed socket, never a stack
 trace).
 
-While a viewer plays, its access is re-checked every ``report_interval`` seconds (account
-enabled, role allowed, stream credential not rotated or revoked, also by the CLI in another
-process); a viewer that lost it is cut.
+Each PLAY's viewing session carries an admission (the stream credential, role and password
+state it started with); ``vigilcam.viewers.revocation`` re-checks it and, within 1 s of the
+account being disabled, its role or password changed or its credential rotated or revoked
+(also by the CLI in another process), cuts the viewer through the registry.
 
 Streams are ``rtsps://HOST:PORT/main`` and ``/sub`` (one hub each). Each viewer has its own
 subscription: a slow one is dropped to the next keyframe by the hub, closed when hopeless or
@@ -31,10 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vigilcam.auth.permissions import Permission
 from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.media.hub import StreamHub, Subscription
 from vigilcam.platform.tls import server_context
 from vigilcam.viewers.registry import PrivacyModeOn
+from vigilcam.viewers.revocation import admit
 
 from .access import RtspAuthenticator
 from .digest import NonceStore
@@ -72,7 +75,7 @@ class ServerLimits:
     send_buffer: int | None = None  # SO_SNDBUF per connection (None: the kernel's autotuning)
     max_queue: int = 90  # hub queue per viewer (packets)
     start_at_last_keyframe: bool = False  # faster first frame, up to one GOP behind live
-    report_interval: float = 5.0  # RTCP sender report; the viewer's access is re-checked too
+    report_interval: float = 5.0  # RTCP sender report (access: viewers/revocation.py)
     parser: Limits = Limits()
 
 
@@ -406,15 +409,21 @@ class _Connection:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self.close_soon, "ended")
 
+        if self.credential is None:  # the secret that verified (stream or ONVIF credential)
+            self.credential = self.server.auth.credential_of(self.user)
+        admission = None if self.credential is None else admit(
+            self.server.device.accounts, self.user, Permission.VIEW_LIVE, "stream-credential",
+            self.credential)
+        if admission is None:  # revoked or deleted since the request was authenticated
+            self._respond(req, 403)
+            return
         try:
             self.viewing = self.server.viewers.open(self.user, self.source, "rtsps",
-                                                    self.stream, close=cut)
+                                                    self.stream, close=cut, admission=admission)
         except PrivacyModeOn:
             self._respond(req, 403, [("Content-Type", "text/plain")],
                           b"privacy mode is on: video is switched off\n", reason=PRIVACY_REASON)
             return
-        if self.credential is None:
-            self.credential = self.server.auth.credential_of(self.user)
         limits = self.server.limits
         sub = hub.subscribe(limits.max_queue, from_last_keyframe=limits.start_at_last_keyframe)
         self.subscription = sub
@@ -466,10 +475,6 @@ class _Connection:
                 now = time.monotonic()
                 if now >= next_report:  # RTCP SR: wall-clock time of this frame
                     next_report = now + limits.report_interval
-                    if self.user is None or not self.server.auth.still_allowed(
-                            self.user, self.credential):
-                        reason = "access withdrawn"  # disabled, role changed, revoked
-                        break
                     sr = sender_report(pk, pkt.wallclock, pk.timestamp_of(pkt.pts))
                     data += interleave(self.channels[1], sr)
                 self.writer.write(data)
