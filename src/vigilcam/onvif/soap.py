@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # noqa: S405 - only used for types and tree walking
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import DefusedXmlException
@@ -73,8 +73,6 @@ def sender(reason: str, *subcodes: str, status: int = 400) -> SoapFault:
     return SoapFault("Sender", subcodes, reason, status)
 
 
-NOT_AUTHORIZED = ("ter:NotAuthorized",)
-
 
 @dataclass(frozen=True)
 class SoapRequest:
@@ -84,9 +82,6 @@ class SoapRequest:
     operation: str
     body: ET.Element
     header: ET.Element | None
-    message_id: str = ""
-    reply_to: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def security(self) -> ET.Element | None:
         if self.header is None:
@@ -144,13 +139,7 @@ def parse_envelope(
         raise sender("SOAP Body must hold exactly one operation", "ter:InvalidArgs")
     op = children[0]
     op_ns, op_name = _split(op.tag)
-    message_id = reply_to = ""
-    if header is not None:
-        mid = header.find(f"{{{NS['wsa']}}}MessageID")
-        message_id = (mid.text or "").strip()[:200] if mid is not None else ""
-        rt = header.find(f"{{{NS['wsa']}}}ReplyTo/{{{NS['wsa']}}}Address")
-        reply_to = (rt.text or "").strip()[:500] if rt is not None else ""
-    return SoapRequest(op_ns, op_name, op, header, message_id, reply_to)
+    return SoapRequest(op_ns, op_name, op, header)
 
 
 def esc(value: object) -> str:
