@@ -62,10 +62,14 @@ async def test_pullpoint_gets_initialized_then_a_real_covered_tamper_and_its_cle
                           no_cache=True)
         try:
             await cam.update_xaddrs()
-            manager = await cam.create_pullpoint_manager(dt.timedelta(seconds=60), lambda: None)
+            # Home Assistant's PullPointManager: a 10-minute subscription, then a
+            # synchronization point, then PullMessages with MessageLimit 100.
+            manager = await cam.create_pullpoint_manager(dt.timedelta(minutes=10), lambda: None)
+            await manager.set_synchronization_point()
             service = manager.get_service()
             seen: list = []
-            await _pull_until(service, lambda s: len(s) >= 5, seen, 10)
+            await _pull_until(service, lambda s: len(s) >= 10, seen, 10)
+            assert len(seen) == 10  # five on subscribe, five on the synchronization point
             initial = {(t, v, op) for t, _, v, op in seen}
             assert initial == {
                 ("tns1:RuleEngine/CellMotionDetector/Motion", False, "Initialized"),
