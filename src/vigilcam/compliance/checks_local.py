@@ -571,7 +571,8 @@ def security_log(ctx: LocalContext) -> Result:
         return Result.failed("Provision the device.", f"identity unreadable: {ident}")
     vault = ctx.vault()
     log = SecurityLog(ctx.paths.seclog_dir, ident.device_id,  # type: ignore[attr-defined]
-                      vault.get(SECLOG_MAC_KEY), vault.get(SECLOG_ARCHIVE_KEY))
+                      vault.get(SECLOG_MAC_KEY), vault.get(SECLOG_ARCHIVE_KEY),
+                      anchor=vault.anchor)
     report = log.verify()
     for _ in range(3):  # the running service may be mid-append: read again
         if report.ok or not ctx.running:

@@ -165,8 +165,17 @@ CLAUSES: tuple[Clause, ...] = (
          note="Release packages AES-256-GCM encrypted and TUF-signed; the installed package is "
               "scanned for embedded secrets and undeclared URLs/IPs."),
     _iot("5.4.1.2", "Stored security-sensitive data encrypted", ("5.4-1",),
-         ("platform/vault.py", "platform/fsutil.py", "auth/passwords.py"),
-         ("tests/platform/test_vault.py", *_AUDIT_TESTS), IMPL, _L + "storage_protected"),
+         ("platform/vault.py", "platform/anchor.py", "platform/fsutil.py", "auth/passwords.py",
+          "recording/segment_format.py"),
+         ("tests/platform/test_vault.py", "tests/attack/test_evidence_log.py",
+          "tests/attack/test_evidence_recordings.py", "tests/extras/test_tpm.py",
+          *_AUDIT_TESTS), IMPL,
+         _L + "storage_protected",
+         note="AES-256-GCM at rest; the vault carries a version anchored outside it (and in a "
+              "TPM NV counter when the KEK is in a TPM), so an older vault.bin is refused at "
+              "start; recording segments bind their start, end "
+              "and timeline seq, so moved footage is refused at playback, export and "
+              "`recordings verify`."),
     _iot("5.4.2.1", "All data over a secure channel: TLS >= 1.2 with forward secrecy",
          ("5.5-1", "5.8-1", "5.8-2"), ("platform/tls.py", "web/server.py",
                                        "compliance/tls_scan.py", "onvif/ops_media.py"),
@@ -186,8 +195,10 @@ CLAUSES: tuple[Clause, ...] = (
          _H + "no_debug_access", _R + "no_debug_service",
          note="vigilcam has no debug endpoint or console; the audit inspects the host."),
     _iot("5.5.2.1", "Management interface validates syntax and content of input", ("5.13-1",),
-         ("web/schemas.py", "web/errors.py", "platform/config.py", "web/headers.py"),
-         ("tests/web/test_api.py",), IMPL, _L + "input_validated"),
+         ("web/schemas.py", "web/errors.py", "platform/config.py", "web/headers.py",
+          "platform/seclog.py"),
+         ("tests/web/test_api.py", "tests/attack/test_evidence_log.py"), IMPL,
+         _L + "input_validated"),
     _iot("5.6.1.1", "Returns to normal operation after a service interruption",
          ("5.9-1", "5.9-2", "5.9-3"),
          ("platform/fsutil.py", "platform/seclog.py", "app.py", "media/backoff.py",
@@ -270,10 +281,14 @@ CLAUSES: tuple[Clause, ...] = (
            ("tests/web/test_permissions.py", *_REMOTE_TESTS), IMPL, _N + "api_security",
            _R + "api_headers"),
     _taics("5.2.8.1", 1, "Security event log: complete, shown, protected, retained",
-           (), ("platform/seclog.py", "web/api_core.py", "cli.py",
+           (), ("platform/seclog.py", "platform/anchor.py", "web/api_core.py", "cli.py",
                 "platform/syslog_forward.py"),
-           ("tests/platform/test_seclog.py", "tests/extras/test_syslog_forward.py",
-            *_AUDIT_TESTS), IMPL, _L + "security_log"),
+           ("tests/platform/test_seclog.py", "tests/platform/test_seclog_query.py",
+            "tests/attack/test_evidence_log.py", "tests/extras/test_syslog_forward.py",
+            *_AUDIT_TESTS), IMPL, _L + "security_log",
+           note="Hash-chained, keyed records; the head is anchored outside the log folder, so "
+                "a cut tail, a deleted head or an older head put back fails `log verify`; "
+                "queries read an archive index instead of decrypting every archive."),
     _taics("5.2.8.2", 2, "Alert when the security log cannot be stored", (),
            ("platform/seclog.py", "alerts/rules.py"),
            ("tests/platform/test_seclog.py", "tests/alerts/test_alert_logfail.py"), PART,
