@@ -15,7 +15,9 @@ INFO = "<tds:GetDeviceInformation/>"
 
 
 async def _blast(port: int, bodies: list[bytes]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=len(bodies))
+    # Below the listener's per-address budget (32 open connections): more would be reset
+    # before TLS by the connection budget, not judged by ONVIF.
+    limits = httpx.Limits(max_connections=min(len(bodies), 24))
     async with httpx.AsyncClient(verify=False, timeout=60, limits=limits) as client:  # noqa: S501
         return await asyncio.gather(*[
             client.post(f"https://127.0.0.1:{port}/onvif/device_service", content=b,

@@ -217,9 +217,11 @@ def test_server_keeps_idle_connections_longer_than_onvif_clients():
     server never closes an idle connection the client still considers alive."""
     from onvif.const import KEEPALIVE_EXPIRY
 
+    from vigilcam.platform.config import ListenerSettings
     from vigilcam.web.server import _uvicorn_config
 
-    assert _uvicorn_config(object(), "127.0.0.1", 1).timeout_keep_alive > KEEPALIVE_EXPIRY
+    config = _uvicorn_config(object(), "127.0.0.1", 1, ListenerSettings())
+    assert config.timeout_keep_alive > KEEPALIVE_EXPIRY
 
 
 def test_content_type_with_action_is_accepted_and_answered(client, onvif_device):
