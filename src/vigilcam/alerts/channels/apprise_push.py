@@ -18,8 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, text_body
+from vigilcam.alerts.channels.base import (
+    SEND_TIMEOUT_S,
+    ChannelError,
+    ChannelKind,
+    Delivery,
+    Target,
+    check_url_text,
+    text_body,
+)
 from vigilcam.alerts.evidence import Attachments
 from vigilcam.alerts.rules import Alert
 
@@ -36,8 +45,7 @@ def _schemes(value: Any) -> set[str]:
 def _instantiate(url: str) -> Any:
     import apprise
 
-    if len(url) > 2048 or any(c.isspace() for c in url):
-        raise ValueError("the URL is too long or contains spaces")
+    check_url_text(url)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if not scheme:
         raise ValueError("an apprise URL looks like service://token/... "
@@ -121,3 +129,25 @@ class AppriseSender:
 
     async def close(self) -> None:
         return None
+
+
+def parse(url: str) -> Target:
+    """The redacted target: scheme and host for display, the service name as host."""
+    shown, service = redacted(url)
+    return Target("apprise", shown, service, 0, None, "", {})
+
+
+def locate(secret_url: bytes | None) -> tuple[str, int]:
+    """(host, port) inside the vault's URL: the stored target is redacted."""
+    parts = urlsplit((secret_url or b"").decode(errors="replace"))
+    try:
+        return parts.hostname or "", parts.port or 0
+    except ValueError:
+        return parts.hostname or "", 0
+
+
+def build(delivery: Delivery) -> AppriseSender:
+    return AppriseSender(delivery.secret, delivery.attachments)
+
+
+KIND = ChannelKind("apprise", parse, build, secret="url", locate=locate)

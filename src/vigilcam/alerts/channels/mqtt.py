@@ -7,12 +7,41 @@ publish counts as delivered only after the broker's PUBACK (QoS 1).
 
 from __future__ import annotations
 
+import re
 import ssl
+from urllib.parse import quote, unquote
 
 import aiomqtt
 
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, Target
+from vigilcam.alerts.channels.base import (
+    SEND_TIMEOUT_S,
+    ChannelError,
+    ChannelKind,
+    Delivery,
+    Target,
+    host_port,
+    netloc,
+    split_url,
+    tls_context,
+)
 from vigilcam.alerts.rules import Alert
+
+_TOPIC = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
+
+
+def parse(url: str) -> Target:
+    """mqtts://[user@]host[:8883]/topic; the password goes to the vault."""
+    parts = split_url(url, fragment_allowed=True)  # a '#' is refused below as a wildcard
+    if parts.scheme.lower() != "mqtts":
+        raise ValueError("an MQTT URL must be mqtts://[user@]host[:8883]/topic (TLS only)")
+    user = unquote(parts.username) if parts.username else None
+    host, port = host_port(parts, 8883)
+    topic = parts.path.lstrip("/") or "vigilcam/alerts"
+    if not _TOPIC.match(topic) or "+" in url or "#" in url or parts.query:
+        raise ValueError("the MQTT topic may hold letters, digits and _ . / - (no wildcards)")
+    user_part = f"{quote(user, safe='')}@" if user else ""
+    return Target("mqtt", f"mqtts://{user_part}{netloc(host, port, 8883)}/{topic}", host, port,
+                  user, topic, {})
 
 
 class MqttSender:
@@ -35,3 +64,12 @@ class MqttSender:
 
     async def close(self) -> None:
         return None
+
+
+def build(delivery: Delivery) -> MqttSender:
+    target = parse(delivery.stored_url)
+    client_id = f"vigilcam-{delivery.device_id[:8]}-{delivery.channel_id[:8]}"
+    return MqttSender(target, delivery.secret, tls_context(delivery.ca_pem), client_id)
+
+
+KIND = ChannelKind("mqtt", parse, build)

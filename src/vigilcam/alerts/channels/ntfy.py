@@ -7,14 +7,25 @@ phone) and 5.4.2.1 (HTTPS only, certificate verified).
 
 from __future__ import annotations
 
+import re
 import ssl
 
 import httpx
 
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, Target, text_body
+from vigilcam.alerts.channels.base import (
+    SEND_TIMEOUT_S,
+    ChannelError,
+    ChannelKind,
+    Delivery,
+    Target,
+    parse_https,
+    text_body,
+    tls_context,
+)
 from vigilcam.alerts.rules import Alert
 from vigilcam.alerts.signature import ALERT_ID_HEADER, DEVICE_HEADER
 
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PRIORITY = {"critical": "5", "warning": "4", "info": "3"}
 
 
@@ -51,3 +62,18 @@ class NtfySender:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def parse(url: str) -> Target:
+    target = parse_https("ntfy", url)
+    if not _TOPIC.match(target.path.strip("/")):
+        raise ValueError("an ntfy URL is https://server/topic (topic: letters, digits, _ -)")
+    return target
+
+
+def build(delivery: Delivery) -> NtfySender:
+    target = parse(delivery.stored_url)
+    return NtfySender(target, delivery.secret, tls_context(delivery.ca_pem))
+
+
+KIND = ChannelKind("ntfy", parse, build)

@@ -7,15 +7,62 @@ opportunistic STARTTLS are refused). The password comes from the vault.
 
 from __future__ import annotations
 
+import re
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from urllib.parse import parse_qs, quote, unquote
 
 import aiosmtplib
 
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, Target, text_body
+from vigilcam.alerts.channels.base import (
+    SEND_TIMEOUT_S,
+    ChannelError,
+    ChannelKind,
+    Delivery,
+    Target,
+    host_port,
+    netloc,
+    split_url,
+    text_body,
+    tls_context,
+)
 from vigilcam.alerts.evidence import Attachment, Attachments
 from vigilcam.alerts.rules import Alert
+
+_EMAIL = re.compile(r"^[^@\s,<>]{1,64}@[A-Za-z0-9.-]{1,253}$")
+
+
+def parse(url: str) -> Target:
+    """smtps:// (implicit TLS) or smtp+starttls:// (STARTTLS required), ?to= and ?from=."""
+    parts = split_url(url)
+    scheme = parts.scheme.lower()
+    user = unquote(parts.username) if parts.username else None
+    if scheme == "smtps":
+        mode, default_port = "tls", 465
+    elif scheme in ("smtp+starttls", "smtp"):
+        if scheme == "smtp":
+            raise ValueError("plain smtp:// is refused; use smtps:// (implicit TLS) or "
+                             "smtp+starttls:// (STARTTLS required)")
+        mode, default_port = "starttls", 587
+    else:
+        raise ValueError("an email URL is smtps://user@host:465?to=owner@example.org or "
+                         "smtp+starttls://user@host:587?to=...")
+    host, port = host_port(parts, default_port)
+    args = parse_qs(parts.query)
+    to = [a.strip() for v in args.get("to", []) for a in v.split(",") if a.strip()]
+    if not to:
+        raise ValueError("an email URL needs ?to=address (comma-separated for several)")
+    sender = (args.get("from") or [f"vigilcam@{host}"])[0]
+    for address in [*to, sender]:
+        if not _EMAIL.match(address):
+            raise ValueError(f"not an email address: {address!r}")
+    if len(to) > 20:
+        raise ValueError("at most 20 recipients")
+    user_part = f"{quote(user, safe='')}@" if user else ""
+    q = "to=" + ",".join(to) + (f"&from={sender}" if "from" in args else "")
+    return Target("email", f"{scheme}://{user_part}{netloc(host, port, default_port)}?{q}",
+                  host, port, user, "", {"mode": mode, "to": to, "from": sender})
 
 
 def build_message(target: Target, alert: Alert,
@@ -60,3 +107,12 @@ class EmailSender:
 
     async def close(self) -> None:
         return None
+
+
+def build(delivery: Delivery) -> EmailSender:
+    target = parse(delivery.stored_url)
+    return EmailSender(target, delivery.secret, tls_context(delivery.ca_pem),
+                       delivery.attachments)
+
+
+KIND = ChannelKind("email", parse, build)

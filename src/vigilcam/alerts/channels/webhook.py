@@ -12,7 +12,15 @@ import time
 
 import httpx
 
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, Target
+from vigilcam.alerts.channels.base import (
+    SEND_TIMEOUT_S,
+    ChannelError,
+    ChannelKind,
+    Delivery,
+    Target,
+    parse_https,
+    tls_context,
+)
 from vigilcam.alerts.rules import Alert
 from vigilcam.alerts.signature import ALERT_ID_HEADER, DEVICE_HEADER, HEADER, sign
 
@@ -43,3 +51,15 @@ class WebhookSender:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def parse(url: str) -> Target:
+    return parse_https("webhook", url)
+
+
+def build(delivery: Delivery) -> WebhookSender:
+    target = parse(delivery.stored_url)
+    return WebhookSender(target, delivery.secret or b"", tls_context(delivery.ca_pem))
+
+
+KIND = ChannelKind("webhook", parse, build, secret="hmac")
