@@ -19,7 +19,7 @@ from vigilcam import motion_settings
 from vigilcam.auth.permissions import Permission as P
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 
 
 class MotionZoneBody(BaseModel):

@@ -25,7 +25,7 @@ from vigilcam.privacy.inventory import NOT_PERSONAL, data_inventory, measure
 from vigilcam.privacy.telemetry import telemetry_statement
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 from vigilcam.web.schemas import Body
 
 
