@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
-from vigilcam.auth.sessions import COOKIE_NAME
 from vigilcam.media.masks import MaskSet
 from vigilcam.privacy import masks_store
 from vigilcam.privacy.erase import erase_all_personal_data
@@ -27,6 +26,7 @@ from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
 from vigilcam.web.route_spec import RouteSpec
 from vigilcam.web.schemas import Body
+from vigilcam.web.session_cookie import clear_session_cookie
 
 
 class EraseBody(Body):
@@ -68,7 +68,7 @@ async def erase(request: Request, principal: Principal) -> Response:
     body["next"] = ("Log in as 'admin' with the new setup secret (shown once, also in the "
                     "setup-secret file of the data dir) and choose a new password.")
     response = JSONResponse(body)
-    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return response
 
 
