@@ -1,6 +1,6 @@
 """``vigilcam recordings list | export | delete``.
 
-Owns the command-line access to recordings that outside checks rely on (issue 4 scope 8).
+Owns the command-line access to recordings that outside checks rely on (docs/privacy.md).
 Serves TAICS 5.5.1.1 (an export opens an "export" viewing session: a security event, hence an
 alert), IoT-1005-1 5.7.1.1 (delete by range) and 5.4.1.2 (decryption happens in memory; the
 only plaintext written is the MP4 the owner asked for). Times are ISO-8601 or epoch seconds.

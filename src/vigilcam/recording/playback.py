@@ -1,6 +1,6 @@
 """Playback and export of recordings: decrypt in memory, never write plaintext to disk.
 
-Owns how recorded segments are turned back into video (issue 4 scope 5). Serves IoT-1005-1
+Owns how recorded segments are turned back into video. Serves IoT-1005-1
 5.4.1.2 (plaintext exists only in memory, and in the export file the owner asked for), and the
 integrity promise of the segment format: a segment that fails authentication is refused with
 a clear error and skipped, the others still play. Permission checks and access events belong

@@ -4,7 +4,7 @@ Serves IoT-1005-1 5.7.1.1 (the owner sees every kind of personal data kept, wher
 how long, and can erase it: one action, a typed confirmation, a report of what was deleted),
 5.7.1.2 (telemetry: none, and the API says so for the audit), 5.1.3.1 / TAICS 5.1.3.2 (after
 erase only a fresh admin remains, with a NEW random setup secret that must be changed),
-issue 4 scope 9 (privacy masks applied before encoding and kept across restarts) and
+docs/privacy.md 'Privacy masks' (applied before encoding and kept across restarts) and
 IoT-1005-1 5.5.2.1 (bounded bodies, unknown fields refused).
 """
 
