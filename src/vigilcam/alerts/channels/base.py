@@ -29,6 +29,11 @@ class ChannelError(Exception):
     """A delivery failed; the message says why (never contains a secret)."""
 
 
+def delivery_failed(where: str, exc: BaseException) -> ChannelError:
+    """The error for a transport failure: where (kind and host) and the library's reason."""
+    return ChannelError(f"{where}: {type(exc).__name__}: {exc}")
+
+
 class Sender(Protocol):
     async def send(self, alert: Alert) -> None: ...
     async def close(self) -> None: ...
@@ -111,20 +116,6 @@ def host_port(parts: SplitResult, default_port: int) -> tuple[str, int]:
     except ValueError:
         raise ValueError("the URL port is not a number between 1 and 65535") from None
     return host, port
-
-
-def parse_https(kind: str, url: str) -> Target:
-    """An https:// target (webhook, ntfy): TLS only, no user name, path and query kept."""
-    parts = split_url(url)
-    if parts.scheme.lower() != "https":
-        raise ValueError(f"a {kind} URL must start with https:// (TLS only)")
-    if parts.username:
-        raise ValueError("a user name in an https URL is not supported")
-    host, port = host_port(parts, 443)
-    path = parts.path or "/"
-    query = f"?{parts.query}" if parts.query else ""
-    return Target(kind, f"https://{netloc(host, port, 443)}{path}{query}", host, port, None,
-                  path, {})
 
 
 def netloc(host: str, port: int, default: int) -> str:

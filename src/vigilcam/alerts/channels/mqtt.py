@@ -13,39 +13,29 @@ from urllib.parse import quote, unquote
 
 import aiomqtt
 
-from vigilcam.alerts.channels.base import (
-    SEND_TIMEOUT_S,
-    ChannelError,
-    ChannelKind,
-    Delivery,
-    Target,
-    host_port,
-    netloc,
-    split_url,
-    tls_context,
-)
+from vigilcam.alerts.channels import base
 from vigilcam.alerts.rules import Alert
 
 _TOPIC = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
 
 
-def parse(url: str) -> Target:
+def parse(url: str) -> base.Target:
     """mqtts://[user@]host[:8883]/topic; the password goes to the vault."""
-    parts = split_url(url, fragment_allowed=True)  # a '#' is refused below as a wildcard
+    parts = base.split_url(url, fragment_allowed=True)  # a '#' is refused below as a wildcard
     if parts.scheme.lower() != "mqtts":
         raise ValueError("an MQTT URL must be mqtts://[user@]host[:8883]/topic (TLS only)")
     user = unquote(parts.username) if parts.username else None
-    host, port = host_port(parts, 8883)
+    host, port = base.host_port(parts, 8883)
     topic = parts.path.lstrip("/") or "vigilcam/alerts"
     if not _TOPIC.match(topic) or "+" in url or "#" in url or parts.query:
         raise ValueError("the MQTT topic may hold letters, digits and _ . / - (no wildcards)")
     user_part = f"{quote(user, safe='')}@" if user else ""
-    return Target("mqtt", f"mqtts://{user_part}{netloc(host, port, 8883)}/{topic}", host, port,
-                  user, topic, {})
+    shown = f"mqtts://{user_part}{base.netloc(host, port, 8883)}/{topic}"
+    return base.Target("mqtt", shown, host, port, user, topic, {})
 
 
 class MqttSender:
-    def __init__(self, target: Target, password: bytes | None, ctx: ssl.SSLContext,
+    def __init__(self, target: base.Target, password: bytes | None, ctx: ssl.SSLContext,
                  client_id: str) -> None:
         self.target, self._ctx, self._client_id = target, ctx, client_id
         self._password = password.decode() if password else None
@@ -55,21 +45,21 @@ class MqttSender:
             async with aiomqtt.Client(
                 self.target.host, self.target.port, username=self.target.username,
                 password=self._password, identifier=self._client_id, tls_context=self._ctx,
-                timeout=SEND_TIMEOUT_S,
+                timeout=base.SEND_TIMEOUT_S,
             ) as client:
                 await client.publish(self.target.path, alert.to_json().encode(), qos=1,
-                                     timeout=SEND_TIMEOUT_S)
+                                     timeout=base.SEND_TIMEOUT_S)
         except (aiomqtt.MqttError, OSError, ssl.SSLError) as exc:
-            raise ChannelError(f"mqtt {self.target.host}: {type(exc).__name__}: {exc}") from None
+            raise base.delivery_failed(f"mqtt {self.target.host}", exc) from None
 
     async def close(self) -> None:
         return None
 
 
-def build(delivery: Delivery) -> MqttSender:
-    target = parse(delivery.stored_url)
+def build(delivery: base.Delivery) -> MqttSender:
     client_id = f"vigilcam-{delivery.device_id[:8]}-{delivery.channel_id[:8]}"
-    return MqttSender(target, delivery.secret, tls_context(delivery.ca_pem), client_id)
+    return MqttSender(parse(delivery.stored_url), delivery.secret,
+                      base.tls_context(delivery.ca_pem), client_id)
 
 
-KIND = ChannelKind("mqtt", parse, build)
+KIND = base.ChannelKind("mqtt", parse, build)

@@ -15,27 +15,16 @@ from urllib.parse import parse_qs, quote, unquote
 
 import aiosmtplib
 
-from vigilcam.alerts.channels.base import (
-    SEND_TIMEOUT_S,
-    ChannelError,
-    ChannelKind,
-    Delivery,
-    Target,
-    host_port,
-    netloc,
-    split_url,
-    text_body,
-    tls_context,
-)
+from vigilcam.alerts.channels import base
 from vigilcam.alerts.evidence import Attachment, Attachments
 from vigilcam.alerts.rules import Alert
 
 _EMAIL = re.compile(r"^[^@\s,<>]{1,64}@[A-Za-z0-9.-]{1,253}$")
 
 
-def parse(url: str) -> Target:
+def parse(url: str) -> base.Target:
     """smtps:// (implicit TLS) or smtp+starttls:// (STARTTLS required), ?to= and ?from=."""
-    parts = split_url(url)
+    parts = base.split_url(url)
     scheme = parts.scheme.lower()
     user = unquote(parts.username) if parts.username else None
     if scheme == "smtps":
@@ -48,7 +37,7 @@ def parse(url: str) -> Target:
     else:
         raise ValueError("an email URL is smtps://user@host:465?to=owner@example.org or "
                          "smtp+starttls://user@host:587?to=...")
-    host, port = host_port(parts, default_port)
+    host, port = base.host_port(parts, default_port)
     args = parse_qs(parts.query)
     to = [a.strip() for v in args.get("to", []) for a in v.split(",") if a.strip()]
     if not to:
@@ -61,11 +50,12 @@ def parse(url: str) -> Target:
         raise ValueError("at most 20 recipients")
     user_part = f"{quote(user, safe='')}@" if user else ""
     q = "to=" + ",".join(to) + (f"&from={sender}" if "from" in args else "")
-    return Target("email", f"{scheme}://{user_part}{netloc(host, port, default_port)}?{q}",
-                  host, port, user, "", {"mode": mode, "to": to, "from": sender})
+    shown = f"{scheme}://{user_part}{base.netloc(host, port, default_port)}?{q}"
+    return base.Target("email", shown, host, port, user, "", {"mode": mode, "to": to,
+                                                              "from": sender})
 
 
-def build_message(target: Target, alert: Alert,
+def build_message(target: base.Target, alert: Alert,
                   attachments: list[Attachment] | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = target.extra["from"]
@@ -75,7 +65,7 @@ def build_message(target: Target, alert: Alert,
     msg["Message-ID"] = make_msgid(idstring=alert.alert_id[:16], domain="vigilcam.invalid")
     msg["X-Vigilcam-Device-Id"] = alert.device_id
     msg["X-Vigilcam-Alert-Id"] = alert.alert_id
-    msg.set_content(text_body(alert) + "\n" + alert.to_json() + "\n")
+    msg.set_content(base.text_body(alert) + "\n" + alert.to_json() + "\n")
     for item in attachments or []:
         msg.add_attachment(item.data, maintype=item.maintype, subtype=item.subtype,
                            filename=item.filename)
@@ -83,12 +73,12 @@ def build_message(target: Target, alert: Alert,
 
 
 class EmailSender:
-    def __init__(self, target: Target, password: bytes | None, ctx: ssl.SSLContext,
+    def __init__(self, target: base.Target, password: bytes | None, ctx: ssl.SSLContext,
                  attachments: Attachments | None = None) -> None:
         self.target, self._ctx, self._attachments = target, ctx, attachments
         self._password = password.decode() if password else None
         if target.username and self._password is None:
-            raise ChannelError("email channel has a user name but no password in the vault")
+            raise base.ChannelError("email channel has a user name but no password in the vault")
 
     async def send(self, alert: Alert) -> None:
         implicit = self.target.extra["mode"] == "tls"
@@ -99,20 +89,18 @@ class EmailSender:
                 hostname=self.target.host, port=self.target.port,
                 username=self.target.username, password=self._password,
                 use_tls=implicit, start_tls=None if implicit else True,
-                tls_context=self._ctx, timeout=SEND_TIMEOUT_S,
+                tls_context=self._ctx, timeout=base.SEND_TIMEOUT_S,
             )
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            raise ChannelError(f"email via {self.target.host}: {type(exc).__name__}: {exc}") \
-                from None
+            raise base.delivery_failed(f"email via {self.target.host}", exc) from None
 
     async def close(self) -> None:
         return None
 
 
-def build(delivery: Delivery) -> EmailSender:
-    target = parse(delivery.stored_url)
-    return EmailSender(target, delivery.secret, tls_context(delivery.ca_pem),
-                       delivery.attachments)
+def build(delivery: base.Delivery) -> EmailSender:
+    return EmailSender(parse(delivery.stored_url), delivery.secret,
+                       base.tls_context(delivery.ca_pem), delivery.attachments)
 
 
-KIND = ChannelKind("email", parse, build)
+KIND = base.ChannelKind("email", parse, build)
