@@ -7,7 +7,7 @@ import random
 import pytest
 
 from vigilcam.alerts.outbox import backoff_delay
-from vigilcam.media.backoff import Backoff as SourceBackoff
+from vigilcam.media.backoff import source_backoff
 from vigilcam.platform.backoff import Backoff, BackoffPolicy
 
 
@@ -39,8 +39,8 @@ def test_bad_policies_refused(kwargs: dict[str, object]) -> None:
 
 def test_each_user_keeps_its_numbers() -> None:
     """Source: 0.5 s .. 30 s, -30 %; alerts: 1 s .. 300 s, +-20 %; syslog: 0.5 s .. 30 s, exact."""
-    source = SourceBackoff(rng=random.Random(5))
-    assert (source.initial, source.maximum, source.jitter) == (0.5, 30.0, 0.3)
+    source = source_backoff(rng=random.Random(5))
+    assert source.policy == BackoffPolicy(0.5, 30.0, 2.0, (0.7, 1.0))
     first = source.next_delay()
     assert 0.35 <= first <= 0.5
     syslog = Backoff()

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import random
 
-from vigilcam.platform.backoff import Backoff as _Backoff
+from vigilcam.platform.backoff import Backoff
 
-__all__ = ["Backoff"]
+__all__ = ["SOURCE_JITTER", "source_backoff"]
+
+SOURCE_JITTER = 0.3
 
 
-class Backoff(_Backoff):
-    """The source's retry counter: the platform back-off with jitter on by default."""
-
-    def __init__(
-        self,
-        initial: float = 0.5,
-        maximum: float = 30.0,
-        factor: float = 2.0,
-        jitter: float = 0.3,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(initial, maximum, factor, jitter, rng)
+def source_backoff(rng: random.Random | None = None) -> Backoff:
+    """A fresh retry counter for one source."""
+    return Backoff(0.5, 30.0, jitter=SOURCE_JITTER, rng=rng)

@@ -34,7 +34,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .backoff import Backoff
+from vigilcam.platform.backoff import Backoff
+
+from .backoff import source_backoff
 from .capture import CapturedFrame, CaptureWorker, FrameReader, make_reader
 from .encoder import H264Encoder
 from .hub import StreamHub
@@ -139,7 +141,7 @@ class MediaPipeline:
         self._on_event = on_event
         self._passthrough_wanted = passthrough
         self._crf, self._sub_crf = crf, sub_crf
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or source_backoff()
         self._rtsp_timeout = rtsp_timeout
         self.upstream_tls = upstream_tls or UpstreamTls()
         self.hubs: dict[str, StreamHub] = {"main": StreamHub("main"), "sub": StreamHub("sub")}

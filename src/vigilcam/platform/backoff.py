@@ -61,28 +61,13 @@ class Backoff:
     ``jitter`` is a fraction in [0, 1]: a delay ``d`` becomes uniform in ``[d*(1-jitter), d]``.
     """
 
-    def __init__(
-        self,
-        initial: float = 0.5,
-        maximum: float = 30.0,
-        factor: float = 2.0,
-        jitter: float = 0.0,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, initial: float = 0.5, maximum: float = 30.0, factor: float = 2.0,
+                 jitter: float = 0.0, rng: random.Random | None = None) -> None:
         if not 0 <= jitter <= 1:
             raise ValueError("back-off jitter must be within [0, 1]")
         self.policy = BackoffPolicy(initial, maximum, factor, (1.0 - jitter, 1.0))
-        self.jitter = jitter
         self._rng = rng if rng is not None else random.Random()
         self.attempt = 0
-
-    @property
-    def initial(self) -> float:
-        return self.policy.initial
-
-    @property
-    def maximum(self) -> float:
-        return self.policy.maximum
 
     def ceiling(self, attempt: int) -> float:
         """The un-jittered delay before retry number ``attempt`` (0-based)."""
