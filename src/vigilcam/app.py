@@ -4,6 +4,9 @@ Owns start-up and shutdown order. Serves IoT-1005-1 5.1.1.1 / 5.1.1.2 (identity 
 on first start, locally), 5.1.3.1 (a unique setup secret, never a shared default), 5.4.1.2
 (the service refuses to start when the vault or key file is unreadable, tampered or loose),
 5.6.1.1 (an unclean previous stop is detected and logged) and TAICS 5.1.2.1 (power loss alert).
+It also refuses to start on an older ``vault.bin`` than its rollback anchor, after logging
+``vault.rollback_detected``, and logs ``seclog.tampering_detected`` when the security log ends
+before its anchor or lost its head (TAICS 5.2.8.1; ``platform/anchor.py``).
 
 Provisioning is idempotent and crash-safe: ``identity.json`` is written last and marks a
 finished provisioning; a data dir without it is cleared and provisioned afresh.
@@ -35,8 +38,9 @@ from vigilcam.platform.identity import DeviceIdentity, TlsIdentity, default_host
 from vigilcam.platform.paths import DataPaths
 from vigilcam.platform.seclog import LogError, SecurityEvent, SecurityLog
 from vigilcam.platform.tpm import kek_store_for
-from vigilcam.platform.vault import Vault, VaultError
+from vigilcam.platform.vault import Vault, VaultError, VaultRollbackError
 from vigilcam.viewers.registry import ViewerRegistry
+from vigilcam.viewers.revocation import AccountFacts, RevocationWatcher, file_marker
 
 MASTER_KEY = "master_key"
 SECLOG_MAC_KEY = "seclog_mac_key"
@@ -84,7 +88,8 @@ def create_device_state(
     ``ident`` (a new identity at provisioning, the kept one at a factory reset)."""
     ensure_private_dir(paths.root)
     # TAICS 5.2.5.2: the KEK is sealed in a TPM 2.0 when one is present, else a private file.
-    vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file))
+    vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file),
+                  paths.anchor_file)
     vault.create()
     for name in (MASTER_KEY, SECLOG_MAC_KEY, SECLOG_ARCHIVE_KEY):
         vault.ensure_random(name)
@@ -97,7 +102,7 @@ def create_device_state(
     finally:
         hasher.close()
     seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
-                         vault.get(SECLOG_ARCHIVE_KEY))
+                         vault.get(SECLOG_ARCHIVE_KEY), anchor=vault.anchor)
     seclog.open()
     seclog.record("device.provisioned", serial=ident.serial, model=product.MODEL,
                   version=product.VERSION)
@@ -159,13 +164,16 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
     except (OSError, ValueError, KeyError) as exc:
         raise StartupError(f"identity file {paths.identity_file} is damaged: {exc}") from None
     try:
-        vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file))
-        vault.open()
+        vault = Vault(paths.vault_file, kek_store_for(paths.keys_dir, paths.kek_file),
+                      paths.anchor_file)
+        try:
+            vault.open()
+        except VaultRollbackError as exc:
+            _record_rollback(paths, ident, settings, exc)
+            raise
         tls = TlsIdentity(paths.cert_file, paths.key_file, vault)
         tls.renew_if_needed(ident, _hosts(settings))
-        seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
-                             vault.get(SECLOG_ARCHIVE_KEY),
-                             retention_days=settings.log_retention_days)
+        seclog = _security_log(paths, ident, settings, vault)
         seclog.open()
     except (VaultError, LogError) as exc:
         raise StartupError(str(exc)) from None
@@ -184,7 +192,46 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
     device.extras["viewers"] = ViewerRegistry(device.record)
     if seclog.repaired_tail:
         seclog.record("seclog.torn_write_repaired", result="error")
+    if seclog.open_problems:
+        seclog.record("seclog.tampering_detected", result="error",
+                      problems=seclog.open_problems)
     return device
+
+
+def revocation_watcher(device: Device) -> RevocationWatcher:
+    """The watcher that ends open streams whose grant is gone (IoT-1005-1 5.1.2.1, TAICS
+    5.5.1.1), fed by the security log and by change markers of the accounts database and the
+    vault (changes by the CLI in another process); the runtime starts and stops it."""
+    from vigilcam.auth.stream_credentials import StreamCredentials
+
+    db, vault_file = device.db, device.paths.vault_file
+    facts = AccountFacts(device.accounts, device.sessions, lambda: StreamCredentials.of(device))
+    watcher = RevocationWatcher(device.extras["viewers"], facts,
+                                lambda: (db.data_version(), file_marker(vault_file)))
+    device.seclog.subscribe(watcher.notice)
+    return watcher
+
+
+def _security_log(
+    paths: DataPaths, ident: DeviceIdentity, settings: Settings, vault: Vault
+) -> SecurityLog:
+    return SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
+                       vault.get(SECLOG_ARCHIVE_KEY), retention_days=settings.log_retention_days,
+                       anchor=vault.anchor)
+
+
+def _record_rollback(
+    paths: DataPaths, ident: DeviceIdentity, settings: Settings, exc: VaultRollbackError
+) -> None:
+    """Log the refused vault before refusing to start (best effort: the old vault still holds
+    the log keys, which never change outside a factory reset)."""
+    try:
+        seclog = _security_log(paths, ident, settings, exc.vault)
+        seclog.open()
+        seclog.record("vault.rollback_detected", result="error", problem=str(exc),
+                      vault_version=exc.vault.version)
+    except (VaultError, LogError, OSError, ValueError):
+        pass  # the StartupError still names the rollback
 
 
 def mark_running(device: Device) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from vigilcam import product
 from vigilcam.alerts.service import AlertService
-from vigilcam.app import Device, mark_running, mark_stopped
+from vigilcam.app import Device, mark_running, mark_stopped, revocation_watcher
 from vigilcam.detection import DetectionService
 from vigilcam.hostevents.monitor import HotplugMonitor, HotplugUnavailable
 from vigilcam.media.pipeline import MediaPipeline
@@ -27,7 +27,7 @@ from vigilcam.platform import supervisor, tls
 from vigilcam.platform.syslog_forward import SyslogForwarder, SyslogTarget
 from vigilcam.privacy import masks_store
 from vigilcam.recording.service import RecordingService
-from vigilcam.rtsp.server import RtspsServer
+from vigilcam.rtsp.server import RtspsServer, ServerLimits
 from vigilcam.update.service import UpdateService
 from vigilcam.web.server import HttpsServer, create_app
 
@@ -120,6 +120,10 @@ class Runtime:
                           source=device.settings.media.source.split(":", 1)[0])
             stack.callback(device.record, "device.stopped")
             await alerts.start()
+            # Before any listener: every stream opened later is re-checked while it runs.
+            revocation = revocation_watcher(device)
+            await revocation.start()
+            stack.push_async_callback(revocation.stop)
 
             media = build_media(device)
             device.extras["media"] = media
@@ -139,6 +143,7 @@ class Runtime:
                 stack.callback(hotplug.stop)
 
             updates = UpdateService.for_device(device)
+            updates.slots.started()
             device.extras["update"] = updates
             if updates.configured_problem() is None:
                 scheduler = updates.scheduler()
@@ -146,8 +151,15 @@ class Runtime:
                 stack.push_async_callback(scheduler.stop)
 
             if device.settings.rtsps_port:
+                lim = device.settings.listeners
                 rtsps = RtspsServer(device, media.hubs, device.extras["viewers"],
-                                    device.settings.bind, device.settings.rtsps_port)
+                                    device.settings.bind, device.settings.rtsps_port,
+                                    limits=ServerLimits(
+                                        max_connections=lim.rtsps_max,
+                                        max_per_source=lim.rtsps_per_source,
+                                        handshake_timeout=lim.handshake_timeout_s,
+                                        header_timeout=lim.head_timeout_s,
+                                        auth_timeout=lim.auth_timeout_s))
                 await rtsps.start()
                 stack.push_async_callback(rtsps.stop)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import ssl
+import time
 
 import pytest
 
@@ -93,13 +95,21 @@ async def _burst_one_source(port: int) -> tuple[list[int], int]:
     return list(results[1:]), results[0]
 
 
+def sequential_budget(seconds: float) -> int:
+    """Checks one client in a row gets in ``seconds``: 3 free, then waits of 1, 2, 4 ... s."""
+    return 3 + int(math.log2(seconds + 1))
+
+
 def test_500_concurrent_guesses_from_one_source_get_the_sequential_budget(server) -> None:
     owner_ready(server)
+    started = time.monotonic()
     guesses, real = asyncio.run(_burst_one_source(server.port))
+    elapsed = time.monotonic() - started
     checked = guesses.count(401)
     assert 200 not in guesses
-    # free_attempts (3) for this account from this source: no more than one client in a row.
-    assert 1 <= checked <= 3, (checked, sorted(set(guesses)))
+    # No more than one client sending in a row would get in the same time (3 in the first
+    # second); the old code checked about half of the 500.
+    assert 1 <= checked <= sequential_budget(elapsed), (checked, elapsed, sorted(set(guesses)))
     assert real != 200, "the real password was accepted after the limit was reached"
     assert owner_logs_in(server, "127.0.0.5") == 200
 
@@ -118,9 +128,11 @@ def test_500_sources_at_once_get_at_most_100_checks_on_one_account(server) -> No
     checked = statuses.count(401)
     assert 200 not in statuses
     assert 50 <= checked <= 100, (checked, sorted(set(statuses)))  # NIST SP 800-63B cap
-    # The owner's usual place has its own budget; the capped account refuses new places.
+    # The capped account refuses new places (the burst reaches the cap unless a busy listener
+    # left some of the 500 unanswered); the owner's usual place has its own budget. (The
+    # owner's success then ends the run of consecutive failures, as NIST SP 800-63B counts.)
+    assert owner_logs_in(server, "127.0.3.77") == (429 if checked == 100 else 200)
     assert owner_logs_in(server, "127.0.0.5") == 200
-    assert owner_logs_in(server, "127.0.3.77") == 429
 
 
 async def _spray(port: int) -> list[int]:

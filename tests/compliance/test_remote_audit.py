@@ -3,7 +3,7 @@
 The weak camera must FAIL exactly the clauses it breaks and PASS the rest; vigilcam must PASS
 every remote clause, with and without its opt-in redirect listener. Every probe is bounded
 (IoT-1005-1 5.1.2.1, 5.1.2.2, 5.1.3.1, 5.2.2.1, 5.2.3.1, 5.4.2.1, 5.4.2.2, 5.5.1.1; TAICS
-5.1.1.1, 5.2.6.1, 5.2.7.1, 5.3.1.2, 5.5.2.3).
+5.1.1.1, 5.2.6.1, 5.2.7.1, 5.3.1.2, 5.5.2.3; IoT-1005-1 5.6.1.1 slow clients).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from tests.compliance.weak_camera import RacyThrottleHandler, WeakCamera, WeakHandler
 from tests.support import free_port, start_server
-from vigilcam.compliance import registry
+from vigilcam.compliance import registry, remote_slow
 from vigilcam.compliance.audit import run_remote
 from vigilcam.compliance.model import Verdict
 from vigilcam.compliance.remote import (
@@ -41,6 +41,7 @@ WEAK_FAILS = {
     "TAICS 5.2.7.1",  # no security headers on the API
     "TAICS 5.3.1.2",  # default suite AES-128-CBC
     "TAICS 5.5.2.3",  # AES-128 and plaintext video
+    "IoT-1005-1 5.6.1.1",  # partial request heads are never cut
 }
 
 
@@ -70,7 +71,8 @@ def test_weak_camera_really_speaks_tls10(weak):
 
 
 @pytest.mark.peer
-def test_weak_camera_fails_exactly_what_it_breaks(weak):
+def test_weak_camera_fails_exactly_what_it_breaks(weak, monkeypatch):
+    monkeypatch.setattr(remote_slow, "SLOW_CUT_WAIT_S", 3.0)  # it never cuts: do not wait 30 s
     lines: list[str] = []
     facts = collect(Target("127.0.0.1", weak.https_port), owner=True, ports=weak_plan(weak),
                     progress=lines.append)
@@ -91,6 +93,9 @@ def test_weak_camera_fails_exactly_what_it_breaks(weak):
     # bounded: the default check stopped at the first success, the probe at 15
     assert facts.defaults is not None and facts.defaults.tried == ["admin/admin"]
     assert facts.throttle is not None and len(facts.throttle.tried) == THROTTLE_PROBES
+    assert facts.slow is not None and facts.slow.tried == remote_slow.SLOW_CONNECTIONS
+    assert facts.slow.still_open == facts.slow.held == remote_slow.SLOW_CONNECTIONS
+    assert "no request-head deadline" in " ".join(report.of("IoT-1005-1 5.6.1.1").result.evidence)
     assert facts.seconds < 60
     assert lines and any("sslyze" in line for line in lines)
 
@@ -105,7 +110,8 @@ def test_owner_flag_guards_the_login_probes(weak):
         assert result.verdict == Verdict.NOT_TESTED and "--i-own-this-device" in result.todo
     # only the discovery probes (one bogus name per interface), never a password guess
     assert WeakHandler.logins - before <= 2
-    assert facts.defaults is None and facts.throttle is None
+    assert facts.defaults is None and facts.throttle is None and facts.slow is None
+    assert report.of("IoT-1005-1 5.6.1.1").result.verdict == Verdict.NOT_TESTED
 
 
 @pytest.mark.peer
@@ -141,6 +147,13 @@ def test_vigilcam_passes_every_remote_clause(tmp_path):
         assert facts.throttle is not None and facts.throttle.throttled_after is not None
         assert facts.throttle.throttled_after < THROTTLE_PROBES
         assert facts.burst is not None and facts.burst.checked <= 3  # its pair's free attempts
+        # slow clients: the address got its budget, the rest was refused, another address was
+        # served meanwhile, and the partial heads were cut by the head deadline
+        slow = facts.slow
+        assert slow is not None and 0 < slow.held < slow.tried and slow.refused > 0
+        assert slow.other is not None and slow.other.status == 200
+        assert slow.still_open == 0 and max(slow.cut_after) < 15
+        assert slow.after is not None and slow.after.status == 200
         services = " ".join(report.of("IoT-1005-1 5.2.2.1").result.evidence)
         assert f"{redirect} (plaintext HTTP answers 301)" in services
         assert "vigilcam VC-1" in report.subject["certificate"]

@@ -112,3 +112,46 @@ def test_backend_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         (keys / name).write_bytes(b"sealed")
     with pytest.raises(VaultError, match="sealed in a TPM 2.0, but no TPM"):
         kek_store_for(keys, kek_file, no_tpm)  # data dir moved to a host without the TPM
+
+
+@pytest.mark.peer
+def test_whole_data_dir_put_back_is_refused_by_the_tpm_counter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IoT-1005-1 5.4.1.2: an older vault is refused even with its anchor file put back too."""
+    from vigilcam.platform.vault import VaultRollbackError
+
+    data = tmp_path / "data"
+    keys = data / "keys"
+
+    def vault_of(tcti: str) -> Vault:
+        return Vault(data / "vault.bin", TpmKek(keys, tcti), keys / "anchor.json")
+
+    with software_tpm(tmp_path / "tpm-state") as tcti:
+        vault = vault_of(tcti)
+        vault.create()
+        vault.put("stream_credential_bob", b"before revocation")
+        snapshot = tmp_path / "snapshot"
+        shutil.copytree(data, snapshot)  # the intruder's copy of the whole data dir
+        vault.put("stream_credential_bob", b"rotated after revocation")
+        # A crash after the vault file, before the counter: the counter lags, the vault opens.
+        monkeypatch.setattr(TpmKek, "counter_increment", lambda self: 0)
+        vault.put("alert_channel:x", b"written just before the crash")
+        monkeypatch.undo()
+        lagging = vault_of(tcti)
+        lagging.open()
+        assert lagging.get("alert_channel:x") == b"written just before the crash"
+        crash_copy = tmp_path / "crash-copy"
+        shutil.copytree(data, crash_copy)
+        lagging.put("alert_channel:y", b"the next write catches the counter up")
+        current = vault_of(tcti)
+        current.open()
+        assert TpmKek(keys, tcti).counter_read() == current.tpm_counter  # caught up
+        shutil.rmtree(data)
+        shutil.copytree(crash_copy, data)  # even the vault written just before the crash
+        with pytest.raises(VaultRollbackError, match="TPM's counter is at"):
+            vault_of(tcti).open()
+        shutil.rmtree(data)
+        shutil.copytree(snapshot, data)  # vault.bin, anchor.json and all, put back together
+        with pytest.raises(VaultRollbackError, match="TPM's counter is at"):
+            vault_of(tcti).open()

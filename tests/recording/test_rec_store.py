@@ -83,7 +83,8 @@ def _torn_partial(store: SegmentStore, data: bytes, keep_bytes: int):
     """A segment whose writer died after ``keep_bytes`` of ciphertext reached the disk."""
     seg = store.open_segment("main", T0, "continuous")
     seg.write(data)
-    seg._writer.finish()
+    store.index.set_end(seg.id, T0 + 2.0)  # the commit's order: end in the index, then seal
+    seg._writer.finish(T0 + 2.0)
     os.close(seg._fd)
     seg._fd = None
     partial = store.path_of(seg.record).with_name(f"{seg.id}.seg.partial")
@@ -219,7 +220,7 @@ def test_index_file_holds_no_video(store, clip) -> None:
     db = sqlite3.connect(store.index.path)
     cols = [r[1] for r in db.execute("PRAGMA table_info(segments)")]
     db.close()
-    assert cols == ["id", "stream", "start", "end", "size", "trigger", "path", "state"]
+    assert cols == ["id", "stream", "start", "end", "size", "trigger", "path", "state", "seq"]
 
 
 def test_open_store_layout_is_private_and_erasable(tmp_path, master_key, clip) -> None:

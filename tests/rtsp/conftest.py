@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vigilcam.app import Device, open_device, provision
+from vigilcam.app import Device, open_device, provision, revocation_watcher
 from vigilcam.auth.permissions import Role
 from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.media.hub import StreamHub
@@ -89,9 +89,12 @@ async def rig(rig_device: Device, hubs: dict[str, StreamHub], request) -> AsyncI
     secret = StreamCredentials.of(device).get_or_create("alice")
     viewers = ViewerRegistry(device.record)
     device.extras["viewers"] = viewers
+    watcher = revocation_watcher(device)  # as the runtime does: re-checks running viewers
+    await watcher.start()
     server = RtspsServer(device, hubs, viewers, "127.0.0.1", 0, limits=limits)
     await server.start()
     try:
         yield Rig(device, server, viewers, "alice", secret)
     finally:
         await server.stop()
+        await watcher.stop()

@@ -174,3 +174,31 @@ def test_unconfigured_device_says_what_to_do(tmp_path):
     assert info.value.kind is RefusalKind.CONFIG
     assert "vigilcam update configure" in str(info.value)
     assert service.status()["configured"] is False
+
+
+def test_second_install_before_restart_keeps_the_running_slot(tmp_path):
+    """IoT-1005-1 5.3.1.1: the service keeps running the previous slot until it restarts; a
+    second install in that time must not empty the slot it runs from."""
+    from vigilcam.update.slots import SlotManager
+
+    code = tmp_path / "code" / "vigilcam"
+    code.mkdir(parents=True)
+    (code / "__init__.py").write_text("VERSION = 'running'\n")
+    tar = build_tar(tmp_path / "code")
+    events = Events()
+    slots = SlotManager(tmp_path / "opt")
+
+    def healthy(path):
+        return HealthResult(True, "ok")
+
+    assert slots.install(tar, "0.1.0", health_check=healthy, record=events).ok
+    slots.started()  # the device boots into it
+    running = slots.current_slot()
+    assert slots.install(tar, "0.2.0", health_check=healthy, record=events).ok
+    third = slots.install(tar, "0.3.0", health_check=healthy, record=events)
+    assert third.result == "refused" and "restart" in third.detail
+    assert (slots.slot_path(running) / "vigilcam" / "__init__.py").read_text() \
+        == "VERSION = 'running'\n"
+    assert events.actions()[-1] == "update.refused"
+    slots.started()  # after the restart the next install goes ahead
+    assert slots.install(tar, "0.3.0", health_check=healthy, record=events).ok

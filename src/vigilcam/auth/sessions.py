@@ -121,6 +121,12 @@ class SessionStore:
             bool(r["restricted"]),
         )
 
+    def alive(self, id_hash: str) -> bool:
+        """The session still exists and is within its absolute time-out (re-checked while a
+        stream opened with it runs; a running stream counts as activity, so no idle time-out)."""
+        rows = self.db.query("SELECT created FROM sessions WHERE id_hash = ?", (id_hash,))
+        return bool(rows) and time.time() - rows[0]["created"] <= self.settings.absolute_timeout_s
+
     def end(self, id_hash: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
@@ -197,6 +203,11 @@ class SessionStore:
             for r in rows
             if username is None or r["username"] == username
         ]
+
+    def token_alive(self, token_id: str) -> bool:
+        """The API token exists and has not expired."""
+        rows = self.db.query("SELECT expires FROM api_tokens WHERE id = ?", (token_id,))
+        return bool(rows) and rows[0]["expires"] >= time.time()
 
     def revoke_token(self, token_id: str) -> bool:
         with self.db.transaction() as conn:

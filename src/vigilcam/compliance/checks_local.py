@@ -9,6 +9,7 @@ checks are in ``checks_network``, the host's in ``checks_host``, the documents' 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -22,6 +23,7 @@ from vigilcam import product
 from vigilcam.compliance.model import Result, merge
 
 if TYPE_CHECKING:
+    from vigilcam.compliance import procnet
     from vigilcam.compliance.state import LocalContext
 
 WELL_KNOWN_DEFAULTS = ("admin", "12345", "123456", "password", "root", "")
@@ -420,9 +422,28 @@ def resilience(ctx: LocalContext) -> Result:
     else:
         evidence.append("supervisor: packaging/vigilcam.service (Type=notify, WatchdogSec=30, "
                         "Restart=always) restarts it after a crash or a hang")
+    evidence.append(_listener_budgets(ctx, svc))
     if problems:
         return Result.failed("Restore the damaged database from a backup.", *problems)
     return Result.passed(*evidence)
+
+
+def _listener_budgets(ctx: LocalContext, svc: procnet.ServiceProcess | None) -> str:
+    """The slow-client deadlines and per-source budgets in force (docs/listeners.md)."""
+    lim = ctx.settings().listeners
+    ceilings = (lim.https_max + lim.https_per_source + 4 * lim.https_per_source
+                + lim.rtsps_max + lim.rtsps_per_source)
+    files = ""
+    if svc is not None:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in (ctx.proc / str(svc.pid) / "limits").read_text().splitlines():
+                if line.startswith("Max open files"):
+                    files = f"; the service may open {int(line.split()[3])} files"
+    return (f"listeners: TLS handshake within {lim.handshake_timeout_s:g} s, request head "
+            f"within {lim.head_timeout_s:g} s, RTSPS authentication within "
+            f"{lim.auth_timeout_s:g} s; per address at most {lim.https_per_source} of "
+            f"{lim.https_max} HTTPS and {lim.rtsps_per_source} of {lim.rtsps_max} RTSPS "
+            f"connections, at most {ceilings} in all{files}")
 
 
 def data_deletion(ctx: LocalContext) -> Result:
@@ -571,7 +592,8 @@ def security_log(ctx: LocalContext) -> Result:
         return Result.failed("Provision the device.", f"identity unreadable: {ident}")
     vault = ctx.vault()
     log = SecurityLog(ctx.paths.seclog_dir, ident.device_id,  # type: ignore[attr-defined]
-                      vault.get(SECLOG_MAC_KEY), vault.get(SECLOG_ARCHIVE_KEY))
+                      vault.get(SECLOG_MAC_KEY), vault.get(SECLOG_ARCHIVE_KEY),
+                      anchor=vault.anchor)
     report = log.verify()
     for _ in range(3):  # the running service may be mid-append: read again
         if report.ok or not ctx.running:

@@ -27,7 +27,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--target", help="audit another camera over the network: https://HOST[:PORT]")
     p.add_argument("--i-own-this-device", dest="owner", action="store_true",
                    help="with --target: also try at most 5 well-known default passwords and "
-                        "15 wrong ones (throttling probe) on the login")
+                        "15 wrong ones (throttling probe) on the login, and hold at most 64 "
+                        "partial request heads (slow-client probe)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_audit)
 

@@ -12,7 +12,9 @@ RTSP port; the default-credential check and the throttling probe run only with
 first throttling answer (429, 423, Retry-After or a lockout message); then one burst of 30
 wrong passwords sent at once for a made-up account tells whether the throttle also holds for
 parallel guesses (a throttle that counts failures only after the check lets a burst through);
-every probe has a time limit and the whole remote audit a deadline.
+the slow-client probe (``remote_slow``, IoT-1005-1 5.6.1.1) also runs only with that flag, with
+at most 64 partial request heads; every probe has a time limit and the whole remote audit a
+deadline.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from vigilcam.compliance.tls_scan import TlsScanReport
+
+if TYPE_CHECKING:
+    from vigilcam.compliance.remote_slow import SlowClientsSeen
 
 CONNECT_TIMEOUT = 1.5
 IO_TIMEOUT = 4.0
@@ -166,6 +172,7 @@ class RemoteFacts:
     defaults: AttemptsSeen | None = None
     throttle: AttemptsSeen | None = None
     burst: BurstSeen | None = None
+    slow: SlowClientsSeen | None = None  # remote_slow.probe_slow_clients, owner only
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -545,5 +552,10 @@ def collect(
         if facts.throttle.throttled_after is not None:
             progress(f"parallel guessing ({BURST_SIZE} wrong passwords at once, owner approved)")
             facts.burst = probe_burst(target, facts.login, deadline)
+    if owner and facts.tls.reachable:
+        from vigilcam.compliance.remote_slow import SLOW_CONNECTIONS, probe_slow_clients
+
+        progress(f"slow-client probe ({SLOW_CONNECTIONS} partial request heads, owner approved)")
+        facts.slow = probe_slow_clients(target)
     facts.seconds = time.monotonic() - started
     return facts

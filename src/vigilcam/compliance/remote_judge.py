@@ -1,8 +1,9 @@
 """Verdicts of the remote audit: pure functions from ``RemoteFacts`` to clause results.
 
 Owns how what the network shows is judged, clause by clause (IoT-1005-1 5.1.2.1, 5.1.2.2,
-5.1.3.1, 5.2.2.1, 5.2.3.1, 5.4.2.1, 5.4.2.2, 5.5.1.1; TAICS 5.1.1.1, 5.2.6.1, 5.2.7.1, 5.3.1.2,
-5.5.2.3). No IO: tests feed facts and check verdicts; ``remote.collect`` gathers the facts.
+5.1.3.1, 5.2.2.1, 5.2.3.1, 5.4.2.1, 5.4.2.2, 5.5.1.1, 5.6.1.1; TAICS 5.1.1.1, 5.2.6.1,
+5.2.7.1, 5.3.1.2, 5.5.2.3). No IO: tests feed facts and check verdicts; ``remote.collect``
+gathers the facts.
 """
 
 from __future__ import annotations
@@ -262,3 +263,48 @@ def video_aes256(facts: RemoteFacts) -> Result:
         parts.append(Result.failed("Stream only over RTSPS / WSS.",
                                    *(f"plaintext RTSP video on port {p.port}" for p in plain)))
     return merge(*parts)
+
+
+def _answered(answer: HttpAnswer | None) -> str:
+    return "no answer (refused or reset)" if answer is None else f"{answer.status}"
+
+
+def slow_clients(facts: RemoteFacts) -> Result:
+    """IoT-1005-1 5.6.1.1: clients that never finish a request head, all from one address,
+    neither keep others out nor hold their connections for ever."""
+    if not facts.owner:
+        return Result.not_tested("slow-client probe not run (it holds up to 64 connections)",
+                                 todo=_OWNER)
+    missing = _no_tls(facts)
+    if missing:
+        return missing
+    seen = facts.slow
+    if seen is None:
+        return Result.not_tested("slow-client probe not run")
+    same_address = seen.other_source == "the probing address"
+    problems = []
+    other = seen.other
+    budget_refusal = other is None and same_address and seen.refused > 0
+    if (other is None and not budget_refusal) or (other is not None and other.status >= 500):
+        problems.append(f"while {seen.held} partial request heads were held from one address, "
+                        f"a request from {seen.other_source} got {_answered(other)}")
+    if seen.still_open:
+        problems.append(f"{seen.still_open} of {seen.held} partial request heads still open "
+                        f"after {seen.waited_s:.0f} s: no request-head deadline")
+    if seen.after is None or seen.after.status >= 500:
+        problems.append("after the cuts, the probing address got "
+                        f"{_answered(seen.after)}: connections are not given back")
+    cuts = (f"cut after {min(seen.cut_after):.1f}-{max(seen.cut_after):.1f} s"
+            if seen.cut_after else "none cut")
+    evidence = [f"{seen.held} of {seen.tried} partial-head connections held, {seen.refused} "
+                "refused before TLS (a per-source budget)" if seen.refused else
+                f"{seen.held} of {seen.tried} partial-head connections held",
+                f"meanwhile a request from {seen.other_source}: {_answered(other)}"
+                + (" (this address was over its budget; other addresses were not tried)"
+                   if budget_refusal else ""),
+                f"partial heads {cuts}; the probing address then got {_answered(seen.after)}"]
+    if problems:
+        return Result.failed("Give each request head a deadline (about 10-30 s), cap "
+                             "connections per address well below the total, and keep serving "
+                             "other addresses.", *problems, *evidence)
+    return Result.passed(*evidence)

@@ -171,7 +171,7 @@ class LocalContext:
                 svc = self.service()  # the service's TPM settings (VIGILCAM_TPM_TCTI ...)
                 env = {**os.environ, **(svc.environ if svc else {})}
                 store = kek_store_for(self.paths.keys_dir, self.paths.kek_file, env)
-                vault = Vault(self.paths.vault_file, store)
+                vault = Vault(self.paths.vault_file, store, self.paths.anchor_file)
                 vault.open()
             except (VaultError, OSError, ValueError) as exc:
                 return VaultError(str(exc))

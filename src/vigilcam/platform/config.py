@@ -14,7 +14,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ConfigError(Exception):
@@ -84,6 +91,39 @@ class SyslogSettings(_Strict):
         return value or None
 
 
+class ListenerSettings(_Strict):
+    """Deadlines and per-source connection budgets of the HTTPS, redirect and RTSPS listeners
+    (IoT-1005-1 5.6.1.1 availability under attack; docs/listeners.md explains each number)."""
+
+    handshake_timeout_s: float = Field(10.0, ge=0.2, le=60,
+                                       description="TLS handshake must finish in this time")
+    head_timeout_s: float = Field(10.0, ge=0.2, le=120,
+                                  description="a request head must be complete this long "
+                                              "after the connection is ready or its first byte")
+    body_timeout_s: float = Field(30.0, ge=0.2, le=600,
+                                  description="a request body must be complete this long "
+                                              "after its head")
+    keep_alive_s: float = Field(30.0, ge=1, le=600,
+                                description="an idle HTTP connection between requests")
+    auth_timeout_s: float = Field(20.0, ge=0.5, le=300,
+                                  description="RTSPS: authenticate within this time")
+    https_per_source: int = Field(32, ge=2, le=1024,
+                                  description="open HTTPS/WSS connections per address (/64)")
+    https_max: int = Field(512, ge=16, le=8192, description="open HTTPS/WSS connections")
+    rtsps_per_source: int = Field(16, ge=1, le=256,
+                                  description="open RTSPS connections per address (/64)")
+    rtsps_max: int = Field(128, ge=4, le=1024, description="open RTSPS connections")
+
+    @model_validator(mode="after")
+    def _per_source_well_below_total(self) -> ListenerSettings:
+        for name in ("https", "rtsps"):
+            per, total = getattr(self, f"{name}_per_source"), getattr(self, f"{name}_max")
+            if per * 4 > total:
+                raise ValueError(f"{name}_per_source ({per}) must be at most a quarter of "
+                                 f"{name}_max ({total}), so a few addresses cannot fill it")
+        return self
+
+
 class Settings(_Strict):
     bind: str = "127.0.0.1"
     https_port: int = Field(8443, ge=1, le=65535)
@@ -98,6 +138,7 @@ class Settings(_Strict):
     media: MediaSettings = MediaSettings()
     recording: RecordingSettings = RecordingSettings()
     syslog: SyslogSettings = SyslogSettings()
+    listeners: ListenerSettings = ListenerSettings()
     hotplug_logging: bool = Field(True, description="log USB/storage hot-plug (TAICS 5.1.1.2)")
 
     @field_validator("bind")

@@ -47,6 +47,12 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when another connection (another process,
+        such as the CLI) committed to this database since the last call; a cheap change marker."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -33,6 +33,11 @@ class DataPaths:
         return self.keys_dir / "kek"
 
     @property
+    def anchor_file(self) -> Path:
+        """The rollback anchor of the vault and the security log (``platform/anchor.py``)."""
+        return self.keys_dir / "anchor.json"
+
+    @property
     def vault_file(self) -> Path:
         return self.root / "vault.bin"
 

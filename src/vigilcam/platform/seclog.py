@@ -10,11 +10,27 @@ Invariants:
 - Record N carries ``prev`` = MAC of record N-1 and ``mac`` = HMAC-SHA256(log key, canonical
   record without ``mac``); seq increases by one. Editing, deleting, inserting or reordering a
   record breaks the chain at a named seq.
-- A separate, MAC'd head file holds the last committed seq and MAC, so cutting records off the
-  end is found too. The head is written after the record, so a crash leaves it at most one
-  behind, never ahead.
+- A separate, MAC'd head file (``head.json``) holds the last committed seq and MAC, so cutting
+  records off the end is found too. Once the log holds a record, a missing head is a verify
+  failure, never "ok".
+- The head is anchored (``platform/anchor.py``, the same anchor as the vault's version): after
+  each record is durable its head is written, then the anchor is raised to its (seq, MAC). So on
+  disk at every moment ``anchor <= head <= last record``. A crash or kill -9 anywhere in that
+  order leaves the anchor (and at most the head) BEHIND the records; the records after the
+  anchor are themselves chained, so a healthy log never looks tampered. The reverse is
+  tampering: a log or head that ends BEFORE the anchor was cut, or an older head and tail were
+  put back; a record at the anchored seq with another MAC means the log was replaced from there.
+  Open reads the anchor first, then the head and tail, under the file lock, and resumes the
+  chain at the anchor when the log ends before it, so the hole stays visible to every later
+  ``verify`` (and ``open_problems`` names it for the caller to record and alert).
 - Rotated files are sealed (a final ``seclog.rotated`` record) and stored encrypted
-  (AES-256-GCM); files past the retention period are removed and the head keeps the new anchor.
+  (AES-256-GCM); files past the retention period are removed and the head keeps where the
+  remaining chain starts (``first_seq``, ``first_prev``).
+- Queries are served newest first from a MAC'd index of the archive files (seq range, time
+  range per file), so a query with a limit or a time range decrypts only the files it needs,
+  not the whole archive (TAICS 5.2.8.x: the log stays usable under a flood of records).
+- CSV exports neutralise every cell a spreadsheet would run as a formula (OWASP CSV injection:
+  a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return), IoT-1005-1 5.5.2.1.
 - Secrets never enter the log: detail keys that name one are redacted before writing.
 - Persist first, then notify subscribers (the alert outbox).
 - Several processes may write (the service and the CLI): each append happens under an
@@ -43,12 +59,23 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vigilcam.platform.anchor import Anchor, AnchorError, AnchorState
 from vigilcam.platform.fsutil import atomic_write, fsync_dir
 
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_ROTATE_BYTES = 4 * 1024 * 1024
 _SECRET_WORDS = ("password", "secret", "token", "credential", "passphrase", "key", "cookie")
 _MAX_PENDING = 10_000
+# OWASP CSV injection: a cell starting with one of these is a formula (or becomes one after a
+# spreadsheet strips the tab / carriage return).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_INDEX_NAME = "index.jsonl"
+
+
+def csv_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs (prefixed with a single quote)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else value
 
 
 def utc_timestamp(now: dt.datetime | None = None) -> str:
@@ -118,6 +145,7 @@ class SecurityLog:
         *,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         rotate_bytes: int = DEFAULT_ROTATE_BYTES,
+        anchor: Anchor | None = None,
     ) -> None:
         self.folder = folder
         self.device_id = device_id
@@ -133,6 +161,9 @@ class SecurityLog:
         self._opened = False
         self._tail_seen: tuple[int, int] | None = None
         self.repaired_tail = False
+        self.anchor = anchor
+        self.open_problems: list[str] = []
+        """Tampering found when the log was opened (before any new record hid it)."""
 
     # -- files -------------------------------------------------------------------------------
     @property
@@ -150,10 +181,12 @@ class SecurityLog:
     def _mac(self, data: bytes) -> str:
         return hmac.new(self._mac_key, data, hashlib.sha256).hexdigest()
 
-    def _read_head(self) -> dict[str, Any]:
-        if not self.head_file.exists():
-            return {"seq": 0, "mac": "", "first_seq": 1, "first_prev": ""}
-        raw = json.loads(self.head_file.read_text())
+    def _read_head(self) -> dict[str, Any] | None:
+        """The authenticated head; None when the file is not there."""
+        try:
+            raw = json.loads(self.head_file.read_text())
+        except FileNotFoundError:
+            return None
         body = {k: raw[k] for k in ("seq", "mac", "first_seq", "first_prev")}
         if not hmac.compare_digest(
             raw.get("hmac", ""), self._mac(json.dumps(body, sort_keys=True).encode())
@@ -161,8 +194,11 @@ class SecurityLog:
             raise LogError("security log head file failed authentication (edited or replaced)")
         return body
 
+    def _head_or_default(self) -> dict[str, Any]:
+        return self._read_head() or {"seq": 0, "mac": "", "first_seq": 1, "first_prev": ""}
+
     def _write_head(self, **changes: Any) -> None:
-        head = self._read_head()
+        head = self._head_or_default()
         head.update(changes)
         head["hmac"] = self._mac(json.dumps(head, sort_keys=True).encode())
         atomic_write(self.head_file, json.dumps(head).encode(), mode=0o600)
@@ -198,12 +234,48 @@ class SecurityLog:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.archive_dir.mkdir(exist_ok=True, mode=0o700)
         with self._file_lock():
+            # The anchor first: anchor <= head <= tail holds at every moment on disk.
+            anchored = self.anchor.read() if self.anchor is not None else None
+            head = self._read_head()
             self._load_tail(repair=True)
+            self.open_problems = self._check_open(head, anchored)
+            if anchored is not None and anchored.seclog_seq > self._last_seq:
+                # Resume at the anchor: the records cut off stay a visible hole in the chain.
+                self._last_seq, self._last_mac = anchored.seclog_seq, anchored.seclog_mac
         self._opened = True
 
+    def _holds_records(self) -> bool:
+        has_current = self.current_file.exists() and self.current_file.stat().st_size > 0
+        return has_current or bool(self._archive_files())
+
+    def _check_open(self, head: dict[str, Any] | None, anchored: AnchorState | None) -> list[str]:
+        """Cheap checks at open; ``verify`` walks the whole chain."""
+        problems = []
+        if head is None and self._holds_records():
+            problems.append(f"{self.head_file.name} is missing (deleted) while the log holds "
+                            "records")
+        if anchored is None:
+            return problems
+        if anchored.seclog_seq > self._last_seq:
+            problems.append(
+                f"the log ends at seq {self._last_seq} but the anchor records seq "
+                f"{anchored.seclog_seq}: records {self._last_seq + 1}..{anchored.seclog_seq} "
+                "were cut off, or an older copy of the log was put back")
+        elif head is not None and head["seq"] < anchored.seclog_seq:
+            problems.append(
+                f"{self.head_file.name} says seq {head['seq']} but the anchor records seq "
+                f"{anchored.seclog_seq}: an older head was put back")
+        return problems
+
     def _load_tail(self, *, repair: bool) -> None:
-        head = self._read_head()
+        head = self._head_or_default()
         self._last_seq, self._last_mac = head["seq"], head["mac"]
+        last_archive = self._archive_files()[-1:] if self._archive_files() else []
+        if last_archive and _archive_seq(last_archive[0]) > self._last_seq:
+            # Crash after a rotation stored the archive but before the head was written.
+            records = list(self._records_of(last_archive[0]))
+            if records:
+                self._last_seq, self._last_mac = records[-1].seq, records[-1].mac
         if self.current_file.exists():
             raw = self.current_file.read_bytes()
             good = raw[: raw.rfind(b"\n") + 1]
@@ -293,11 +365,23 @@ class SecurityLog:
         self._pending.clear()
         try:
             self._write_head(seq=event.seq, mac=event.mac)
+            self._advance_anchor(event)
             if self.current_file.stat().st_size >= self.rotate_bytes:
                 self._rotate_locked()
         except OSError:
             return False  # the record is on disk; the head catches up with the next one
         return True
+
+    def _advance_anchor(self, event: SecurityEvent) -> None:
+        # After the record and its head are durable: anchor <= head <= records.
+        if self.anchor is None:
+            return
+        try:
+            self.anchor.advance(seclog=(event.seq, event.mac))
+        except AnchorError as exc:
+            # Edited while running: every caller of record() carries on, verify reports it.
+            if str(exc) not in self.open_problems:
+                self.open_problems.append(str(exc))
 
     @property
     def pending(self) -> int:
@@ -318,9 +402,11 @@ class SecurityLog:
         nonce = secrets.token_bytes(12)
         blob = nonce + self._archive.encrypt(nonce, plain, name.encode())
         atomic_write(self.archive_dir / name, blob, mode=0o600)
+        self._index_append(name, _records_from_plain(plain, name))
         self.current_file.unlink()
         fsync_dir(self.folder)
         self._write_head(seq=seal.seq, mac=seal.mac)
+        self._advance_anchor(seal)
         self._purge_locked()
 
     def rotate(self) -> None:
@@ -350,14 +436,68 @@ class SecurityLog:
                 plain = self._archive.decrypt(blob[:12], blob[12:], path.name.encode())
             except InvalidTag:
                 raise LogError(f"archived log file {path.name} failed authentication") from None
-            lines = plain.splitlines()
         else:
-            lines = path.read_bytes().splitlines() if path.exists() else []
-        for number, line in enumerate(lines, 1):
+            plain = path.read_bytes() if path.exists() else b""
+        yield from _records_from_plain(plain, path.name)
+
+    def _records_newest_first(self, path: Path) -> Iterator[SecurityEvent]:
+        """Parse lazily from the end: a query stopping at its limit parses only what it used."""
+        if path.suffix == ".enc":
+            yield from reversed(list(self._records_of(path)))
+            return
+        lines = path.read_bytes().splitlines() if path.exists() else []
+        for number in range(len(lines), 0, -1):
             try:
-                yield SecurityEvent(**json.loads(line))
+                yield SecurityEvent(**json.loads(lines[number - 1]))
             except (ValueError, TypeError):
                 raise LogError(f"{path.name} line {number} is not a log record") from None
+
+    # -- the archive index (query accelerator) -----------------------------------------------
+    @property
+    def index_file(self) -> Path:
+        return self.archive_dir / _INDEX_NAME
+
+    def _index_mac(self, entry: dict[str, Any]) -> str:
+        body = json.dumps({k: entry[k] for k in sorted(entry) if k != "mac"}, sort_keys=True)
+        return self._mac(b"archive-index|" + body.encode())
+
+    def _index_append(self, name: str, events: list[SecurityEvent]) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "file": name, "records": len(events),
+            "first_seq": events[0].seq if events else 0,
+            "last_seq": events[-1].seq if events else 0,
+            "min_ts": min((e.ts for e in events), default=""),
+            "max_ts": max((e.ts for e in events), default=""),
+        }
+        entry["mac"] = self._index_mac(entry)
+        # No fsync: a lost line is rebuilt from the archive file at the next query.
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        with contextlib.suppress(OSError):
+            fd = os.open(self.index_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        return entry
+
+    def _archive_index(self) -> dict[str, dict[str, Any]]:
+        """name -> seq and time range of each archive file; missing entries are rebuilt."""
+        index: dict[str, dict[str, Any]] = {}
+        try:
+            lines = self.index_file.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                if hmac.compare_digest(str(entry.get("mac", "")), self._index_mac(entry)):
+                    index[str(entry["file"])] = entry
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue  # an unauthenticated or torn line is ignored and rebuilt
+        for path in self._archive_files():
+            if path.name not in index:
+                index[path.name] = self._index_append(path.name, list(self._records_of(path)))
+        return index
 
     def _files(self) -> list[Path]:
         return [*self._archive_files(), self.current_file]
@@ -374,24 +514,44 @@ class SecurityLog:
         action: str | None = None,
         user: str | None = None,
         result: str | None = None,
+        before_seq: int | None = None,
         limit: int = 1000,
     ) -> list[SecurityEvent]:
-        """Newest first, filtered; ``action`` matches a prefix (``auth.`` for all auth)."""
+        """Newest first, filtered; ``action`` matches a prefix (``auth.`` for all auth).
+
+        Walks the files newest first and stops at ``limit``; an archive file whose seq or time
+        range (from the archive index) cannot match is not decrypted at all.
+        """
         out: list[SecurityEvent] = []
-        for event in self.records():
-            if since and event.ts < since:
-                continue
-            if until and event.ts > until:
-                continue
-            if action and not event.action.startswith(action):
-                continue
-            if user and event.user != user:
-                continue
-            if result and event.result != result:
-                continue
-            out.append(event)
-        out.reverse()
-        return out[:limit]
+        if limit <= 0:
+            return out
+        index = self._archive_index() if self._archive_files() else {}
+        for path in reversed(self._files()):
+            entry = index.get(path.name)
+            if entry is not None and entry["records"]:
+                if since and entry["max_ts"] < since:
+                    continue
+                if until and entry["min_ts"] > until:
+                    continue
+                if before_seq is not None and entry["first_seq"] >= before_seq:
+                    continue
+            for event in self._records_newest_first(path):
+                if before_seq is not None and event.seq >= before_seq:
+                    continue
+                if since and event.ts < since:
+                    continue
+                if until and event.ts > until:
+                    continue
+                if action and not event.action.startswith(action):
+                    continue
+                if user and event.user != user:
+                    continue
+                if result and event.result != result:
+                    continue
+                out.append(event)
+                if len(out) >= limit:
+                    return out
+        return out
 
     def export(self, fmt: str, events: list[SecurityEvent]) -> str:
         if fmt == "json":
@@ -404,23 +564,31 @@ class SecurityLog:
             for e in events:
                 row = asdict(e)
                 row["details"] = json.dumps(e.details, sort_keys=True)
-                # Neutralise spreadsheet formulas in exported cells.
-                writer.writerow(
-                    ["'" + str(v) if str(v)[:1] in "=+-@" else v for v in (row[c] for c in columns)]
-                )
+                writer.writerow([csv_safe(row[c]) for c in columns])
             return buf.getvalue()
         raise ValueError(f"unknown export format {fmt!r} (use csv or json)")
 
     # -- verification ------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
-        """Walk the whole chain; name the first record that was edited, removed or moved."""
-        problems: list[str] = []
+        """Walk the whole chain; name the first record that was edited, removed or moved, and
+        check the end of the log against its head and its anchor."""
+        problems: list[str] = list(self.open_problems)
         try:
+            # The anchor first, then the head, then the files (anchor <= head <= records).
+            anchored = self.anchor.read() if self.anchor is not None else None
             head = self._read_head()
-        except (LogError, ValueError, KeyError) as exc:
-            return VerifyReport(False, 0, [str(exc)])
+        except (LogError, AnchorError, ValueError, KeyError, OSError) as exc:
+            return VerifyReport(False, 0, [*problems, str(exc)])
+        if head is None:
+            if self._holds_records() or (anchored is not None and anchored.seclog_seq > 0):
+                problems.append(f"{self.head_file.name} is missing (deleted): the end of the "
+                                "log cannot be checked")
+            head = {"seq": 0, "mac": "", "first_seq": 1, "first_prev": ""}
         expected_seq, expected_prev = head["first_seq"], head["first_prev"]
+        anchored_mac = head["first_prev"] if anchored is not None and \
+            anchored.seclog_seq == expected_seq - 1 else None
         count = 0
+        found_before = len(problems)
         try:
             for path in self._files():
                 for line_no, event in enumerate(self._records_of(path), 1):
@@ -441,17 +609,52 @@ class SecurityLog:
                         )
                     elif event.device_id != self.device_id:
                         problems.append(f"{where} belongs to another device")
-                    if problems:
+                    if len(problems) > found_before:
                         return VerifyReport(False, count, problems)
+                    if anchored is not None and event.seq == anchored.seclog_seq:
+                        anchored_mac = event.mac
                     expected_seq, expected_prev = event.seq + 1, event.mac
         except LogError as exc:
-            return VerifyReport(False, count, [str(exc)])
-        if expected_seq - 1 < head["seq"]:
+            return VerifyReport(False, count, [*problems, str(exc)])
+        last = expected_seq - 1
+        if last < head["seq"]:
             problems.append(
-                f"records after seq {expected_seq - 1} up to seq {head['seq']} were deleted "
-                "(log truncated)"
+                f"records after seq {last} up to seq {head['seq']} were deleted (log truncated)"
             )
+        if anchored is not None and anchored.seclog_seq > 0:
+            if last < anchored.seclog_seq:
+                problems.append(
+                    f"records after seq {last} up to seq {anchored.seclog_seq} were cut off: "
+                    f"the anchor records seq {anchored.seclog_seq} (log truncated, or an older "
+                    "copy of the log put back)")
+            elif head["seq"] < anchored.seclog_seq:
+                problems.append(
+                    f"{self.head_file.name} says seq {head['seq']} but the anchor records seq "
+                    f"{anchored.seclog_seq}: an older head was put back")
+            elif anchored_mac is not None and not hmac.compare_digest(
+                anchored_mac, anchored.seclog_mac
+            ):
+                problems.append(
+                    f"record seq {anchored.seclog_seq} is not the one anchored: the log was "
+                    f"replaced from seq {anchored.seclog_seq} on")
         return VerifyReport(not problems, count, problems)
+
+
+def _archive_seq(path: Path) -> int:
+    try:
+        return int(path.name.split(".", 1)[0])
+    except ValueError:
+        return 0
+
+
+def _records_from_plain(plain: bytes, name: str) -> list[SecurityEvent]:
+    out = []
+    for number, line in enumerate(plain.splitlines(), 1):
+        try:
+            out.append(SecurityEvent(**json.loads(line)))
+        except (ValueError, TypeError):
+            raise LogError(f"{name} line {number} is not a log record") from None
+    return out
 
 
 def _parse_ts(ts: str) -> dt.datetime:

@@ -11,7 +11,10 @@ How (tpm2-tools 5.x, run as argument lists, never through a shell):
 - the KEK is 32 random bytes from the OS CSPRNG sealed under that parent as a keyed-hash data
   object (``tpm2_create -i -``, fixedTPM | fixedParent); only its public and TPM-encrypted
   private blobs are kept, in the keys folder, 0600 (``kek.tpm.pub`` / ``kek.tpm.priv``);
-- loading is ``tpm2_load`` then ``tpm2_unseal``.
+- loading is ``tpm2_load`` then ``tpm2_unseal``;
+- the vault's rollback counter is a TPM NV counter (``nt=counter``, owner read/write, index
+  ``ROLLBACK_NV_INDEX``), defined once per TPM and never undefined: ``tpm2_nvdefine``,
+  ``tpm2_nvincrement``, ``tpm2_nvread``.
 
 Invariants:
 - The data dir alone cannot reveal the KEK: the private blob is encrypted and integrity
@@ -24,6 +27,12 @@ Invariants:
   ``/dev/tpm0`` or a software TPM) does not run out of object slots.
 - A new KEK is unsealed once before ``create`` returns, so a TPM that seals but cannot unseal
   is found at provisioning, not at the next start.
+- The NV counter only counts up, and survives anything done to the data dir: the vault records
+  the value it was written with, the counter is raised AFTER the vault file is durable, so
+  ``counter <= vault`` always holds; a vault BEHIND the counter is an older copy, even when the
+  whole data dir (vault, anchor file, log) was put back (``platform/anchor.py`` alone cannot
+  see that). A TPM counter cannot be reset: undefining and defining it again starts above every
+  value it ever had, so that is seen too.
 - Every failure is a ``VaultError`` that names the step and the TPM's own message.
 """
 
@@ -48,7 +57,11 @@ from vigilcam.platform.fsutil import (
 from vigilcam.platform.vault import FileKek, VaultError
 
 PRIMARY_TEMPLATE = ("-C", "o", "-g", "sha256", "-G", "ecc256:aes128cfb")
-TOOLS = ("tpm2_createprimary", "tpm2_create", "tpm2_load", "tpm2_unseal", "tpm2_flushcontext")
+TOOLS = ("tpm2_createprimary", "tpm2_create", "tpm2_load", "tpm2_unseal", "tpm2_flushcontext",
+         "tpm2_nvdefine", "tpm2_nvincrement", "tpm2_nvread")
+# An owner-defined NV index (TCG handle range 0x01000000-0x01BFFFFF, owner part); 8-byte counter.
+ROLLBACK_NV_INDEX = "0x1500016"
+_NV_COUNTER_ATTRS = "nt=counter|ownerread|ownerwrite|no_da"
 # Where the operator (or the test suite) names a TPM explicitly, e.g. "swtpm:host=...,port=...".
 TCTI_ENV = "VIGILCAM_TPM_TCTI"
 DEVICES = ("/dev/tpmrm0", "/dev/tpm0")  # the kernel resource manager first
@@ -160,7 +173,51 @@ class TpmKek:
                     os.fsync(fh.fileno())
                 path.unlink()
 
+    # -- the vault's rollback counter (NV) ---------------------------------------------------
+    def counter_read(self) -> int | None:
+        """The NV counter's value; None when it was never defined on this TPM."""
+        done = self._attempt("tpm2_nvread", "-C", "o", "-s", "8", ROLLBACK_NV_INDEX)
+        if done.returncode == 0 and len(done.stdout) == 8:
+            return int.from_bytes(done.stdout, "big")
+        message = done.stderr.decode("utf-8", "replace")
+        if "0x18B" in message or "0x18b" in message or "handle is not correct" in message:
+            return None  # not defined
+        if "0x14A" in message or "0x14a" in message or "before being initialized" in message:
+            return 0  # defined, never incremented
+        raise VaultError(f"TPM 2.0 failed while reading the rollback counter ({self.tcti}): "
+                         f"{_tpm_message(done.stderr)}")
+
+    def counter_ensure(self) -> int:
+        """The counter's value, defining and initialising it on first use."""
+        value = self.counter_read()
+        if value is None:
+            self._run("defining the rollback counter (NV index)", "tpm2_nvdefine", "-C", "o",
+                      "-s", "8", "-a", _NV_COUNTER_ATTRS, ROLLBACK_NV_INDEX)
+            value = 0
+        if value == 0:
+            value = self.counter_increment()  # a TPM counter starts above any value it had
+        return value
+
+    def counter_increment(self) -> int:
+        self._run("raising the rollback counter", "tpm2_nvincrement", "-C", "o",
+                  ROLLBACK_NV_INDEX)
+        value = self.counter_read()
+        if not value:
+            raise VaultError("TPM 2.0 rollback counter did not count")
+        return value
+
     # -- tpm2-tools --------------------------------------------------------------------------
+    def _attempt(self, tool: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, "TPM2TOOLS_TCTI": self.tcti}
+        try:
+            return subprocess.run((tool, *args), input=b"", capture_output=True, env=env,
+                                  timeout=self.timeout, check=False)
+        except FileNotFoundError:
+            raise VaultError(f"TPM 2.0: {tool} not found: apt-get install tpm2-tools") from None
+        except subprocess.TimeoutExpired:
+            raise VaultError(f"TPM 2.0 did not answer within {self.timeout:g} s while reading "
+                             f"the rollback counter ({self.tcti})") from None
+
     @contextmanager
     def _workdir(self) -> Iterator[Path]:
         # Outside the data dir (the read-only audit loads the KEK too); mkdtemp makes it 0700.

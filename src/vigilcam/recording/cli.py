@@ -1,9 +1,11 @@
-"""``vigilcam recordings list | export | delete``.
+"""``vigilcam recordings list | export | delete | verify``.
 
-Owns the command-line access to recordings that outside checks rely on (docs/privacy.md).
+Owns the command-line access to recordings that outside checks rely on.
 Serves TAICS 5.5.1.1 (an export opens an "export" viewing session: a security event, hence an
 alert), IoT-1005-1 5.7.1.1 (delete by range) and 5.4.1.2 (decryption happens in memory; the
-only plaintext written is the MP4 the owner asked for). Times are ISO-8601 or epoch seconds.
+only plaintext written is the MP4 the owner asked for) and the integrity of evidence (``verify``
+checks every segment against its place on the timeline; exit 1 naming each refused segment).
+Times are ISO-8601 or epoch seconds.
 
 The CLI never runs recovery (the service may be recording right now): it sees finished
 segments only.
@@ -48,6 +50,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
     from vigilcam.recording.erase import delete_range
     from vigilcam.recording.playback import ExportError, export_range
     from vigilcam.recording.service import list_recordings, open_device_store
+    from vigilcam.recording.verify import verify_segments
 
     start, end = _range(args, required=args.rec_cmd in ("export", "delete"))
     if args.rec_cmd == "delete":
@@ -70,6 +73,22 @@ def cmd_recordings(args: argparse.Namespace) -> int:
                           f"segments  {','.join(span['triggers'])}")
                 print(f"{len(listing['segments'])} segments")
             return EXIT_OK
+        if args.rec_cmd == "verify":
+            if store is None:
+                print("recordings OK: nothing was recorded on this device")
+                return EXIT_OK
+            checked = verify_segments(store, start, end)
+            device.record("recording.verified", result="ok" if checked.ok else "failure",
+                          user=CLI, source=CLI, segments=checked.verified + checked.legacy,
+                          refused=checked.bad_segments[:20])
+            for problem in checked.problems:
+                print(f"TAMPERED: {problem}")
+            if checked.ok:
+                print(f"recordings OK: {checked.verified} segments verified against the "
+                      "timeline" + (f", {checked.legacy} of the legacy format (times not bound)"
+                                    if checked.legacy else ""))
+                return EXIT_OK
+            return EXIT_FAIL
         assert start is not None and end is not None
         if args.rec_cmd == "export":
             if store is None:
@@ -77,12 +96,19 @@ def cmd_recordings(args: argparse.Namespace) -> int:
             out = Path(args.output)
             viewers = device.extras["viewers"]
             session = viewers.open(CLI, CLI, "export", "main")
+            refusals: list[str] = []
+
+            def refused(rec: Any, message: str) -> None:
+                refusals.append(message)
+                device.record("recording.segment_refused", result="failure", user=CLI,
+                              source=CLI, segment_id=str(rec.id), error=message[:200])
+
             try:
-                result = export_range(store, start, end, out, "main")
+                result = export_range(store, start, end, out, "main", refused)
             except ExportError as exc:
                 device.record("recording.exported", result="failure", user=CLI, source=CLI,
                               start=_iso(start), end=_iso(end), error=str(exc))
-                raise CliError(str(exc)) from None
+                raise CliError("; ".join([str(exc), *refusals])) from None
             finally:
                 viewers.closed(session, reason="done")
             device.record("recording.exported", user=CLI, source=CLI, start=_iso(start),
@@ -126,6 +152,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     q.add_argument("--json", action="store_true")
     q = with_range(add_data_dir(rsub.add_parser("export", help="export a range as MP4")))
     q.add_argument("output", metavar="OUT.mp4")
+    with_range(add_data_dir(rsub.add_parser(
+        "verify", help="check every segment against its place on the timeline; exit 1 if not")))
     q = with_range(add_data_dir(rsub.add_parser("delete", help="delete a range")))
     q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_recordings)

@@ -5,6 +5,11 @@ IoT-1005-1 5.6.1.1 (WAL + synchronous=FULL: a committed row survives power loss;
 "writing" until its file is durably in place, so restart can tell finished from torn
 segments) and 5.7.1.1 (delete by range / everything).
 
+Each segment also gets a sequence number on its stream's timeline, never reused (the
+``timeline`` table keeps the next one), which the segment binds into its authenticated data
+together with its start and end times (``segment_format.Timeline``): the index is the catalogue,
+the segment file is the proof, and playback compares the two.
+
 The index holds metadata only (ids, stream names, times, sizes, trigger, file names); never
 video, thumbnails or keys. Times are UTC epoch seconds (float). Thread-safe: one connection
 guarded by a lock, because the recorder writes from its executor thread while the web edge
@@ -20,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from vigilcam.recording.segment_format import Timeline
 
 State = Literal["writing", "complete"]
 TRIGGERS = frozenset({"continuous", "motion", "manual", "event", "tamper", "external"})
@@ -37,6 +44,10 @@ CREATE TABLE IF NOT EXISTS segments (
 );
 CREATE INDEX IF NOT EXISTS segments_stream_start ON segments (stream, start);
 CREATE INDEX IF NOT EXISTS segments_start ON segments (start);
+CREATE TABLE IF NOT EXISTS timeline (
+    stream   TEXT PRIMARY KEY,
+    next_seq INTEGER NOT NULL
+);
 """
 
 
@@ -51,6 +62,13 @@ class SegmentRecord:
     path: str
     """File name relative to the store root (never absolute, never user-supplied)."""
     state: State
+    seq: int | None = None
+    """Place on the stream's timeline; None for segments of the legacy format."""
+
+    @property
+    def timeline(self) -> Timeline:
+        """What the segment file must prove (start, seq, end), as the index holds it."""
+        return Timeline(self.start, self.seq, self.end)
 
     @property
     def duration(self) -> float:
@@ -65,6 +83,7 @@ class SegmentRecord:
             "size": self.size,
             "trigger": self.trigger,
             "state": self.state,
+            "seq": self.seq,
         }
 
 
@@ -73,7 +92,7 @@ class RecordingIndexError(Exception):
 
 
 def _row(r: tuple[object, ...]) -> SegmentRecord:
-    rid, stream, start, end, size, trigger, path, state = r
+    rid, stream, start, end, size, trigger, path, state, seq = r
     return SegmentRecord(
         id=uuid.UUID(str(rid)),
         stream=str(stream),
@@ -83,10 +102,11 @@ def _row(r: tuple[object, ...]) -> SegmentRecord:
         trigger=str(trigger),
         path=str(path),
         state="complete" if state == "complete" else "writing",
+        seq=None if seq is None else int(seq),  # type: ignore[call-overload]
     )
 
 
-_COLS = 'id, stream, start, "end", size, trigger, path, state'
+_COLS = 'id, stream, start, "end", size, trigger, path, state, seq'
 
 
 class SegmentIndex:
@@ -102,6 +122,9 @@ class SegmentIndex:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(segments)")}
+            if "seq" not in columns:  # an index made before segments were timeline-bound
+                self._db.execute("ALTER TABLE segments ADD COLUMN seq INTEGER")
         except sqlite3.DatabaseError as exc:
             raise RecordingIndexError(f"recording index {path} cannot be opened: {exc}") from exc
         self._lock = threading.Lock()
@@ -121,12 +144,44 @@ class SegmentIndex:
     def add_writing(
         self, seg_id: uuid.UUID, stream: str, start: float, trigger: str, path: str
     ) -> SegmentRecord:
+        """A new row in state ``writing`` with the stream's next timeline seq (one
+        transaction, so two writers never get the same seq)."""
         with self._lock:
-            self._db.execute(
-                f"INSERT INTO segments ({_COLS}) VALUES (?, ?, ?, NULL, 0, ?, ?, 'writing')",  # noqa: S608 - constant columns
-                (str(seg_id), stream, start, trigger, path),
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT next_seq FROM timeline WHERE stream = ?", (stream,)
+                ).fetchone()
+                if row is None:
+                    (top,) = self._db.execute(
+                        "SELECT COALESCE(MAX(seq), 0) FROM segments WHERE stream = ?", (stream,)
+                    ).fetchone()
+                    seq = int(top) + 1
+                else:
+                    seq = int(row[0])
+                self._db.execute(
+                    "INSERT INTO timeline (stream, next_seq) VALUES (?, ?) "
+                    "ON CONFLICT(stream) DO UPDATE SET next_seq = excluded.next_seq",
+                    (stream, seq + 1),
+                )
+                self._db.execute(
+                    f"INSERT INTO segments ({_COLS}) VALUES (?, ?, ?, NULL, 0, ?, ?, 'writing', ?)",  # noqa: S608, E501 - constant columns
+                    (str(seg_id), stream, start, trigger, path, seq),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return SegmentRecord(seg_id, stream, start, None, 0, trigger, path, "writing", seq)
+
+    def set_end(self, seg_id: uuid.UUID, end: float) -> None:
+        """Record the end time a segment is about to be sealed with (before its file is)."""
+        with self._lock:
+            cur = self._db.execute(
+                'UPDATE segments SET "end" = ? WHERE id = ?', (end, str(seg_id))
             )
-        return SegmentRecord(seg_id, stream, start, None, 0, trigger, path, "writing")
+        if cur.rowcount != 1:
+            raise RecordingIndexError(f"segment {seg_id} is not in the index")
 
     def mark_complete(self, seg_id: uuid.UUID, end: float, size: int) -> None:
         with self._lock:

@@ -1,10 +1,13 @@
 """Playback and export of recordings: decrypt in memory, never write plaintext to disk.
 
-Owns how recorded segments are turned back into video. Serves IoT-1005-1
-5.4.1.2 (plaintext exists only in memory, and in the export file the owner asked for), and the
-integrity promise of the segment format: a segment that fails authentication is refused with
-a clear error and skipped, the others still play. Permission checks and access events belong
-to the edge that calls this (web/CLI), which passes ``on_error`` to record refusals.
+Owns how recorded segments are turned back into video. Serves IoT-1005-1 5.4.1.2 (plaintext
+exists only in memory, and in the export file the owner asked for), and the integrity promise
+of the segment format: a segment that fails authentication, or whose place on the timeline in
+the index is not the one it was recorded at, is refused with an error naming it and skipped:
+the others still play, an export keeps the gap where it was (never footage at the wrong time)
+and lists it in ``segments_refused``, and ``on_error`` tells the edge. Permission checks and
+access events belong to the edge that calls this (web/CLI), which passes ``on_error`` to
+record refusals.
 """
 
 from __future__ import annotations

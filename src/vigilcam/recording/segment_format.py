@@ -8,6 +8,7 @@ Layout (all integers big-endian)::
 
     header   magic "VCSEG\\x00\\r\\n" (8) | version u8 | reserved u8 | segment id (16, UUID)
              | stream length u8 | stream (UTF-8) | chunk size u32 | nonce prefix (4)
+             | [version 2: start time f64 (UTC epoch s) | timeline seq u64]
              | wrap nonce (12) | wrapped data key (32 + 16 tag)
     chunks   ciphertext of each plaintext chunk + 16-byte tag, back to back
 
@@ -24,6 +25,14 @@ Invariants:
   chunk is not flagged final) all fail authentication.
 - Every chunk except the last holds exactly ``chunk_size`` plaintext bytes; the last holds
   0..chunk_size bytes and carries the final flag. The reader needs no length fields.
+- Format 2 binds the segment's place on the timeline (integrity of evidence): its start time
+  and its sequence number on the stream's timeline are header fields, hence associated data of
+  the key wrap; its end time is associated data of the final chunk (the end is only known when
+  the segment is finished). A reader given the index's ``Timeline`` refuses a segment whose
+  index times or seq differ from the ones it was recorded with (times swapped or edited in the
+  index, footage moved), naming the segment and the field. Format 1 segments (no timeline)
+  stay readable; they can be moved on the timeline unnoticed, which ``verify`` reports, and a
+  format-1 file under an index row that carries a seq (a format-2 recording) is refused.
 - Decryption yields a chunk only after its tag verified: no unauthenticated plaintext leaves
   this module. Nothing here touches the disk; callers pass file objects.
 """
@@ -42,7 +51,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"VCSEG\x00\r\n"
-VERSION = 1
+VERSION = 2
+LEGACY_VERSION = 1
 DEFAULT_CHUNK_SIZE = 64 * 1024
 MIN_CHUNK_SIZE = 256
 MAX_CHUNK_SIZE = 16 * 1024 * 1024
@@ -71,6 +81,17 @@ class SegmentAuthError(SegmentFormatError):
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """Where a segment sits on its stream's timeline (bound into format 2)."""
+
+    start: float
+    seq: int | None
+    """None for a row of the legacy format (recorded before timelines were bound)."""
+    end: float | None = None
+    """Known once the segment is finished; bound into the final chunk."""
+
+
+@dataclass(frozen=True)
 class SegmentHeader:
     segment_id: uuid.UUID
     stream: str
@@ -78,19 +99,27 @@ class SegmentHeader:
     nonce_prefix: bytes
     wrap_nonce: bytes
     wrapped_key: bytes
+    version: int = VERSION
+    start: float | None = None
+    seq: int | None = None
 
     def authenticated_prefix(self) -> bytes:
         """The header bytes bound as associated data of the key wrap."""
         stream = self.stream.encode("utf-8")
+        timeline = b""
+        if self.version >= 2:
+            assert self.start is not None and self.seq is not None
+            timeline = struct.pack(">dQ", self.start, self.seq)
         return b"".join(
             (
                 MAGIC,
-                struct.pack(">BB", VERSION, 0),
+                struct.pack(">BB", self.version, 0),
                 self.segment_id.bytes,
                 struct.pack(">B", len(stream)),
                 stream,
                 struct.pack(">I", self.chunk_size),
                 self.nonce_prefix,
+                timeline,
                 self.wrap_nonce,
             )
         )
@@ -119,8 +148,13 @@ def _chunk_nonce(prefix: bytes, index: int) -> bytes:
     return prefix + struct.pack(">Q", index)
 
 
-def _chunk_aad(segment_id: uuid.UUID, index: int, final: bool) -> bytes:
-    return _AAD_TAG + segment_id.bytes + struct.pack(">QB", index, 1 if final else 0)
+def _chunk_aad(
+    segment_id: uuid.UUID, index: int, final: bool, end: float | None = None
+) -> bytes:
+    aad = _AAD_TAG + segment_id.bytes + struct.pack(">QB", index, 1 if final else 0)
+    if final and end is not None:  # format 2: the end time is bound to the final chunk
+        aad += struct.pack(">d", end)
+    return aad
 
 
 def _wrap_aad(prefix: bytes) -> bytes:
@@ -148,7 +182,10 @@ class SegmentWriter:
         segment_id: uuid.UUID,
         stream: str,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        timeline: Timeline | None = None,
     ) -> None:
+        """``timeline`` (start, seq) writes format 2, bound to its place on the timeline;
+        without it the legacy format 1 is written (kept for readers of old files and tests)."""
         _check_master_key(master_key)
         _check_stream(stream)
         if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
@@ -164,6 +201,9 @@ class SegmentWriter:
             nonce_prefix=os.urandom(NONCE_PREFIX_SIZE),
             wrap_nonce=os.urandom(_WRAP_NONCE_SIZE),
             wrapped_key=b"",
+            version=VERSION if timeline is not None else LEGACY_VERSION,
+            start=None if timeline is None else float(timeline.start),
+            seq=None if timeline is None else int(timeline.seq or 0),
         )
         wrapped = AESGCM(bytes(master_key)).encrypt(
             partial.wrap_nonce, data_key, _wrap_aad(partial.authenticated_prefix())
@@ -175,6 +215,9 @@ class SegmentWriter:
             nonce_prefix=partial.nonce_prefix,
             wrap_nonce=partial.wrap_nonce,
             wrapped_key=wrapped,
+            version=partial.version,
+            start=partial.start,
+            seq=partial.seq,
         )
         del data_key
         self._buffer = bytearray()
@@ -188,9 +231,9 @@ class SegmentWriter:
         self._dst.write(data)
         self.bytes_written += len(data)
 
-    def _seal(self, plaintext: bytes, final: bool) -> None:
+    def _seal(self, plaintext: bytes, final: bool, end: float | None = None) -> None:
         nonce = _chunk_nonce(self.header.nonce_prefix, self._index)
-        aad = _chunk_aad(self._segment_id, self._index, final)
+        aad = _chunk_aad(self._segment_id, self._index, final, end)
         self._emit(self._aead.encrypt(nonce, plaintext, aad))
         self._index += 1
 
@@ -208,10 +251,17 @@ class SegmentWriter:
         if start:
             del self._buffer[:start]
 
-    def finish(self) -> None:
+    def finish(self, end: float | None = None) -> None:
+        """Seal the final chunk; format 2 needs the segment's ``end`` time (bound to it)."""
         if self._finished:
             raise ValueError("segment already finished")
-        self._seal(bytes(self._buffer), final=True)
+        if self.header.version >= 2:
+            if end is None:
+                raise ValueError("a timeline-bound segment needs its end time to finish")
+            end = float(end)
+        else:
+            end = None
+        self._seal(bytes(self._buffer), final=True, end=end)
         self._buffer.clear()
         self._finished = True
 
@@ -228,13 +278,15 @@ def read_header(src: BinaryIO) -> SegmentHeader:
     if len(fixed) < len(MAGIC) + 19:
         raise SegmentFormatError("segment header truncated")
     version = fixed[len(MAGIC)]
-    if version != VERSION:
+    if version not in (VERSION, LEGACY_VERSION):
         raise SegmentFormatError(f"unsupported segment format version {version}")
     seg_id = uuid.UUID(bytes=fixed[len(MAGIC) + 2 : len(MAGIC) + 18])
     stream_len = fixed[-1]
     if not 1 <= stream_len <= _MAX_STREAM_LEN:
         raise SegmentFormatError("segment header has an invalid stream name length")
-    rest_len = stream_len + 4 + NONCE_PREFIX_SIZE + _WRAP_NONCE_SIZE + _WRAPPED_KEY_SIZE
+    timeline_len = 16 if version >= 2 else 0
+    rest_len = (stream_len + 4 + NONCE_PREFIX_SIZE + timeline_len + _WRAP_NONCE_SIZE
+                + _WRAPPED_KEY_SIZE)
     rest = _read_exact(src, rest_len)
     if len(rest) != rest_len:
         raise SegmentFormatError("segment header truncated")
@@ -249,10 +301,16 @@ def read_header(src: BinaryIO) -> SegmentHeader:
         raise SegmentFormatError(f"segment header has an invalid chunk size {chunk_size}")
     prefix = rest[pos : pos + NONCE_PREFIX_SIZE]
     pos += NONCE_PREFIX_SIZE
+    start: float | None = None
+    seq: int | None = None
+    if timeline_len:
+        start, seq = struct.unpack(">dQ", rest[pos : pos + timeline_len])
+        pos += timeline_len
     wrap_nonce = rest[pos : pos + _WRAP_NONCE_SIZE]
     pos += _WRAP_NONCE_SIZE
     wrapped = rest[pos : pos + _WRAPPED_KEY_SIZE]
-    return SegmentHeader(seg_id, stream, chunk_size, prefix, wrap_nonce, wrapped)
+    return SegmentHeader(seg_id, stream, chunk_size, prefix, wrap_nonce, wrapped, version,
+                         start, seq)
 
 
 def unwrap_key(header: SegmentHeader, master_key: bytes) -> bytes:
@@ -280,15 +338,49 @@ def _read_exact(src: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
+def _fmt_time(t: float | None) -> str:
+    return "none" if t is None else f"{t:.6f}"
+
+
+def check_timeline(header: SegmentHeader, expected: Timeline | None) -> float | None:
+    """Compare an (authenticated) header with the index's timeline; the end to bind, if any.
+
+    Raises ``SegmentAuthError`` naming the segment and what differs.
+    """
+    sid = header.segment_id
+    if header.version < 2:
+        if expected is not None and expected.seq is not None:
+            raise SegmentAuthError(
+                f"segment {sid}: file is in the legacy format without a timeline, but the index "
+                f"places it at seq {expected.seq} (file replaced by older footage)")
+        return None
+    if expected is None:
+        raise SegmentAuthError(f"segment {sid}: timeline-bound segment read without its "
+                               "timeline")
+    if expected.seq != header.seq:
+        raise SegmentAuthError(
+            f"segment {sid}: the index places it at seq {expected.seq} on the timeline but it "
+            f"was recorded as seq {header.seq} (segments reordered or footage moved)")
+    if expected.start != header.start:
+        raise SegmentAuthError(
+            f"segment {sid}: the index says it starts at {_fmt_time(expected.start)} but it "
+            f"was recorded starting at {_fmt_time(header.start)} (times edited or swapped in "
+            "the index, or footage moved)")
+    return expected.end
+
+
 def decrypt_chunks(
     src: BinaryIO,
     master_key: bytes,
     expected_id: uuid.UUID | None = None,
+    timeline: Timeline | None = None,
 ) -> Iterator[bytes]:
     """Yield authenticated plaintext chunks in order; raise ``SegmentAuthError`` on any fault.
 
     ``expected_id`` is the id the index holds for this file: a segment copied over another
-    file's name is refused even though it is itself intact.
+    file's name is refused even though it is itself intact. ``timeline`` is where the index
+    places it (start, seq, end): a format-2 segment recorded elsewhere on the timeline is
+    refused (see ``check_timeline``); its final chunk authenticates only with its own end time.
     """
     header = read_header(src)
     if expected_id is not None and header.segment_id != expected_id:
@@ -297,6 +389,10 @@ def decrypt_chunks(
             "(files swapped or renamed)"
         )
     aead = AESGCM(unwrap_key(header, master_key))
+    end = check_timeline(header, timeline)
+    if header.version >= 2 and end is None:
+        raise SegmentAuthError(f"segment {header.segment_id}: the index holds no end time for "
+                               "it, so its final chunk cannot be authenticated")
     block = header.chunk_size + TAG_SIZE
     index = 0
     current = _read_exact(src, block)
@@ -311,9 +407,15 @@ def decrypt_chunks(
             plain = aead.decrypt(
                 _chunk_nonce(header.nonce_prefix, index),
                 current,
-                _chunk_aad(header.segment_id, index, final),
+                _chunk_aad(header.segment_id, index, final, end),
             )
         except InvalidTag as exc:
+            if final and end is not None:
+                raise SegmentAuthError(
+                    f"segment {header.segment_id}: final chunk {index} failed authentication "
+                    f"with the end time {_fmt_time(end)} the index holds (end time edited or "
+                    "swapped in the index, footage moved, or the file tampered or truncated)"
+                ) from exc
             raise SegmentAuthError(
                 f"segment {header.segment_id}: chunk {index} failed authentication "
                 "(tampered, truncated, reordered, or copied from another segment)"
@@ -325,10 +427,15 @@ def decrypt_chunks(
         current = following
 
 
-def decrypt_all(src: BinaryIO, master_key: bytes, expected_id: uuid.UUID | None = None) -> bytes:
+def decrypt_all(
+    src: BinaryIO,
+    master_key: bytes,
+    expected_id: uuid.UUID | None = None,
+    timeline: Timeline | None = None,
+) -> bytes:
     """Whole plaintext in memory (segments are a few seconds); all-or-nothing."""
     out = io.BytesIO()
-    for chunk in decrypt_chunks(src, master_key, expected_id):
+    for chunk in decrypt_chunks(src, master_key, expected_id, timeline):
         out.write(chunk)
     return out.getvalue()
 
@@ -343,15 +450,23 @@ class Salvage:
     """True when the final chunk was present: the file is whole and needs no re-encryption."""
 
 
-def salvage(src: BinaryIO, master_key: bytes, max_bytes: int = 256 * 1024 * 1024) -> Salvage:
+def salvage(
+    src: BinaryIO,
+    master_key: bytes,
+    max_bytes: int = 256 * 1024 * 1024,
+    end: float | None = None,
+) -> Salvage:
     """Recover the longest authenticated prefix of a torn segment (crash during writing).
 
     Chunks are accepted in order while they authenticate as non-final chunks; a full-size last
     chunk is tried both ways because a crash can land exactly on a chunk boundary. The header
-    must authenticate, otherwise ``SegmentAuthError``.
+    must authenticate, otherwise ``SegmentAuthError``. ``end`` is the end time the index holds
+    for a format-2 segment: its final chunk only counts as final when bound to that end.
     """
     header = read_header(src)
     aead = AESGCM(unwrap_key(header, master_key))
+    if header.version < 2:
+        end = None
     block = header.chunk_size + TAG_SIZE
     out = bytearray()
     index = 0
@@ -361,8 +476,10 @@ def salvage(src: BinaryIO, master_key: bytes, max_bytes: int = 256 * 1024 * 1024
         nonce = _chunk_nonce(header.nonce_prefix, index)
         if not following:
             try:
-                out += aead.decrypt(nonce, current, _chunk_aad(header.segment_id, index, True))
-                return Salvage(header, bytes(out), True)
+                if header.version < 2 or end is not None:
+                    aad = _chunk_aad(header.segment_id, index, True, end)
+                    out += aead.decrypt(nonce, current, aad)
+                    return Salvage(header, bytes(out), True)
             except InvalidTag:
                 pass
         try:

@@ -6,10 +6,15 @@ with no manual step, and says what it did), 5.4.1.2 (only ciphertext reaches the
 5.7.1.1 (deletion).
 
 Durable order of one segment (each step is safe to be interrupted):
-1. index row ``writing`` (committed, synchronous=FULL) naming ``<day>/<id>.seg``;
+1. index row ``writing`` (committed, synchronous=FULL) naming ``<day>/<id>.seg``, with the
+   segment's seq on its stream's timeline; start time and seq go into the file's header;
 2. ciphertext appended to ``<id>.seg.partial`` (created 0600, O_EXCL) as it is produced;
-3. final chunk, ``fsync`` the file, rename to ``<id>.seg``, ``fsync`` the folder;
-4. index row ``complete`` with end time and size.
+3. the end time is written to the index row, THEN the final chunk bound to that end time,
+   ``fsync`` the file, rename to ``<id>.seg``, ``fsync`` the folder (so every file whose final
+   chunk exists has its end time in the index: recovery never guesses it);
+4. index row ``complete`` with size.
+Every read passes the index's timeline (start, seq, end) to the format, which refuses footage
+recorded at another place on the timeline (``segment_format.check_timeline``).
 ``recover()`` finishes any segment caught between steps: a whole ``.seg`` or a ``.partial``
 whose final chunk authenticates is completed; a torn ``.partial`` is cut to its last complete
 fMP4 fragment and re-encrypted under a NEW data key (never re-using a nonce) via
@@ -36,6 +41,7 @@ from vigilcam.recording.segment_format import (
     DEFAULT_CHUNK_SIZE,
     SegmentFormatError,
     SegmentWriter,
+    Timeline,
     decrypt_all,
     decrypt_chunks,
     salvage,
@@ -109,7 +115,8 @@ class OpenSegment:
         self._fd: int | None = fd
         self._sink = _FdSink(fd)
         self._writer = SegmentWriter(
-            self._sink, store.master_key, record.id, record.stream, chunk_size
+            self._sink, store.master_key, record.id, record.stream, chunk_size,
+            _writer_timeline(record),
         )
 
     @property
@@ -132,7 +139,8 @@ class OpenSegment:
     def commit(self, end: float) -> SegmentRecord:
         if self._fd is None:
             raise ValueError("segment is closed")
-        self._writer.finish()
+        self._store.index.set_end(self.record.id, end)  # before the file bound to it exists
+        self._writer.finish(end)
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = None
@@ -150,6 +158,7 @@ class OpenSegment:
             self.record.trigger,
             self.record.path,
             "complete",
+            self.record.seq,
         )
 
     def abort(self) -> bool:
@@ -165,6 +174,11 @@ class OpenSegment:
         except (OSError, sqlite3.Error):
             return False
         return True
+
+
+def _writer_timeline(record: SegmentRecord) -> Timeline | None:
+    """Format 2 for every row with a timeline seq; a legacy row (no seq) stays format 1."""
+    return None if record.seq is None else Timeline(record.start, record.seq)
 
 
 def _with_suffix(path: Path, suffix: str) -> Path:
@@ -235,11 +249,12 @@ class SegmentStore:
     def read_chunks(self, record: SegmentRecord) -> Iterator[bytes]:
         """Authenticated plaintext chunks; raises ``SegmentFormatError`` / ``OSError``."""
         with open(self.path_of(record), "rb") as fh:
-            yield from decrypt_chunks(fh, self.master_key, record.id)
+            yield from decrypt_chunks(fh, self.master_key, record.id, record.timeline)
 
     def read_all(self, record: SegmentRecord) -> bytes:
+        """Whole authenticated plaintext; refuses footage the index places elsewhere."""
         with open(self.path_of(record), "rb") as fh:
-            return decrypt_all(fh, self.master_key, record.id)
+            return decrypt_all(fh, self.master_key, record.id, record.timeline)
 
     # -- deleting -----------------------------------------------------------------------------
 
@@ -343,7 +358,9 @@ class SegmentStore:
                     return self._discard(rec, f"finished file unusable: {exc}")
             else:
                 partial.unlink(missing_ok=True)
-                self.index.mark_complete(rec.id, rec.start + duration, path.stat().st_size)
+                end = rec.end if rec.seq is not None and rec.end is not None \
+                    else rec.start + duration
+                self.index.mark_complete(rec.id, end, path.stat().st_size)
                 return RecoveryAction(
                     "completed", rec.id, rec.path, "renamed before index update; verified"
                 )
@@ -351,7 +368,7 @@ class SegmentStore:
             return self._discard(rec, "no file was written")
         try:
             with open(partial, "rb") as fh:
-                saved = salvage(fh, self.master_key)
+                saved = salvage(fh, self.master_key, end=rec.end)
         except (SegmentFormatError, OSError) as exc:
             partial.unlink(missing_ok=True)
             return self._discard(rec, f"unreadable: {exc}")
@@ -371,7 +388,9 @@ class SegmentStore:
                     os.close(fd)
                 os.replace(partial, path)
                 fsync_dir(path.parent)
-                self.index.mark_complete(rec.id, rec.start + duration, path.stat().st_size)
+                end = rec.end if saved.header.version >= 2 and rec.end is not None \
+                    else rec.start + duration
+                self.index.mark_complete(rec.id, end, path.stat().st_size)
                 return RecoveryAction(
                     "completed", rec.id, rec.path, "final chunk present; renamed"
                 )
@@ -384,13 +403,16 @@ class SegmentStore:
             )
         data, duration = fixed
         repair = _with_suffix(path, _REPAIR)
+        end = rec.start + duration
+        self.index.set_end(rec.id, end)  # before the file bound to it becomes the segment
         fd = os.open(repair, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             writer = SegmentWriter(
-                _FdSink(fd), self.master_key, rec.id, rec.stream, self.chunk_size
+                _FdSink(fd), self.master_key, rec.id, rec.stream, self.chunk_size,
+                _writer_timeline(rec),
             )
             writer.write(data)
-            writer.finish()
+            writer.finish(end)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -398,7 +420,7 @@ class SegmentStore:
         fsync_dir(path.parent)
         partial.unlink()
         fsync_dir(path.parent)
-        self.index.mark_complete(rec.id, rec.start + duration, path.stat().st_size)
+        self.index.mark_complete(rec.id, end, path.stat().st_size)
         return RecoveryAction(
             "repaired",
             rec.id,

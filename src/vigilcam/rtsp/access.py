@@ -104,16 +104,6 @@ class RtspAuthenticator:
         """The credential a viewer logged in with (kept to notice a rotation elsewhere)."""
         return self.credentials.find(username)
 
-    def still_allowed(self, username: str, credential: str | None) -> bool:
-        """Re-checked while a viewer plays: account enabled, role allowed, and the credential
-        it logged in with neither rotated nor revoked (also by the CLI, another process)."""
-        user = self.device.accounts.get(username)
-        return (
-            user is not None and not user.disabled
-            and allowed(user.role, Permission.VIEW_LIVE)
-            and credential is not None and self.credentials.unchanged(username, credential)
-        )
-
     def _failed(self, username: str, source: str, *, reason: str = "") -> AuthDecision:
         """A header that does not even parse: counted and recorded like a wrong password."""
         result = self.login.authenticate_now(username, source, INTERFACE,

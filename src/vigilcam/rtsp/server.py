@@ -7,11 +7,15 @@ offered, RTP over UDP is answered 461), 5.2.2.1 (built only when the owner enabl
 the viewer registry, closed at TEARDOWN / PAUSE / disconnect; an admin can end it; privacy mode
 refuses and ends video) and 5.5.2.1 (bounded parser, header and idle
 timeouts, connection limits; bad input gets an error answer and a closed socket, never a stack
-trace).
+trace), 5.6.1.1 (connections are accepted through ``listeners.guarded``: a per-source budget
+before TLS and a handshake deadline; a connection must authenticate within ``auth_timeout``;
+bare CRLFs are not activity, so they keep neither the idle nor the authentication clock
+from running; docs/listeners.md).
 
-While a viewer plays, its access is re-checked every ``report_interval`` seconds (account
-enabled, role allowed, stream credential not rotated or revoked, also by the CLI in another
-process); a viewer that lost it is cut.
+Each PLAY's viewing session carries an admission (the stream credential, role and password
+state it started with); ``vigilcam.viewers.revocation`` re-checks it and, within 1 s of the
+account being disabled, its role or password changed or its credential rotated or revoked
+(also by the CLI in another process), cuts the viewer through the registry.
 
 Streams are ``rtsps://HOST:PORT/main`` and ``/sub`` (one hub each). Each viewer has its own
 subscription: a slow one is dropped to the next keyframe by the hub, closed when hopeless or
@@ -31,10 +35,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vigilcam.auth.permissions import Permission
 from vigilcam.auth.stream_credentials import StreamCredentials
+from vigilcam.listeners.budget import ConnectionBudget
+from vigilcam.listeners.guarded import GuardedListener, bind_listening_socket
 from vigilcam.media.hub import StreamHub, Subscription
 from vigilcam.platform.tls import server_context
 from vigilcam.viewers.registry import PrivacyModeOn
+from vigilcam.viewers.revocation import admit
 
 from .access import RtspAuthenticator
 from .digest import NonceStore
@@ -60,11 +68,12 @@ TRACK = "trackID=0"
 
 @dataclass(frozen=True)
 class ServerLimits:
-    max_connections: int = 128
-    max_per_source: int = 64
+    max_connections: int = 128  # beyond it: 503; beyond it + max_per_source: refused before TLS
+    max_per_source: int = 16  # IPv4 address or IPv6 /64, counted from accept (before TLS)
     handshake_timeout: float = 10.0
+    auth_timeout: float = 20.0  # a connection that has not authenticated by then is closed
     header_timeout: float = 10.0  # a request must be complete this long after its first byte
-    idle_timeout: float = 60.0  # no byte from the client at all (also the RTSP session timeout)
+    idle_timeout: float = 60.0  # no complete message (also the RTSP session timeout)
     write_timeout: float = 10.0  # media write blocked this long: the viewer is gone or stalled
     describe_wait: float = 5.0  # wait for the first keyframe of a stream that is starting
     max_auth_failures: int = 5  # per connection, then it is closed
@@ -72,7 +81,7 @@ class ServerLimits:
     send_buffer: int | None = None  # SO_SNDBUF per connection (None: the kernel's autotuning)
     max_queue: int = 90  # hub queue per viewer (packets)
     start_at_last_keyframe: bool = False  # faster first frame, up to one GOP behind live
-    report_interval: float = 5.0  # RTCP sender report; the viewer's access is re-checked too
+    report_interval: float = 5.0  # RTCP sender report (access: viewers/revocation.py)
     parser: Limits = Limits()
 
 
@@ -155,18 +164,21 @@ class _Connection:
     async def _read_loop(self) -> None:
         limits = self.server.limits
         partial_since: float | None = None
+        last_message = self.started  # bytes that complete no message (bare CRLFs) do not count
         while not self.closing:
             now = time.monotonic()
             if self.requests.buffered:
                 partial_since = partial_since or now
-                timeout = max(0.0, partial_since + limits.header_timeout - now)
+                deadline, why = partial_since + limits.header_timeout, "header timeout"
             else:
                 partial_since = None
-                timeout = limits.idle_timeout
+                deadline, why = last_message + limits.idle_timeout, "idle timeout"
+            if self.user is None and self.started + limits.auth_timeout < deadline:
+                deadline, why = self.started + limits.auth_timeout, "authentication timeout"
             try:
-                data = await asyncio.wait_for(self.reader.read(65536), timeout)
+                data = await asyncio.wait_for(self.reader.read(65536), max(0.0, deadline - now))
             except TimeoutError:
-                self.close_reason = "header timeout" if partial_since else "idle timeout"
+                self.close_reason = why
                 return
             if not data:
                 return
@@ -174,6 +186,7 @@ class _Connection:
             try:
                 for msg in self.requests.drain():
                     partial_since = None  # a message completed: the next one starts its clock
+                    last_message = time.monotonic()
                     if isinstance(msg, Interleaved):
                         continue  # RTCP receiver reports: liveness only
                     await self._handle(msg)
@@ -405,14 +418,20 @@ class _Connection:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self.close_soon, "ended")
 
+        self.credential = self.server.auth.credential_of(self.user)
+        admission = None if self.credential is None else admit(
+            self.server.device.accounts, self.user, Permission.VIEW_LIVE, "stream-credential",
+            self.credential)
+        if admission is None:  # revoked or deleted since the request was authenticated
+            self._respond(req, 403)
+            return
         try:
             self.viewing = self.server.viewers.open(self.user, self.source, "rtsps",
-                                                    self.stream, close=cut)
+                                                    self.stream, close=cut, admission=admission)
         except PrivacyModeOn:
             self._respond(req, 403, [("Content-Type", "text/plain")],
                           b"privacy mode is on: video is switched off\n", reason=PRIVACY_REASON)
             return
-        self.credential = self.server.auth.credential_of(self.user)
         limits = self.server.limits
         sub = hub.subscribe(limits.max_queue, from_last_keyframe=limits.start_at_last_keyframe)
         self.subscription = sub
@@ -464,10 +483,6 @@ class _Connection:
                 now = time.monotonic()
                 if now >= next_report:  # RTCP SR: wall-clock time of this frame
                     next_report = now + limits.report_interval
-                    if self.user is None or not self.server.auth.still_allowed(
-                            self.user, self.credential):
-                        reason = "access withdrawn"  # disabled, role changed, revoked
-                        break
                     sr = sender_report(pk, pkt.wallclock, pk.timestamp_of(pkt.pts))
                     data += interleave(self.channels[1], sr)
                 self.writer.write(data)
@@ -514,15 +529,24 @@ class RtspsServer:
         self.auth = RtspAuthenticator(device, self.credentials, self.nonces)
         self.connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
+        self._server: GuardedListener | None = None
+        # Counted from accept, before TLS; the 503 above max_connections stays readable.
+        self.budget = ConnectionBudget(self.limits.max_per_source,
+                                       self.limits.max_connections + self.limits.max_per_source)
 
     async def start(self) -> None:
         tls = self.device.tls
         ctx = server_context(tls.cert_file, tls.key_file, tls.key_password)
-        self._server = await asyncio.start_server(
-            self._on_client, self.host, self.port, ssl=ctx,
-            ssl_handshake_timeout=self.limits.handshake_timeout, limit=64 * 1024,
-        )
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.Protocol:
+            reader = asyncio.StreamReader(limit=64 * 1024, loop=loop)
+            return asyncio.StreamReaderProtocol(reader, self._on_client, loop=loop)
+
+        self._server = GuardedListener(bind_listening_socket(self.host, self.port, 128),
+                                       protocol, self.budget, ssl_context=ctx,
+                                       handshake_timeout=self.limits.handshake_timeout)
+        await self._server.start()
         self.port = int(self._server.sockets[0].getsockname()[1])
         self.credentials.on_change(self._credential_changed)
 
@@ -552,9 +576,7 @@ class RtspsServer:
                          writer: asyncio.StreamWriter) -> None:
         conn = _Connection(self, reader, writer)
         task = asyncio.current_task()
-        same_source = sum(1 for c in self.connections if c.source == conn.source)
-        if (len(self.connections) >= self.limits.max_connections
-                or same_source >= self.limits.max_per_source):
+        if len(self.connections) >= self.limits.max_connections:  # per source: self.budget
             with contextlib.suppress(Exception):
                 writer.write(build_response(503, None, [("Connection", "close")],
                                             reason="Too Many Connections"))

@@ -13,6 +13,11 @@ Steps, each a security event through the one ``record`` path (TAICS 5.2.8.1):
 4. on failure switch back to the previous slot and record "update.rolled_back": the old
    version stays the one that runs.
 
+The slot the service runs from is never emptied: after an install the service still runs the
+previous slot until it restarts, so a second install before that restart (which would pick
+the running slot as "inactive") is refused; the marker ``restart-pending`` says which slot
+runs, and the service clears it when it starts (:meth:`SlotManager.started`).
+
 Pure apart from the folder operations; the health check is a callable the caller gives.
 """
 
@@ -31,6 +36,7 @@ from vigilcam.update.errors import RefusalKind, UpdateError
 
 SLOTS = ("slot_a", "slot_b")
 CURRENT = "current"
+RESTART_PENDING = "restart-pending"
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,13 @@ class SlotManager:
     ) -> InstallOutcome:
         previous = self.current_slot()
         target = self.inactive_slot()
+        running = self.running_slot_if_pending()
+        if running is not None:
+            reason = (f"the service still runs {running}: restart it to start the version "
+                      "installed before, then install this one")
+            record("update.refused", result="failure", version=version, step="pending-restart",
+                   reason=reason)
+            return InstallOutcome("refused", version, previous, reason)
         # 1. unpack and verify, with nothing switched yet
         try:
             path = self._empty(target)
@@ -129,6 +142,8 @@ class SlotManager:
         except Exception as exc:  # noqa: BLE001 - a crashing check is a failed check
             health = HealthResult(False, f"health check crashed: {type(exc).__name__}: {exc}")
         if health.ok:
+            if previous is not None:
+                self._write_pending(previous)
             record("update.installed", version=version, slot=target, previous_slot=previous,
                    health=health.detail)
             return InstallOutcome("installed", version, target, health.detail)
@@ -137,6 +152,28 @@ class SlotManager:
         record("update.rolled_back", result="failure", version=version, failed_slot=target,
                restored_slot=previous, reason=health.detail)
         return InstallOutcome("rolled_back", version, previous, health.detail)
+
+    @property
+    def _pending_file(self) -> Path:
+        return self.root / RESTART_PENDING
+
+    def _write_pending(self, running: str) -> None:
+        tmp = self.root / f".{RESTART_PENDING}.{os.getpid()}.tmp"
+        tmp.write_text(running + "\n")
+        os.replace(tmp, self._pending_file)
+        fsync_dir(self.root)
+
+    def running_slot_if_pending(self) -> str | None:
+        """The slot the service still runs when an installed update waits for a restart."""
+        try:
+            running = self._pending_file.read_text().strip()
+        except OSError:
+            return None
+        return running if running in SLOTS and running != self.current_slot() else None
+
+    def started(self) -> None:
+        """The service started from ``current``: nothing waits for a restart any more."""
+        self._pending_file.unlink(missing_ok=True)
 
     def rollback(self, record: Recorder, reason: str) -> str | None:
         """Switch back to the other slot when it holds an installed version (by hand or boot

@@ -8,18 +8,27 @@ IoT-1005-1 5.1.2.1 (an admin can end any viewing session).
 Every edge that hands out video (web live view, RTSPS, snapshots, playback, export) opens a
 session here before the first byte and closes it after the last; an admin's ``end()`` calls the
 edge's close callback. Privacy mode lives here too, since it is a rule about viewing.
+
+A session opened with an admission (``viewers/revocation.py``) is re-checked while it runs;
+``revoke()`` ends one whose grant is gone (account disabled, password changed, session ended,
+role changed, credential revoked, privacy mode): the edge's close callback cuts the stream, the
+reason is kept on the session and in a short list of recent revocations, and the security log
+gets ``video.view_revoked`` (user, interface, reason) before ``video.view_ended``.
 """
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 Recorder = Callable[..., Any]
+RECENT_REVOCATIONS = 50
 
 
 @dataclass
@@ -31,6 +40,8 @@ class ViewingSession:
     stream: str
     since: float
     close: Callable[[], None] = field(repr=False, default=lambda: None)
+    admission: object = field(repr=False, default=None)  # revocation.Admission, if re-checked
+    revoked: str | None = None  # why the stream was cut, set before the close callback runs
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "user": self.user, "source": self.source, "kind": self.kind,
@@ -48,16 +59,17 @@ class ViewerRegistry:
         self._sessions: dict[str, ViewingSession] = {}
         self._privacy = False
         self._privacy_listeners: list[Callable[[bool], None]] = []
+        self._revoked: deque[dict[str, object]] = deque(maxlen=RECENT_REVOCATIONS)
 
     def open(
         self, user: str, source: str, kind: str, stream: str,
-        close: Callable[[], None] = lambda: None,
+        close: Callable[[], None] = lambda: None, admission: object = None,
     ) -> ViewingSession:
         """Register a new viewer (raises PrivacyModeOn while privacy mode is on)."""
         if self._privacy:
             raise PrivacyModeOn("privacy mode is on: video is switched off")
         session = ViewingSession(secrets.token_hex(8), user, source, kind, stream, time.time(),
-                                 close)
+                                 close, admission)
         with self._lock:
             self._sessions[session.id] = session
         self._record("video.view_started", user=user, source=source, kind=kind, stream=stream,
@@ -92,6 +104,27 @@ class ViewerRegistry:
         self.closed(session, reason=f"ended by {by}")
         return True
 
+    def revoke(self, session: ViewingSession, reason: str) -> bool:
+        """End a viewer whose grant is gone; False when it had already ended."""
+        with self._lock:
+            if self._sessions.pop(session.id, None) is None:
+                return False
+            session.revoked = reason
+            self._revoked.append({**session.public(), "ended": time.time(), "reason": reason})
+        self._record("video.view_revoked", user=session.user, source=session.source,
+                     interface=session.kind, stream=session.stream, viewing_id=session.id,
+                     reason=reason)
+        self._record("video.view_ended", user=session.user, source=session.source,
+                     kind=session.kind, stream=session.stream, viewing_id=session.id,
+                     seconds=round(time.time() - session.since, 1), reason=reason)
+        session.close()  # after the log: whoever sees the cut finds the reason recorded
+        return True
+
+    def revocations(self) -> builtins.list[dict[str, object]]:
+        """The most recent revoked viewers, newest last, with the reason."""
+        with self._lock:
+            return list(self._revoked)
+
     @property
     def privacy(self) -> bool:
         return self._privacy
@@ -105,8 +138,7 @@ class ViewerRegistry:
             listener(enabled)
         if enabled:
             for session in self.list():
-                session.close()
-                self.closed(session, reason="privacy mode")
+                self.revoke(session, "privacy mode")
 
     def on_privacy_change(self, listener: Callable[[bool], None]) -> None:
         self._privacy_listeners.append(listener)

@@ -8,7 +8,10 @@ HTTPS listener: WSS on the same origin), IoT-1005-1 5.1.2.1 (viewer role and up 
 Live protocol on ``wss://HOST/api/v1/live?stream=main|sub``: a JSON ``{"type":"init","codec"}``
 text message, the fMP4 init segment as a binary message, then one binary moof+mdat per frame;
 JSON ``{"type":"state","state"}`` on signal loss, recovery and privacy mode. A client that
-cannot keep up is moved forward to the next keyframe by the hub.
+cannot keep up is moved forward to the next keyframe by the hub. A viewer whose grant is gone
+(``vigilcam.viewers.revocation``: account disabled, password changed, session ended, role
+changed, privacy mode) gets ``{"type":"state","state":"revoked","reason"}`` and a close with
+code 1008 (IoT-1005-1 5.1.2.1).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from vigilcam.media.pipeline import MediaUnavailable
 from vigilcam.media.types import EncodedPacket, StreamInfo
 from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry
 from vigilcam.web.errors import ApiError, parse_body
-from vigilcam.web.guard import Principal, authorize, client_address, device_of
+from vigilcam.web.guard import Principal, admission_of, authorize, client_address, device_of
 from vigilcam.web.schemas import PrivacyBody
 
 if TYPE_CHECKING:
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
 STREAMS = ("main", "sub")
 SNAPSHOT_BURST = 5
 SNAPSHOT_WINDOW_S = 10.0
+REVOKED_CLOSE = 1008  # RFC 6455 policy violation: this viewer may no longer watch
+CLOSE_WAIT_S = 0.5  # a stalled client does not hold up the cut
 
 
 def _media(conn: Request | WebSocket) -> MediaPipeline:
@@ -92,7 +97,7 @@ async def viewers_list(request: Request, principal: Principal) -> Response:
     """Who is watching right now, and whether privacy mode is on."""
     viewers = _viewers(request)
     return JSONResponse({"viewers": [s.public() for s in viewers.list()],
-                         "privacy": viewers.privacy})
+                         "privacy": viewers.privacy, "revoked": viewers.revocations()})
 
 
 async def viewers_end(request: Request, principal: Principal) -> Response:
@@ -180,19 +185,23 @@ async def live_socket(ws: WebSocket) -> None:
         await ws.close()
         return
     closed = asyncio.Event()
+    admission = admission_of(ws, principal, Permission.VIEW_LIVE)
+    if admission is None:  # the account went away between the check and now
+        await ws.close(code=REVOKED_CLOSE)
+        return
+    loop = asyncio.get_running_loop()
+
+    def close_from_any_thread() -> None:  # admin end, revocation sweep, privacy mode
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the socket
+            loop.call_soon_threadsafe(closed.set)
+
     try:
         session = viewers.open(principal.username, client_address(ws), "web-live", stream,
-                               close=closed.set)
+                               close=close_from_any_thread, admission=admission)
     except PrivacyModeOn as exc:
         await ws.send_json({"type": "state", "state": "privacy", "error": str(exc)})
         await ws.close()
         return
-    loop = asyncio.get_running_loop()
-
-    def close_from_any_thread() -> None:
-        loop.call_soon_threadsafe(closed.set)
-
-    session.close = close_from_any_thread
     hub = media.hubs[stream]
     subscription = hub.subscribe(from_last_keyframe=True)
     tasks = [
@@ -210,7 +219,16 @@ async def live_socket(ws: WebSocket) -> None:
         viewers.closed(session)
         if ws.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
-                await ws.close()
+                await asyncio.wait_for(_goodbye(ws, session.revoked), CLOSE_WAIT_S)
+
+
+async def _goodbye(ws: WebSocket, revoked: str | None) -> None:
+    """Tell a revoked viewer why, then close (a plain close otherwise)."""
+    if revoked is None:
+        await ws.close()
+        return
+    await ws.send_json({"type": "state", "state": "revoked", "reason": revoked})
+    await ws.close(code=REVOKED_CLOSE, reason=revoked[:100])
 
 
 async def _pump(ws: WebSocket, subscription: Any) -> None:

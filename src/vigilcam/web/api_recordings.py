@@ -7,6 +7,10 @@ and streamed; an export is built in an anonymous in-memory file, never a plainte
 disk), TAICS 5.5.2.3 (only over the AES-256-preferring TLS listener), IoT-1005-1 5.5.2.1
 (every query parameter bounded, unknown ones refused) and 5.7.1.1 (delete by range).
 
+Each playback and export stream is re-checked while it runs (``vigilcam.viewers.revocation``):
+when its user's grant is gone, or an admin ends it, the body is cut at once
+(``web/cuttable.py``).
+
 Playback (``GET /api/v1/recordings/play?from=T[&to=T]``) answers one continuous fragmented MP4
 (``video/mp4``) built by ``PlaybackJoiner``; ``X-Playback-Start`` is the epoch time of its
 first frame and ``X-Playback-Offset`` how many seconds into the stream ``from`` lies.
@@ -24,15 +28,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
 from vigilcam.recording.fmp4_probe import Fmp4Error
 from vigilcam.recording.playback import ExportError
 from vigilcam.recording.service import PlaybackJoiner, parse_time
 from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry
+from vigilcam.web.cuttable import CuttableStreamingResponse
 from vigilcam.web.errors import ApiError, parse_body
-from vigilcam.web.guard import Principal, client_address, device_of
+from vigilcam.web.guard import Principal, admission_of, client_address, device_of
 from vigilcam.web.route_spec import RouteSpec
 from vigilcam.web.schemas import Body
 from vigilcam.web.work_gate import WorkGate
@@ -160,12 +165,16 @@ async def recordings_play(request: Request, principal: Principal) -> Response:
     ended = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def cut() -> None:  # an admin ended this viewing session
-        loop.call_soon_threadsafe(ended.set)
+    def cut() -> None:  # an admin ended this viewing session, or its grant is gone
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the response
+            loop.call_soon_threadsafe(ended.set)
 
+    admission = admission_of(request, principal, P.VIEW_RECORDINGS)
+    if admission is None:
+        raise ApiError(401, "login required")
     try:
         session = viewers.open(principal.username, client_address(request), "playback", "main",
-                               close=cut)
+                               close=cut, admission=admission)
     except PrivacyModeOn as exc:
         raise ApiError(503, str(exc)) from None
 
@@ -192,7 +201,7 @@ async def recordings_play(request: Request, principal: Principal) -> Response:
     # A client gone before the first byte: the generator never runs its finally; the session
     # must still end (no viewer may stay listed forever).
     weakref.finalize(stream, viewers.closed, session, "aborted")
-    return StreamingResponse(stream, media_type="video/mp4", headers={
+    return CuttableStreamingResponse(stream, ended, media_type="video/mp4", headers={
         "X-Playback-Start": f"{first.start:.3f}",
         "X-Playback-Offset": f"{offset:.3f}",
         "X-Viewing-Session": session.id,
@@ -234,13 +243,24 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
     viewers = _viewers(request)
     device = device_of(request)
     source = client_address(request)
+    ended = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def cut() -> None:  # an admin ended this viewing session, or its grant is gone
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the response
+            loop.call_soon_threadsafe(ended.set)
+
+    admission = admission_of(request, principal, P.EXPORT_RECORDINGS)
+    if admission is None:
+        raise ApiError(401, "login required")
     gate: WorkGate = request.app.state.export_gate
     ticket = gate.enter(principal.username)
     if ticket is None:
         raise ApiError(429, "other exports are running; try again when they have finished",
                        headers={"Retry-After": "10"})
     try:
-        session = viewers.open(principal.username, source, "export", "main")
+        session = viewers.open(principal.username, source, "export", "main", close=cut,
+                               admission=admission)
     except PrivacyModeOn as exc:
         ticket()
         raise ApiError(503, str(exc)) from None
@@ -259,12 +279,15 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
         ticket()
         viewers.closed(session, reason="failed")
         raise
+    if session.revoked is not None:  # withdrawn while the MP4 was being built
+        os.close(fd)
+        ticket()
+        raise ApiError(403, f"export stopped: {session.revoked}")
     size = os.fstat(fd).st_size
     device.record("recording.exported", user=principal.username, source=source,
                   start=_iso(start), end=_iso(end), segments=len(result.segments_used),
                   refused=len(result.segments_refused), duration=round(result.duration, 3),
                   bytes=size)
-    loop = asyncio.get_running_loop()
     release = _Release(fd, ticket)
 
     async def body() -> AsyncIterator[bytes]:
@@ -286,7 +309,7 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
     weakref.finalize(stream, viewers.closed, session, "aborted")
 
     name = f"vigilcam-{_iso(start)}-{_iso(end)}.mp4".replace(":", "")
-    return StreamingResponse(stream, media_type="video/mp4", headers={
+    return CuttableStreamingResponse(stream, ended, media_type="video/mp4", headers={
         "Content-Length": str(size),
         "Content-Disposition": f'attachment; filename="{name}"',
         "X-Export-Duration": f"{result.duration:.3f}",

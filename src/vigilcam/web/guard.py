@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import MATRIX, Permission, Role
 from vigilcam.auth.sessions import COOKIE_NAME, ApiToken, Session
+from vigilcam.viewers.revocation import Admission, admit
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
@@ -102,6 +103,18 @@ def authorize(conn: HTTPConnection, requirement: Requirement) -> Principal | JSO
         if not device_of(conn).sessions.consume_nonce(principal.session_key, nonce):
             return error(409, "missing or reused request nonce (replayed request refused)")
     return principal
+
+
+def admission_of(conn: HTTPConnection, principal: Principal,
+                 permission: Permission) -> Admission | None:
+    """What a stream ``principal`` opens now is re-checked against while it runs: the web
+    session or API token it came with (``vigilcam.viewers.revocation``)."""
+    if principal.session is not None:
+        return admit(device_of(conn).accounts, principal.username, permission, "session",
+                     principal.session.id_hash)
+    assert principal.token is not None
+    return admit(device_of(conn).accounts, principal.username, permission, "token",
+                 principal.token.id)
 
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]

@@ -329,6 +329,11 @@ function startLive() {
             pump(l, video);
           });
           setLiveState("live");
+        } else if (msg.type === "state" && msg.state === "revoked") {
+          // The grant is gone (disabled, password or role changed, logged out): no retry loop,
+          // except after privacy mode, which an administrator may switch off again.
+          l.revoked = msg.reason !== "privacy mode";
+          setLiveState("video stopped: " + msg.reason, true);
         } else if (msg.type === "state") {
           const texts = { live: "live", signal_lost: "signal lost: reconnecting to the camera source",
             privacy: "privacy mode: video is switched off by an administrator", starting: "starting…" };
@@ -345,7 +350,7 @@ function startLive() {
       pump(l, video);
     };
     ws.onclose = () => {
-      if (l.closed) return;
+      if (l.closed || l.revoked) return;
       setLiveState("disconnected; reconnecting…", true);
       l.retry = setTimeout(connect, l.backoff);
       l.backoff = Math.min(l.backoff * 2, 8000);

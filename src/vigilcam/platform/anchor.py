@@ -1,0 +1,137 @@
+"""The rollback anchor: monotonic counters kept apart from the files they protect.
+
+Owns the one record that says how far the security log and the vault have come, so that cutting
+records off the log, deleting or restoring an older log head, or putting back an older
+``vault.bin`` is found. Serves TAICS 5.2.8.1 (the security log is protected from unauthorised
+modification, including removal of its newest records) and IoT-1005-1 5.4.1.2 (stored secrets:
+an older vault cannot bring back a revoked credential unnoticed).
+
+The anchor file (``keys/anchor.json``, beside the key-encryption key, 0600) holds::
+
+    vault        version of the newest vault.bin written
+    seclog_seq   seq of the newest security-log record whose head was written
+    seclog_mac   that record's MAC
+    hmac         HMAC-SHA256 over the fields above, key derived from the KEK (HKDF-SHA256)
+
+Invariants:
+- Counters only go up: ``advance`` keeps the larger of the stored and the offered value, under
+  an exclusive file lock, so writers in several processes (the service and a CLI run) never
+  lower one.
+- Each protected file is written (and made durable) BEFORE its anchor, so on disk at every
+  moment ``anchor <= protected file``: a crash or kill -9 between the two leaves the anchor
+  behind (it catches up with the next write); a protected file BEHIND its anchor was cut or
+  replaced by an older copy. Readers therefore read the anchor first, then the file.
+- The anchor is authenticated with a key only the KEK yields: it cannot be edited or forged
+  without the KEK; a missing or unauthenticated anchor is reported, never treated as zero,
+  once the device has written one.
+- Limit: a copy of the WHOLE data dir (anchor, vault and log together) put back in one piece
+  is consistent and is not detected here; every partial restore or cut is. With a TPM 2.0 the
+  vault's version is also held by a TPM NV counter (``platform/tpm.py``), which closes that for
+  the vault; the log's anchor stays this file (one TPM write per security event is too costly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_INFO = b"vigilcam rollback anchor v1"
+
+
+class AnchorError(Exception):
+    """The anchor file failed authentication or is not an anchor; the message says which."""
+
+
+@dataclass(frozen=True)
+class AnchorState:
+    vault: int = 0
+    seclog_seq: int = 0
+    seclog_mac: str = ""
+
+
+def anchor_key(kek: bytes) -> bytes:
+    """The anchor's MAC key, derived from the key-encryption key (never stored)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(kek)
+
+
+class Anchor:
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = path
+        self._key = key
+
+    def _mac(self, state: AnchorState) -> str:
+        body = json.dumps(asdict(state), sort_keys=True).encode()
+        return hmac.new(self._key, body, hashlib.sha256).hexdigest()
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def read(self) -> AnchorState | None:
+        """The anchored state; None when there is no anchor file at all."""
+        try:
+            raw = json.loads(self.path.read_bytes())
+            state = AnchorState(int(raw["vault"]), int(raw["seclog_seq"]), str(raw["seclog_mac"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AnchorError(f"rollback anchor {self.path} is damaged: {exc}") from None
+        if not hmac.compare_digest(str(raw.get("hmac", "")), self._mac(state)):
+            raise AnchorError(
+                f"rollback anchor {self.path} failed authentication (edited, or from another "
+                "key-encryption key)"
+            )
+        return state
+
+    def _write(self, state: AnchorState) -> None:
+        data = json.dumps({**asdict(state), "hmac": self._mac(state)}).encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+            # The content must be durable before the rename (a torn anchor would read as
+            # tampering); the rename itself need not be: a lost rename leaves the anchor
+            # behind, which the invariant allows.
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+
+    def reset(self, state: AnchorState | None = None) -> None:
+        """Start a fresh anchor (provisioning and factory reset: a new KEK, a new key)."""
+        with self._lock():
+            self._write(state or AnchorState())
+
+    def advance(
+        self, *, vault: int | None = None, seclog: tuple[int, str] | None = None
+    ) -> None:
+        """Raise the named counters to the given values; never lowers one."""
+        with self._lock():
+            current = self.read() or AnchorState()
+            new = current
+            if vault is not None and vault > current.vault:
+                new = AnchorState(vault, new.seclog_seq, new.seclog_mac)
+            if seclog is not None and seclog[0] > current.seclog_seq:
+                new = AnchorState(new.vault, seclog[0], seclog[1])
+            if new != current or not self.path.exists():
+                self._write(new)
