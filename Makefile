@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 # rtspsrc, Mosquitto broker, Chromium for the web UI, swtpm for the TPM key store).
 DEB_TEST := ffmpeg mosquitto chromium gstreamer1.0-tools gstreamer1.0-plugins-base \
             gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
-            gir1.2-gst-rtsp-server-1.0 python3-gi swtpm swtpm-tools tpm2-tools systemd tshark
+            gir1.2-gst-rtsp-server-1.0 python3-gi swtpm swtpm-tools tpm2-tools systemd tshark \
+            iproute2 util-linux
 ARGS ?=
 
 .PHONY: run test lint deps debs clean

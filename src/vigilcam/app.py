@@ -202,10 +202,11 @@ def revocation_watcher(device: Device) -> RevocationWatcher:
     """The watcher that ends open streams whose grant is gone (IoT-1005-1 5.1.2.1, TAICS
     5.5.1.1), fed by the security log and by change markers of the accounts database and the
     vault (changes by the CLI in another process); the runtime starts and stops it."""
-    from vigilcam.auth.stream_credentials import StreamCredentials
+    from vigilcam.auth.onvif_credentials import VideoCredentials
 
     db, vault_file = device.db, device.paths.vault_file
-    facts = AccountFacts(device.accounts, device.sessions, lambda: StreamCredentials.of(device))
+    # RTSPS lets a viewer in with the stream or the ONVIF credential (Home Assistant).
+    facts = AccountFacts(device.accounts, device.sessions, lambda: VideoCredentials(device))
     watcher = RevocationWatcher(device.extras["viewers"], facts,
                                 lambda: (db.data_version(), file_marker(vault_file)))
     device.seclog.subscribe(watcher.notice)

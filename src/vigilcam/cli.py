@@ -77,6 +77,7 @@ FEATURE_CLI = [
     "vigilcam.privacy.cli",
     "vigilcam.sbom.cli",
     "vigilcam.update.cli",
+    "vigilcam.onvif.cli",
 ]
 
 
@@ -122,6 +123,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.rtsps_port:
             print(f"  RTSPS:        rtsps://{host}:{settings.rtsps_port}/main (and /sub); "
                   "credential: vigilcam user stream-credential NAME", flush=True)
+        from vigilcam.onvif.state import switch_of
+
+        if switch_of(device).current().enabled:
+            print(f"  ONVIF:        https://{host}:{settings.https_port}/onvif/device_service; "
+                  "credential: vigilcam user onvif-credential NAME", flush=True)
         print(f"  device ID:    {device.identity.device_id}", flush=True)
         print(f"  certificate:  SHA-256 {device.tls.fingerprint()}", flush=True)
         if result.setup_secret:
@@ -198,6 +204,15 @@ def cmd_user(args: argparse.Namespace) -> int:
 
             try:
                 print(stream_credential_command(device, args.name, args.rotate))
+            except StreamCredentialError as exc:
+                raise CliError(str(exc)) from None
+            return EXIT_OK
+        if args.user_cmd == "onvif-credential":
+            from vigilcam.auth.onvif_credentials import onvif_credential_command
+            from vigilcam.auth.stream_credentials import StreamCredentialError
+
+            try:
+                print(onvif_credential_command(device, args.name, args.rotate, args.revoke))
             except StreamCredentialError as exc:
                 raise CliError(str(exc)) from None
             return EXIT_OK
@@ -282,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
         "stream-credential", help="print the user's RTSPS stream credential (made on first use)"))
     u.add_argument("name")
     u.add_argument("--rotate", action="store_true", help="replace it; the old one stops working")
+    u = with_data_dir(usub.add_parser(
+        "onvif-credential", help="print the user's ONVIF credential (made on first use); "
+        "ONVIF clients use it for SOAP, the stream URI and the snapshot URI"))
+    u.add_argument("name")
+    once = u.add_mutually_exclusive_group()
+    once.add_argument("--rotate", action="store_true", help="replace it; the old one stops working")
+    once.add_argument("--revoke", action="store_true", help="delete it")
     p_user.set_defaults(func=cmd_user)
 
     p_log = sub.add_parser("log", help="the security log")

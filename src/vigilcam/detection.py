@@ -121,6 +121,10 @@ class DetectionService:
                                score=round(motion.score, 4))
             if self.on_motion is not None:
                 self.on_motion("motion")
+        elif motion is not None and motion.phase == "ended":
+            # ONVIF subscribers (IsMotion false) learn of the end; it raises no alert.
+            self.device.record("motion.ended", zones=list(motion.zones),
+                               score=round(motion.score, 4))
 
     def _tamper_event(self, event: TamperEvent) -> None:
         self.evidence[event.kind] = TamperEvidence(

@@ -23,6 +23,7 @@ from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials
 from vigilcam.motion_settings import MotionSettings, MotionSettingsError
 from vigilcam.motion_settings import load as load_motion_file
+from vigilcam.onvif import lifecycle as onvif_lifecycle
 from vigilcam.platform import supervisor, tls
 from vigilcam.platform.syslog_forward import SyslogForwarder, SyslogTarget
 from vigilcam.privacy import masks_store
@@ -138,6 +139,10 @@ class Runtime:
             device.extras["detection"] = detection
             detection.start()
             stack.callback(detection.stop)
+            events = onvif_lifecycle.start_events(device, detection.tamper.active)
+            stack.callback(events.close)
+            await onvif_lifecycle.start_discovery(device, stack)
+            device.extras["restart"] = self.stop
             hotplug = start_hotplug(device)
             if hotplug:
                 stack.callback(hotplug.stop)

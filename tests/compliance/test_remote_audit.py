@@ -30,6 +30,7 @@ from vigilcam.compliance.remote import (
 
 REMOTE = {c.key for c in registry.CLAUSES if c.remote_check}
 WEAK_FAILS = {
+    "IoT-1005-1 5.1.1.3",  # ONVIF without credentials, over plain HTTP
     "IoT-1005-1 5.1.2.1",  # RTSP stream without authentication
     "IoT-1005-1 5.1.2.2",  # no throttling
     "IoT-1005-1 5.1.3.1",  # admin/admin
@@ -90,6 +91,8 @@ def test_weak_camera_fails_exactly_what_it_breaks(weak, monkeypatch):
     assert "admin/admin" in text["IoT-1005-1 5.1.3.1"]
     assert "without authentication" in text["IoT-1005-1 5.1.2.1"]
     assert "AES128" in text["TAICS 5.3.1.2"]
+    assert "ONVIF over plain HTTP" in text["IoT-1005-1 5.1.1.3"]
+    assert "GetUsers without credentials" in text["IoT-1005-1 5.1.2.1"]
     # bounded: the default check stopped at the first success, the probe at 15
     assert facts.defaults is not None and facts.defaults.tried == ["admin/admin"]
     assert facts.throttle is not None and len(facts.throttle.tried) == THROTTLE_PROBES

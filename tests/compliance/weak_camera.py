@@ -64,6 +64,11 @@ def weak_tls(cert_file: Path, key_file: Path) -> ssl.SSLContext:
     return ctx
 
 
+ONVIF_ANSWER = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-'
+                b'envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl"><s:Body>'
+                b"<tds:OPResponse/></s:Body></s:Envelope>")
+
+
 class WeakHandler(BaseHTTPRequestHandler):
     server_version = "WeakCamHTTP/1.0"
     timeout = 5
@@ -98,6 +103,11 @@ class WeakHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(min(length, 65536))
+        if self.path == "/onvif/device_service":  # ONVIF as many cameras serve it: no auth
+            op = "GetUsers" if b"GetUsers" in raw else "GetDeviceInformation"
+            self._send(200, ONVIF_ANSWER.replace(b"OP", op.encode()),
+                       "application/soap+xml; charset=utf-8")
+            return
         if self.path != "/api/v1/session":
             self._send(404, b'{"error":"not found"}')
             return

@@ -104,7 +104,7 @@ def classify(event: SecurityEvent, policy: RulePolicy) -> Trigger | None:
     if a == "alerts.channel_recovered":
         return Trigger(a, ALERTS, "info", 1, p.incident_window_s, ("channel_id",),
                        "Alert channel recovered")
-    if a.startswith("motion."):
+    if a == "motion.started":  # motion.ended closes the event for ONVIF; no second alert
         return Trigger(a, MOTION, "info", 1, p.incident_window_s, (), "Motion")
     if a.startswith(("user.", "config.", "update.", "privacy.", "auth.token")) or a in (
         "auth.password_changed", "alerts.channel_added", "alerts.channel_removed",

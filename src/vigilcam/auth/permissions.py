@@ -34,6 +34,8 @@ class Permission(StrEnum):
     MANAGE_ALERTS = "manage_alerts"
     ERASE_DATA = "erase_data"
     MANAGE_UPDATES = "manage_updates"
+    RESTART_DEVICE = "restart_device"
+    CONFIGURE_SERVICES = "configure_services"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -53,6 +55,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MANAGE_ALERTS: "Add, test and remove alert channels",
     Permission.ERASE_DATA: "Delete recordings, erase personal data, factory reset",
     Permission.MANAGE_UPDATES: "Check for and install signed software updates",
+    Permission.RESTART_DEVICE: "Restart the camera service (ONVIF SystemReboot)",
+    Permission.CONFIGURE_SERVICES: "Turn network services on or off (ONVIF, WS-Discovery)",
 }
 
 _VIEWER = frozenset(

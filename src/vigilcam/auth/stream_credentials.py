@@ -24,7 +24,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 __all__ = [
     "CREDENTIAL_BYTES",
@@ -80,6 +80,10 @@ def _new_secret() -> str:
 class StreamCredentials:
     """Create, rotate, revoke and check stream credentials (one per user)."""
 
+    PREFIX = _PREFIX
+    EVENT = "stream_credential"
+    EXTRAS_KEY = "stream_credentials"
+
     def __init__(
         self, vault: _Vault, accounts: _Accounts, record: Callable[..., Any]
     ) -> None:
@@ -91,13 +95,13 @@ class StreamCredentials:
         self._dummy = _new_secret().encode()
 
     @classmethod
-    def of(cls, device: _Device) -> StreamCredentials:
+    def of(cls, device: _Device) -> Self:
         """The device's instance (kept in ``device.extras`` so listeners are shared)."""
-        found = device.extras.get("stream_credentials")
-        if isinstance(found, StreamCredentials):
+        found = device.extras.get(cls.EXTRAS_KEY)
+        if isinstance(found, cls):
             return found
         made = cls(device.vault, device.accounts, device.record)
-        device.extras["stream_credentials"] = made
+        device.extras[cls.EXTRAS_KEY] = made
         return made
 
     def on_change(self, listener: Callable[[str], None]) -> None:
@@ -107,6 +111,9 @@ class StreamCredentials:
     def off_change(self, listener: Callable[[str], None]) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def _name(self, username: str) -> str:
+        return f"{self.PREFIX}{username}"
 
     def _require_user(self, username: str) -> None:
         user = self._accounts.get(username)
@@ -127,7 +134,7 @@ class StreamCredentials:
         """The current credential (for Digest verification), or None."""
         if len(username) > 64:
             return None
-        value = self._vault.find(vault_name(username))
+        value = self._vault.find(self._name(username))
         return value.decode() if value is not None else None
 
     def get_or_create(self, username: str, *, by: str | None = None) -> str:
@@ -137,16 +144,16 @@ class StreamCredentials:
             return current
         self._require_user(username)
         secret = _new_secret()
-        self._vault.put(vault_name(username), secret.encode())
-        self._event("stream_credential.created", username, by)
+        self._vault.put(self._name(username), secret.encode())
+        self._event(f"{self.EVENT}.created", username, by)
         return secret
 
     def rotate(self, username: str, *, by: str | None = None) -> str:
         """Replace the credential; the old one stops working at once."""
         self._require_user(username)
         secret = _new_secret()
-        self._vault.put(vault_name(username), secret.encode())
-        self._event("stream_credential.rotated", username, by)
+        self._vault.put(self._name(username), secret.encode())
+        self._event(f"{self.EVENT}.rotated", username, by)
         self._notify(username)
         return secret
 
@@ -154,8 +161,8 @@ class StreamCredentials:
         """Delete the credential; True when there was one."""
         if self.find(username) is None:
             return False
-        self._vault.delete(vault_name(username))
-        self._event("stream_credential.revoked", username, by)
+        self._vault.delete(self._name(username))
+        self._event(f"{self.EVENT}.revoked", username, by)
         self._notify(username)
         return True
 

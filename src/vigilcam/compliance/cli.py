@@ -10,6 +10,7 @@ TAICS TS 5101-2-1 style test report.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,11 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--target", help="audit another camera over the network: https://HOST[:PORT]")
     p.add_argument("--i-own-this-device", dest="owner", action="store_true",
                    help="with --target: also try at most 5 well-known default passwords and "
-                        "15 wrong ones (throttling probe) on the login, and hold at most 64 "
-                        "partial request heads (slow-client probe)")
+                        "15 wrong ones (throttling probe) plus a burst of 30 at once on the "
+                        "login, and hold at most 64 partial request heads (slow-client probe)")
+    p.add_argument("--onvif-user", help="with --target and --i-own-this-device: an ONVIF "
+                   "account of the target (password in VIGILCAM_AUDIT_ONVIF_PASSWORD) to check "
+                   "that a replayed or stale ONVIF request is refused")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_audit)
 
@@ -82,7 +86,15 @@ def _audit(args: argparse.Namespace) -> int:
 
         try:
             target = parse_target(args.target)
-            facts = collect(target, owner=args.owner, progress=progress)
+            onvif_credential = None
+            if args.onvif_user:
+                password = os.environ.get("VIGILCAM_AUDIT_ONVIF_PASSWORD")
+                if not args.owner or password is None:
+                    raise _Usage("--onvif-user needs --i-own-this-device and the password in "
+                                 "VIGILCAM_AUDIT_ONVIF_PASSWORD")
+                onvif_credential = (args.onvif_user, password)
+            facts = collect(target, owner=args.owner, progress=progress,
+                            onvif_credential=onvif_credential)
         except TargetError as exc:
             raise _Usage(str(exc)) from None
         report = run_remote(facts, progress)

@@ -26,6 +26,9 @@ DECLARED_HOSTS: dict[str, str] = {
     "testserver": "in-process test client base URL",
     "www.w3.org": "SVG namespace name in the HTML audit report (an identifier, not contacted)",
     "ntfy.sh": "example push-alert server in CLI help; contacted only if the owner adds it",
+    "www.onvif.org": "ONVIF XML namespace names and scope URIs (identifiers, not contacted)",
+    "docs.oasis-open.org": "WS-Security / WS-BaseNotification namespace names (identifiers)",
+    "schemas.xmlsoap.org": "WS-Discovery / WS-Addressing namespace names (identifiers)",
 }
 # RFC 5737 / RFC 3849 documentation ranges: examples, never contacted.
 DOC_NETWORKS = tuple(ipaddress.ip_network(n) for n in (

@@ -66,12 +66,18 @@ CLAUSES: tuple[Clause, ...] = (
          ("tests/platform/test_identity.py", "tests/compliance/test_pkgscan.py"), IMPL,
          _L + "unique_keys"),
     _iot("5.1.1.3", "Authentication resists replay", ("5.1-3", "5.5-1"),
-         ("auth/sessions.py", "web/guard.py", "rtsp/digest.py", "rtsp/access.py"),
-         ("tests/web/test_api.py", "tests/web/test_attacks.py", "tests/rtsp/test_digest.py"),
-         IMPL, _L + "replay_resistance",
+         ("auth/sessions.py", "web/guard.py", "rtsp/digest.py", "rtsp/access.py",
+          "onvif/wsse.py", "onvif/service.py", "onvif/snapshot.py"),
+         ("tests/web/test_api.py", "tests/web/test_attacks.py", "tests/rtsp/test_digest.py",
+          "tests/onvif/test_security.py", "tests/onvif/test_soap_parser.py",
+          "tests/onvif/test_concurrency.py", *_REMOTE_TESTS),
+         IMPL, _L + "replay_resistance", _R + "onvif_replay",
          note="Web: a session over TLS, a CSRF token and a single-use nonce on every state "
               "change. RTSPS: Digest with server nonces and nonce counts (a replayed request "
-              "is refused), Basic only inside TLS. ONVIF is not offered."),
+              "is refused), Basic only inside TLS. ONVIF (off by default): WS-Security "
+              "PasswordDigest with Nonce and Created required, Created within +-5 min, every "
+              "verified (user, nonce) remembered for twice the window; a replayed envelope is "
+              "refused, also under concurrency; the snapshot URI uses the RTSPS Digest rules."),
     _iot("5.1.2.1", "Roles and documented permissions, enforced as documented",
          ("5.5-4", "5.5-5"),
          ("auth/permissions.py", "web/roles_doc.py", "web/catalogue.py", "web/guard.py",
@@ -85,15 +91,18 @@ CLAUSES: tuple[Clause, ...] = (
               "a disable, a password change or reset, a logout everywhere or a role change "
               "ends the user's open live, RTSPS, playback and export streams within 1 s."),
     _iot("5.1.2.2", "Login attempts limited in rate and count", ("5.1-5",),
-         ("auth/throttle.py", "platform/config.py", "auth/service.py", "auth/failure_log.py"),
+         ("auth/throttle.py", "platform/config.py", "auth/service.py", "auth/failure_log.py",
+          "onvif/service.py"),
          ("tests/auth/test_throttle.py", "tests/auth/test_login_procedure.py",
-          "tests/attack/test_login_burst.py", "tests/web/test_attacks.py", *_REMOTE_TESTS),
+          "tests/attack/test_login_burst.py", "tests/web/test_attacks.py",
+          "tests/onvif/test_security.py", "tests/onvif/test_concurrency.py", *_REMOTE_TESTS),
          IMPL, _L + "login_throttling", _R + "login_throttled",
          note="One login procedure for every interface reserves a throttle slot before the "
               "credential is checked, so concurrent guesses get no more checks than guesses "
               "in a row (500 at once from one address: 3 checked; from 500 addresses: at "
               "most 100). The remote audit sends a burst of parallel guesses too and fails a "
-              "throttle that counts only after the check."),
+              "throttle that counts only after the check. ONVIF WS-Security logins go through "
+              "the same procedure (interface onvif)."),
     _iot("5.1.3.1", "No universal default password: unique per device or changed at first use",
          ("5.1-1", "5.1-2", "5.1-4"),
          ("auth/passwords.py", "app.py", "auth/accounts.py"),
@@ -107,8 +116,10 @@ CLAUSES: tuple[Clause, ...] = (
               "per release (`vigilcam sbom`). Host OS packages: the setup guide (unattended "
               "upgrades)."),
     _iot("5.2.2.1", "Only necessary services enabled", ("5.6-1", "5.6-5"),
-         ("platform/config.py", "runtime.py", "web/server.py", "compliance/procnet.py"),
-         (*_AUDIT_TESTS, *_REMOTE_TESTS, "tests/compliance/test_procnet.py"), IMPL,
+         ("platform/config.py", "runtime.py", "web/server.py", "compliance/procnet.py",
+          "onvif/state.py", "onvif/discovery.py"),
+         (*_AUDIT_TESTS, *_REMOTE_TESTS, "tests/compliance/test_procnet.py",
+          "tests/onvif/test_discovery.py"), IMPL,
          _N + "only_necessary_services", _R + "only_necessary_services"),
     _iot("5.2.3.1", "Vulnerability disclosure policy published", ("5.2-1", "5.2-2"),
          ("web/ui.py", "product.py", "compliance/checks_docs.py"),
@@ -167,11 +178,13 @@ CLAUSES: tuple[Clause, ...] = (
               "`recordings verify`."),
     _iot("5.4.2.1", "All data over a secure channel: TLS >= 1.2 with forward secrecy",
          ("5.5-1", "5.8-1", "5.8-2"), ("platform/tls.py", "web/server.py",
-                                       "compliance/tls_scan.py"),
-         ("tests/web/test_tls_scan.py", *_AUDIT_TESTS, *_REMOTE_TESTS), IMPL,
+                                       "compliance/tls_scan.py", "onvif/ops_media.py"),
+         ("tests/web/test_tls_scan.py", "tests/onvif/test_home_assistant.py", *_AUDIT_TESTS,
+          *_REMOTE_TESTS), IMPL,
          _N + "secure_channels", _R + "secure_channels",
          note="Every listener takes its context from platform/tls.py; the audit scans each TLS "
-              "port that is listening (HTTPS now; RTSPS once enabled)."),
+              "port that is listening (HTTPS now; RTSPS once enabled). ONVIF runs only on the "
+              "HTTPS listener and hands out only https:// XAddrs and rtsps:// stream URIs."),
     _iot("5.4.2.2", "Authentication factors only transmitted encrypted", ("5.5-6", "5.5-7"),
          ("web/server.py", "platform/tls.py"),
          ("tests/web/test_tls_scan.py", *_AUDIT_TESTS, *_REMOTE_TESTS), IMPL,

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from vigilcam.compliance.tls_scan import TlsScanReport
@@ -173,6 +173,7 @@ class RemoteFacts:
     throttle: AttemptsSeen | None = None
     burst: BurstSeen | None = None
     slow: SlowClientsSeen | None = None  # remote_slow.probe_slow_clients, owner only
+    onvif: Any = None  # remote_onvif.OnvifSeen once probed
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -490,6 +491,7 @@ def collect(
     ports: dict[int, str] | None = None,
     progress: Callable[[str], None] = lambda line: None,
     tls_scanner: Callable[[str, int], TlsScanReport] = _default_tls_scan,
+    onvif_credential: tuple[str, str] | None = None,
 ) -> RemoteFacts:
     """Run every bounded probe against the one target the user named."""
     started = time.monotonic()
@@ -544,6 +546,16 @@ def collect(
     if facts.tls.reachable or plain_http:
         progress("looking for the login endpoint")
         facts.login = discover_login(target, plain_http)
+    # Before the login probes: their wrong passwords may lock this address out, and the
+    # ONVIF credential check would then be throttled instead of judged.
+    if facts.tls.reachable or plain_http:
+        from vigilcam.compliance.remote_onvif import probe_onvif
+
+        progress("ONVIF: anonymous answers, plain HTTP"
+                 + (", replay and stale Created (owner's credential)"
+                    if owner and onvif_credential else ""))
+        facts.onvif = probe_onvif(target, plain_http, tls=facts.tls.reachable,
+                                  owner=owner, credential=onvif_credential)
     if owner and facts.login.kind:
         progress(f"default credentials (at most {MAX_DEFAULT_ATTEMPTS}, owner approved)")
         facts.defaults = try_defaults(target, facts.login, deadline)

@@ -41,6 +41,8 @@ def access_needs_authentication(facts: RemoteFacts) -> Result:
                 f"(DESCRIBE answered 200 with SDP)" for r in facts.rtsp if r.sdp]
     if facts.api is not None and facts.api.status == 200:
         problems.append("anonymous GET /api/v1/users answered 200")
+    if facts.onvif is not None:
+        problems += [f"ONVIF {where} without credentials" for where in facts.onvif.anonymous]
     if problems:
         return Result.failed("Require authentication on every stream and API (RTSP Digest "
                              "over RTSPS; sessions on the API).", *problems)
@@ -308,3 +310,37 @@ def slow_clients(facts: RemoteFacts) -> Result:
                              "connections per address well below the total, and keep serving "
                              "other addresses.", *problems, *evidence)
     return Result.passed(*evidence)
+
+
+def onvif_replay(facts: RemoteFacts) -> Result:
+    """IoT-1005-1 5.1.1.3: a captured ONVIF request does not work again (replay, stale
+    Created), no ONVIF answer without credentials, no ONVIF over plain HTTP."""
+    seen = facts.onvif
+    if seen is None or not seen.found:
+        return Result.passed("no ONVIF service answered on the HTTPS port or the plain HTTP "
+                             "ports probed: no ONVIF request to replay")
+    problems = [f"{where} answered without credentials (no authentication to replay)"
+                for where in seen.anonymous]
+    problems += [f"ONVIF over plain HTTP on port {port}: requests and their digests can be "
+                 "read and replayed" for port in seen.plaintext_ports]
+    if seen.replay_accepted:
+        problems.append("the same signed envelope was accepted twice (no nonce cache)")
+    if seen.stale_accepted:
+        problems.append("an envelope whose Created was 10 minutes old was accepted "
+                        "(no time window)")
+    if problems:
+        return Result.failed("Serve ONVIF over HTTPS only, require WS-Security PasswordDigest "
+                             "with Nonce and Created on every operation but "
+                             "GetSystemDateAndTime, refuse a Created outside +-5 min and a "
+                             "(user, nonce) seen before.", *_shorten(problems))
+    if seen.replay_accepted is False and seen.stale_accepted is False:
+        return Result.passed(f"ONVIF at {', '.join(seen.endpoints)}: anonymous calls refused; "
+                             "a replayed envelope and a 10-minute-old Created were refused")
+    if not facts.owner:
+        return Result.not_tested("ONVIF found and refuses anonymous calls; replay not tried",
+                                 todo=_OWNER + " Add --onvif-user NAME with the password in "
+                                 "VIGILCAM_AUDIT_ONVIF_PASSWORD.")
+    return Result.not_tested("ONVIF found and refuses anonymous calls; replay not tried",
+                             *seen.detail,
+                             todo="Give an ONVIF account: --onvif-user NAME with the password "
+                                  "in VIGILCAM_AUDIT_ONVIF_PASSWORD.")

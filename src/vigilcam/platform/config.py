@@ -124,6 +124,23 @@ class ListenerSettings(_Strict):
         return self
 
 
+class OnvifSettings(_Strict):
+    """ONVIF Profile S over HTTPS (IoT-1005-1 5.2.2.1: off unless the owner turns it on; the
+    owner's choice made with ``vigilcam onvif enable|disable`` or the Device page is kept in
+    the data dir and wins over ``enabled`` here)."""
+
+    enabled: bool = Field(False, description="serve ONVIF at /onvif/* on the HTTPS listener")
+    discovery: bool = Field(False, description="answer WS-Discovery probes on UDP 3702")
+    created_window_s: float = Field(300.0, ge=10, le=3600,
+                                    description="accepted WS-Security Created skew, either side")
+    advertised_host: str | None = Field(None, max_length=253,
+                                        description="host put in XAddrs (default: the "
+                                                    "request's validated Host)")
+    subscriptions_per_user: int = Field(4, ge=1, le=64)
+    max_body_bytes: int = Field(64 * 1024, ge=4096, le=1024 * 1024)
+    request_timeout_s: float = Field(10.0, ge=1, le=120)
+
+
 class Settings(_Strict):
     bind: str = "127.0.0.1"
     https_port: int = Field(8443, ge=1, le=65535)
@@ -140,6 +157,7 @@ class Settings(_Strict):
     syslog: SyslogSettings = SyslogSettings()
     listeners: ListenerSettings = ListenerSettings()
     hotplug_logging: bool = Field(True, description="log USB/storage hot-plug (TAICS 5.1.1.2)")
+    onvif: OnvifSettings = OnvifSettings()
 
     @field_validator("bind")
     @classmethod

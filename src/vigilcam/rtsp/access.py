@@ -10,9 +10,10 @@ outcome is recorded with ``interface="rtsps"``) and 5.1.2.1 (the role must allow
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from vigilcam.auth.onvif_credentials import OnvifCredentials
 from vigilcam.auth.permissions import Permission, allowed
 from vigilcam.auth.service import OK, THROTTLED, VOID, Check
 from vigilcam.auth.stream_credentials import StreamCredentials
@@ -38,6 +39,7 @@ class AuthDecision:
     username: str | None = None
     retry_after: float = 0.0
     reason: str = ""
+    credential: str | None = field(default=None, repr=False)  # the secret that verified
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -57,6 +59,9 @@ class RtspAuthenticator:
         self.device = device
         self.login = device.auth
         self.credentials = credentials
+        # Home Assistant puts the user's ONVIF credential into the stream URI it got from
+        # GetStreamUri, so a viewer's ONVIF credential opens RTSPS too (same role check).
+        self.onvif = OnvifCredentials.of(device)
         self.verifier = DigestVerifier(realm, nonces)
         self.nonces = nonces
 
@@ -79,11 +84,22 @@ class RtspAuthenticator:
             return self._failed("", source, reason=str(exc))
         username = auth.username[:64]
 
+        matched: list[str] = []
+
         def verify(user: Any) -> Check:
+            stores = (self.credentials, self.onvif)
             if isinstance(auth, BasicAuth):
-                return self.credentials.check(username, auth.password)
-            outcome = self.verifier.verify(auth, self.credentials.find(username), method, uri,
-                                           binding, uri_matches=_same_path)
+                hits = [store.check(username, auth.password) for store in stores]
+                matched.extend([auth.password] if any(hits) else [])
+                return any(hits)
+            outcome = "bad"
+            for store in stores:
+                secret = store.find(username)
+                outcome = self.verifier.verify(auth, secret, method, uri, binding,
+                                               uri_matches=_same_path)
+                if outcome != "bad":
+                    matched.extend([secret] if secret is not None else [])
+                    break
             answers: dict[str, Check] = {"ok": True, "stale": VOID, "replay": "replay"}
             return answers.get(outcome, False)
 
@@ -98,7 +114,7 @@ class RtspAuthenticator:
         user = result.user
         if not allowed(user.role, Permission.VIEW_LIVE):
             return AuthDecision("forbidden", user.username, reason="role may not view live video")
-        return AuthDecision("ok", user.username)
+        return AuthDecision("ok", user.username, credential=matched[0] if matched else None)
 
     def credential_of(self, username: str) -> str | None:
         """The credential a viewer logged in with (kept to notice a rotation elsewhere)."""

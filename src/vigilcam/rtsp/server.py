@@ -281,6 +281,7 @@ class _Connection:
                 self._respond(req, 403, reason="Forbidden (another user on this connection)")
                 return False
             self.user = decision.username
+            self.credential = decision.credential or self.credential
             return True
         if decision.status == "throttled":
             retry = max(1, int(decision.retry_after + 0.999))
@@ -418,7 +419,8 @@ class _Connection:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self.close_soon, "ended")
 
-        self.credential = self.server.auth.credential_of(self.user)
+        if self.credential is None:  # the secret that verified (stream or ONVIF credential)
+            self.credential = self.server.auth.credential_of(self.user)
         admission = None if self.credential is None else admit(
             self.server.device.accounts, self.user, Permission.VIEW_LIVE, "stream-credential",
             self.credential)

@@ -61,7 +61,7 @@ REVOCATION_BOUND_S = 1.0
 CredentialKind = Literal["session", "token", "stream-credential"]
 
 # Security events after which a grant may be gone (the watcher re-checks every open viewer).
-_TRIGGER_PREFIXES = ("user.", "token.", "stream_credential.")
+_TRIGGER_PREFIXES = ("user.", "token.", "stream_credential.", "onvif_credential.")
 _TRIGGER_ACTIONS = frozenset({"auth.password_changed", "auth.logout", "auth.logout_all",
                               "privacy.erased", "device.factory_reset"})
 

@@ -10,6 +10,7 @@ from vigilcam.auth.permissions import Permission as P
 from vigilcam.web import api_media
 from vigilcam.web.api_alerts import ALERT_ROUTES
 from vigilcam.web.api_detection import DETECTION_ROUTES
+from vigilcam.web.api_onvif import ONVIF_ROUTES
 from vigilcam.web.api_privacy import PRIVACY_ROUTES
 from vigilcam.web.api_recordings import RECORDING_ROUTES
 from vigilcam.web.api_update import update_routes
@@ -34,7 +35,7 @@ MEDIA_ROUTES = [
 
 def all_route_specs() -> list[RouteSpec]:
     return [*CORE_ROUTES, *MEDIA_ROUTES, *DETECTION_ROUTES, *RECORDING_ROUTES, *PRIVACY_ROUTES,
-            *ALERT_ROUTES, *update_routes(P.MANAGE_UPDATES)]
+            *ALERT_ROUTES, *update_routes(P.MANAGE_UPDATES), *ONVIF_ROUTES]
 
 
 def all_socket_specs() -> list[SocketSpec]:

@@ -50,7 +50,22 @@ def render(routes: list[RouteSpec], sockets: list[SocketSpec]) -> str:
         out.append(f"| {spec.method} | `{spec.path}` | {need} |")
     for sock in sockets:
         out.append(f"| WebSocket | `{sock.path}` | `{sock.requirement}` |")
+    out += _onvif_section()
     return "\n".join(out) + "\n"
+
+
+def _onvif_section() -> list[str]:
+    """ONVIF authenticates inside SOAP; each operation names its permission (onvif/)."""
+    from vigilcam.onvif.service import all_operations
+
+    out = ["", "## ONVIF operations (when ONVIF is on)", "",
+           "Every path below is a 404 while ONVIF is off. The snapshot URI",
+           "`GET /onvif/snapshot/{main,sub}.jpg` requires `take_snapshot`.", "",
+           "| Service path | Operation | Requires |", "|---|---|---|"]
+    for path, name, op in all_operations():
+        need = f"`{op.permission}`" if op.permission else "nobody (public)"
+        out.append(f"| `{path}` | {name} | {need} |")
+    return out
 
 
 def main() -> None:

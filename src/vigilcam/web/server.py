@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from vigilcam.listeners.budget import ConnectionBudget
 from vigilcam.listeners.guarded import GuardedListener, bind_listening_socket
+from vigilcam.onvif.service import onvif_routes
 from vigilcam.platform import tls
 from vigilcam.platform.config import ListenerSettings
 from vigilcam.web.catalogue import all_route_specs, all_socket_specs
@@ -41,7 +42,9 @@ def create_app(device: Device) -> SecurityHeadersMiddleware:
     specs = all_route_specs()
     device.route_specs = specs
     app = Starlette(
-        routes=build_routes(specs, all_socket_specs(), str(STATIC_DIR)),
+        # ONVIF authenticates inside SOAP (WS-Security), so its paths are not in the route
+        # table; each operation names its permission in vigilcam.onvif (IoT-1005-1 5.1.2.1).
+        routes=[*build_routes(specs, all_socket_specs(), str(STATIC_DIR)), *onvif_routes()],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,

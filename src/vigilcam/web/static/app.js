@@ -116,7 +116,25 @@ async function loadDevice() {
     dl.append(document.createElement("dt"), dd);
   }
   $("footer-device").textContent = (r.data.model || "") + " · " + (r.data.device_id || "");
+  loadOnvif();
 }
+
+async function loadOnvif() {
+  const r = await api("GET", "/api/v1/onvif");
+  const admin = state.me && state.me.role === "admin";
+  for (const id of ["onvif-enabled", "onvif-discovery"]) $(id).disabled = !admin;
+  $("onvif-enabled").checked = !!r.data.enabled;
+  $("onvif-discovery").checked = !!r.data.discovery;
+}
+
+async function saveOnvif() {
+  const r = await api("PUT", "/api/v1/onvif", { enabled: $("onvif-enabled").checked,
+    discovery: $("onvif-discovery").checked });
+  $("onvif-result").textContent = r.status === 200
+    ? (r.data.enabled ? "ONVIF is on." : "ONVIF is off.") : (r.data.error || "not saved");
+  loadOnvif();
+}
+for (const id of ["onvif-enabled", "onvif-discovery"]) $(id).addEventListener("change", saveOnvif);
 
 async function loadUsers() {
   const r = await api("GET", "/api/v1/users");

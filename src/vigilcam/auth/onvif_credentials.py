@@ -1,0 +1,65 @@
+"""Per-user ONVIF credentials: random, per user, in the vault, revocable, role-limited.
+
+Owns the secret an ONVIF client (Home Assistant, an NVR) presents in its WS-Security
+UsernameToken, and which it then substitutes in the RTSPS stream URI and the snapshot URI.
+Serves IoT-1005-1 5.1.3.1 (no default credential: made per user on request), 5.4.1.2 (kept only
+in the AES-256-GCM vault: PasswordDigest and HTTP Digest need the secret itself), 5.1.2.1
+(separate from the web password and the stream credential, so a leaked Home Assistant
+configuration gives neither the web interface nor more than the user's role) and TAICS 5.2.8.1
+(creation, rotation and revocation are security events).
+
+The rules are those of :mod:`vigilcam.auth.stream_credentials`, whose class this one reuses
+with its own vault names and event names (``onvif_credential.created|rotated|revoked``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vigilcam.auth.stream_credentials import StreamCredentialError, StreamCredentials
+
+__all__ = ["OnvifCredentials", "VideoCredentials", "onvif_credential_command",
+           "viewer_secrets"]
+
+
+class OnvifCredentials(StreamCredentials):
+    """Create, rotate, revoke and check ONVIF credentials (one per user)."""
+
+    PREFIX = "onvif_credential:"
+    EVENT = "onvif_credential"
+    EXTRAS_KEY = "onvif_credentials"
+
+
+def onvif_credential_command(device: Any, name: str, rotate: bool = False,
+                             revoke: bool = False) -> str:
+    """What ``vigilcam user onvif-credential NAME [--rotate|--revoke]`` prints.
+
+    Raises :class:`StreamCredentialError` (clear message) for an unknown or disabled user.
+    """
+    creds = OnvifCredentials.of(device)
+    if revoke:
+        if not creds.revoke(name, by="cli"):
+            raise StreamCredentialError(f"user {name!r} has no ONVIF credential")
+        return f"ONVIF credential of {name} revoked"
+    if rotate:
+        return creds.rotate(name, by="cli")
+    return creds.get_or_create(name, by="cli")
+
+
+def viewer_secrets(device: Any, username: str) -> list[str]:
+    """Every secret a video client may present for ``username``: the stream credential and
+    the ONVIF credential (Home Assistant puts the ONVIF account into the stream URI)."""
+    found = [StreamCredentials.of(device).find(username),
+             OnvifCredentials.of(device).find(username)]
+    return [s for s in found if s is not None]
+
+
+class VideoCredentials:
+    """Either credential a video client may hold (stream or ONVIF): a stream stays granted
+    while the very secret it was let in with is still one of the user's two."""
+
+    def __init__(self, device: Any) -> None:
+        self._stores = (StreamCredentials.of(device), OnvifCredentials.of(device))
+
+    def unchanged(self, username: str, secret: str) -> bool:
+        return any([store.unchanged(username, secret) for store in self._stores])
