@@ -38,6 +38,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
+	PYTHONPATH=src $(VENV)/bin/lint-imports
 
 test: debs $(STAMP) lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider

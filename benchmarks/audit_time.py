@@ -22,7 +22,7 @@ from tests.compliance.conftest import make_clean_host  # noqa: E402
 from tests.compliance.weak_camera import WeakCamera  # noqa: E402
 from tests.support import free_port, start_server  # noqa: E402
 from vigilcam.compliance.audit import run_local, run_remote  # noqa: E402
-from vigilcam.compliance.checks_host import HostRoot  # noqa: E402
+from vigilcam.compliance.host_facts import HostRoot  # noqa: E402
 from vigilcam.compliance.remote import DEFAULT_PORTS, Target, collect  # noqa: E402
 from vigilcam.compliance.state import LocalContext  # noqa: E402
 from vigilcam.compliance.tls_scan import scan  # noqa: E402

@@ -1,4 +1,4 @@
-"""Cost of encryption at rest for recordings (issue 4 "Numbers").
+"""Cost of encryption at rest for recordings (docs/performance.md 'Recording').
 
 Prints, each with a reference measured in the same run and the ratio:
 - CPU time to write segments (fMP4 mux + AES-256-GCM chunks + fsync + rename + index) vs the

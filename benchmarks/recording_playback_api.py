@@ -1,4 +1,4 @@
-"""Playback start time and export throughput through the HTTPS API (issue 4 "Numbers").
+"""Playback start time and export throughput through the HTTPS API (docs/performance.md 'Recording').
 
 Starts a real ``vigilcam run --record continuous`` server (testsrc 1280x720 @ 15 fps), lets it
 record, then measures over HTTPS (TLS 1.3, loopback):

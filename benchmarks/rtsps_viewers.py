@@ -1,6 +1,6 @@
 """RTSPS fan-out cost: server process CPU with 0/1/10/50 readers, vigilcam vs GStreamer.
 
-Issue 3 "Numbers": process CPU and memory with 1, 10 and 50 concurrent viewers (the growth with
+docs/performance.md 'Live video': process CPU and memory with 1, 10 and 50 concurrent viewers (the growth with
 viewers must be small: one encode), compared in the same run with GStreamer's RTSP server
 (gst-rtsp-server through python3-gi, Debian packages) serving the same kind of source: a live
 test pattern (scrolling bars and a clock) encoded once by libx264 (ultrafast, zerolatency,

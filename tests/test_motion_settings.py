@@ -1,6 +1,6 @@
 """Motion zones and sensitivity: validated, saved, applied live, and they decide what alarms.
 
-Issue 5 item 1 (zones and sensitivity configurable); IoT-1005-1 5.5.2.1 (bad input gets a clear
+docs/detection.md 'Motion zones and sensitivity'; IoT-1005-1 5.5.2.1 (bad input gets a clear
 422, nothing half-saved); TAICS 5.2.8.1 (every change is logged with who and from where).
 """
 

@@ -25,11 +25,11 @@ from vigilcam import product
 from vigilcam.auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from vigilcam.auth.accounts import AccountStore
 from vigilcam.auth.failure_log import FailureLog
-from vigilcam.auth.passwords import PasswordHasher, generate_secret
-from vigilcam.auth.permissions import Role
+from vigilcam.auth.passwords import PasswordHasher
 from vigilcam.auth.service import AuthService
 from vigilcam.auth.sessions import SCHEMA as SESSIONS_SCHEMA
 from vigilcam.auth.sessions import SessionStore
+from vigilcam.auth.setup_secret import issue_setup_secret
 from vigilcam.auth.throttle import LoginThrottle
 from vigilcam.platform.config import Settings
 from vigilcam.platform.db import Database
@@ -45,7 +45,6 @@ from vigilcam.viewers.revocation import AccountFacts, RevocationWatcher, file_ma
 MASTER_KEY = "master_key"
 SECLOG_MAC_KEY = "seclog_mac_key"
 SECLOG_ARCHIVE_KEY = "seclog_archive_key"
-ADMIN = "admin"
 
 
 class StartupError(Exception):
@@ -95,16 +94,13 @@ def create_device_state(
     for name in (MASTER_KEY, SECLOG_MAC_KEY, SECLOG_ARCHIVE_KEY):
         vault.ensure_random(name)
     TlsIdentity(paths.cert_file, paths.key_file, vault).create(ident, _hosts(settings))
-    secret = generate_secret()
     hasher = PasswordHasher()
     try:
         db = Database(paths.accounts_db, ACCOUNTS_SCHEMA + SESSIONS_SCHEMA)
-        accounts = AccountStore(db, hasher, [])
-        accounts.add(ADMIN, Role.ADMIN, secret, must_change=True, check_policy=False)
+        secret = issue_setup_secret(AccountStore(db, hasher, []), paths.setup_secret_file)
         db.close()
     finally:
         hasher.close()
-    atomic_write(paths.setup_secret_file, (secret + "\n").encode(), mode=0o600)
     seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
                          vault.get(SECLOG_ARCHIVE_KEY), anchor=vault.anchor)
     seclog.open()

@@ -2,7 +2,7 @@
 
 Owns when the detectors run and what their results cause. Serves TAICS 5.1.2.1 (lens covered,
 refocused or redirected raise a security event, and therefore an alert, and clear when the
-view recovers) and issue-level motion: a motion start triggers an event recording.
+view recovers) and motion (docs/detection.md): a motion start triggers an event recording.
 
 The detectors (``vigilcam.analytics``) are pure; this service feeds them downscaled gray frames
 from the media pipeline at a few frames per second on one worker thread of its own, behind a

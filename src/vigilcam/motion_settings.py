@@ -4,7 +4,7 @@ Owns ``motion.json``: the sensitivity (0..1) and the named zones the motion dete
 (normalised rectangles or polygons in the privacy masks' form, ``rect`` being [x0, y0, x1, y1]);
 no zone means the whole picture. Every load and save validates through ``analytics.zones.Zone``
 and ``analytics.motion.MotionDetector`` (bounded input with clear errors, IoT-1005-1 5.5.2.1);
-writes are atomic (5.6.1.1). Serves issue 5 item 1 (zones and sensitivity configurable) and
+writes are atomic (5.6.1.1). Serves docs/detection.md 'Motion zones and sensitivity' and
 TAICS 5.2.8.1 (changes are logged by the caller as ``config.motion_changed``).
 """
 

@@ -36,7 +36,7 @@ UPSTREAM_SECRET = "upstream_credentials"
 
 
 def build_media(device: Device) -> MediaPipeline:
-    """The one media pipeline: source, single encoder per stream, hubs (issue: live video)."""
+    """The one media pipeline: source, single encoder per stream, hubs."""
     m = device.settings.media
     credentials = None
     raw = device.vault.find(UPSTREAM_SECRET)

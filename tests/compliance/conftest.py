@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vigilcam.compliance.checks_host import HostRoot
+from vigilcam.compliance.host_facts import HostRoot
 
 
 @pytest.fixture

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigilcam.compliance.checks_host import (
-    HostRoot,
-    inspect_host,
-    judge_host,
-    sshd_config_values,
-)
+from vigilcam.compliance.checks_host import judge_host
+from vigilcam.compliance.host_facts import HostRoot, inspect_host, sshd_config_values
 from vigilcam.compliance.model import Verdict
 
 LISTEN_23 = ("   0: 00000000:0017 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0"

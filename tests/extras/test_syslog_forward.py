@@ -71,9 +71,9 @@ def test_target_and_backoff() -> None:
         with pytest.raises(ValueError):
             SyslogTarget.parse(bad)
     b = Backoff(0.5, 3)
-    assert [b.next() for _ in range(5)] == [0.5, 1, 2, 3, 3]
+    assert [b.next_delay() for _ in range(5)] == [0.5, 1, 2, 3, 3]
     b.reset()
-    assert b.next() == 0.5
+    assert b.next_delay() == 0.5
 
 
 @pytest.fixture

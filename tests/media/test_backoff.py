@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from vigilcam.media.backoff import Backoff
+from vigilcam.platform.backoff import Backoff
 
 
 def test_exponential_growth_cap_and_reset_without_jitter() -> None:

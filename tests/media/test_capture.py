@@ -14,7 +14,6 @@ from pathlib import Path
 import av
 import pytest
 
-from vigilcam.media.backoff import Backoff
 from vigilcam.media.capture import (
     SourceError,
     make_reader,
@@ -28,6 +27,7 @@ from vigilcam.media.h264 import parse_avcc_record
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials, UpstreamTls, parse_source
 from vigilcam.media.testsrc import decode_burned_time
+from vigilcam.platform.backoff import Backoff
 
 from .conftest import write_h264_mp4
 from .test_pipeline import decode, take

@@ -1,4 +1,4 @@
-"""The recorder end to end: hub -> fMP4 segments -> encrypted store (issue 4 scope 1-3).
+"""The recorder end to end: hub -> fMP4 segments -> encrypted store (IoT-1005-1 5.4.1.2).
 
 Proves: each segment plays alone; nothing under the data dir is readable plaintext (H.264 start
 codes, MP4 boxes, JPEG markers, the pattern's bytes: IoT-1005-1 5.4.1.2); events mode keeps

@@ -1,10 +1,10 @@
 """Recording on a real ``vigilcam run --record continuous`` server, end to end.
 
-Proves issue 4 on the running product: segments appear and the CLI lists them; an export plays
+Proves encrypted recording and playback on the running product: segments appear and the CLI lists them; an export plays
 in ffprobe with the right duration; no plaintext video or picture anywhere under the data dir
 (IoT-1005-1 5.4.1.2); playback over HTTPS is decodable fMP4 and is exactly one access event of
 kind "playback" (TAICS 5.5.1.1); export needs export_recordings (IoT-1005-1 5.1.2.1); privacy
-masks are black in snapshots and recordings (issue 4 scope 9); the browser plays a recording;
+masks are black in snapshots and recordings (docs/privacy.md 'Privacy masks'); the browser plays a recording;
 delete by range and erase-all remove footage (IoT-1005-1 5.7.1.1).
 
 The tests share one server and run in file order (the last ones delete data).

@@ -3,7 +3,7 @@
 The service is driven by a real StreamHub fed with a real H.264 test pattern (no camera): it
 records into the encrypted store, reports recovery actions as security events (IoT-1005-1
 5.6.1.1), switches modes, and erase_all replaces the master key (IoT-1005-1 5.7.1.1). The joiner
-turns whole-segment files into one stream players decode (issue 4 scope 5).
+turns whole-segment files into one stream players decode (IoT-1005-1 5.4.1.2: in memory only).
 """
 
 from __future__ import annotations

@@ -101,6 +101,21 @@ def test_replayed_state_change_is_refused(provisioned, api):
     assert after_logout.status_code == 401
 
 
+def test_logout_clears_the_cookie_with_the_flags_it_was_set_with(provisioned, api):
+    """Logout and logout-everywhere expire the same __Host- cookie (Secure, HttpOnly, Strict)."""
+    admin_ready(api, provisioned[1])
+    for path in ("/api/v1/session", "/api/v1/sessions"):
+        r = api.send("DELETE", path)
+        assert r.status_code == 200, r.text
+        cookie = r.headers["set-cookie"].lower()
+        assert cookie.startswith("__host-vigilcam=") and "max-age=0" in cookie
+        for attr in ("secure", "httponly", "samesite=strict", "path=/"):
+            assert attr in cookie, (path, attr)
+        r = api.login("admin", STRONG)
+        assert r.status_code == 200
+        api.csrf = r.json()["csrf_token"]
+
+
 def test_bad_input_gets_clear_json_errors(provisioned, api):
     c = api.client
     cases = [

@@ -1,6 +1,6 @@
 """The detection view in headless Chromium: tamper state, accepting the view, motion zones.
 
-Issue 5 item 1 (zones and sensitivity set in the UI, in force at once), TAICS 5.1.2.1 (the owner
+docs/detection.md 'Motion zones and sensitivity' (set in the UI, in force at once), TAICS 5.1.2.1 (the owner
 sees the tamper state and accepts a deliberately moved view; both are logged).
 """
 

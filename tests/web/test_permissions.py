@@ -92,7 +92,7 @@ def test_every_feature_route_list_is_served():
     import pkgutil
 
     import vigilcam.web as web
-    from vigilcam.web.routes import RouteSpec
+    from vigilcam.web.route_spec import RouteSpec
 
     served = {(s.method, s.path) for s in all_route_specs()}
     for info in pkgutil.iter_modules(web.__path__):

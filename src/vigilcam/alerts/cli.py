@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vigilcam.alerts.channels.base import KINDS
+from vigilcam.alerts.channels import KINDS
 from vigilcam.alerts.rules import OPTIONAL_CATEGORIES
 
 

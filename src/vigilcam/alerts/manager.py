@@ -17,8 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from vigilcam import product
-from vigilcam.alerts.channels import ChannelError, build_sender, destination_of, parse_target
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S
+from vigilcam.alerts.channels import SEND_TIMEOUT_S, ChannelError, build_sender, kind_of
 from vigilcam.alerts.evidence import tamper_pictures
 from vigilcam.alerts.outbox import ChannelRow, Outbox, StoreError
 from vigilcam.alerts.rules import (
@@ -68,10 +67,9 @@ class ChannelManager:
         owner explicitly allows a destination on this device or link-local (see
         ``vigilcam.platform.egress``); it is shown with the channel.
         """
-        target = parse_target(kind, url)
-        host, port = (destination_of(ChannelRow("", kind, target.url, {}, frozenset(), ""),
-                                     url.encode()) if kind == "apprise"
-                      else (target.host, target.port))
+        spec = kind_of(kind)
+        target = spec.parse(url)
+        host, port = spec.destination(target.url, url.encode() if spec.secret == "url" else None)
         check_destination(host, port, allow_local=allow_local)
         unknown = set(categories) - OPTIONAL_CATEGORIES
         if unknown:
@@ -86,9 +84,9 @@ class ChannelManager:
                 raise ValueError("the CA file is not a PEM certificate") from None
         if password is not None and not 0 < len(password) <= 1024:
             raise ValueError("the password must be 1 to 1024 characters")
-        if kind == "webhook" and password is not None:
+        if spec.secret == "hmac" and password is not None:
             raise ValueError("a webhook takes no password: its HMAC key is generated")
-        if kind == "apprise" and (password is not None or ca_pem is not None):
+        if spec.secret == "url" and (password is not None or ca_pem is not None):
             raise ValueError("an apprise channel takes its token inside the URL and uses the "
                              "system's trusted CAs; give no password or CA file")
         if target.username and password is None:
@@ -97,10 +95,10 @@ class ChannelManager:
         channel_id = "ch_" + secrets.token_hex(6)
         shown: str | None = None
         secret: bytes | None = None
-        if kind == "webhook":
+        if spec.secret == "hmac":
             shown = "whsec_" + secrets.token_urlsafe(32)
             secret = shown.encode()
-        elif kind == "apprise":
+        elif spec.secret == "url":
             secret = url.encode()  # the URL carries the service token: vault only
         elif password is not None:
             secret = password.encode()

@@ -10,7 +10,8 @@ Invariants:
   drop the rare duplicate after a crash between confirm and delete).
 - Channel secrets never enter this database: they live in the vault under
   ``alert_channel:<id>``; rows hold only the target without credentials and public options.
-- Retry delays grow exponentially with jitter up to a cap (``backoff_delay``).
+- Retry delays grow exponentially with jitter up to a cap (``backoff_delay``, on the one policy
+  in ``platform/backoff.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigilcam.platform.backoff import BackoffPolicy
 from vigilcam.platform.db import Database
 
 SCHEMA = """
@@ -64,9 +66,7 @@ BACKOFF_CAP_S = 300.0
 def backoff_delay(attempts: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S,
                   rng: random.Random | None = None) -> float:
     """Delay before retry number ``attempts`` (1 = first retry): base*2^(n-1), capped, +-20 %."""
-    raw = min(cap, base * (2 ** max(0, min(attempts - 1, 30))))
-    jitter: float = (rng or random).random()
-    return float(raw * (0.8 + 0.4 * jitter))
+    return BackoffPolicy(base, cap, spread=(0.8, 1.2)).delay(attempts - 1, rng)
 
 
 @dataclass(frozen=True)

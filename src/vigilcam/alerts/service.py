@@ -30,8 +30,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from vigilcam import product
-from vigilcam.alerts.channels import ChannelError, Sender
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S
+from vigilcam.alerts.channels import SEND_TIMEOUT_S, ChannelError, Sender
 from vigilcam.alerts.foreign_tail import ForeignTail
 from vigilcam.alerts.manager import ChannelManager, now_iso
 from vigilcam.alerts.outbox import (

@@ -1,7 +1,8 @@
 """Motion detection in configurable zones on the low-resolution sub-stream.
 
 Owns the motion decision: when motion starts and ends, and in which zones. Feeds event
-recordings (recording service) and optional alerts. Serves issue 5 item 1; the same
+recordings (recording service) and optional alerts. Serves docs/detection.md 'Motion zones
+and sensitivity'; the same
 hysteresis as tamper detection (``latch.Latch``) keeps events from flickering.
 
 Method: a running-average background of a lightly blurred frame; pixels that differ from it

@@ -1,7 +1,7 @@
 """Detection zones: named polygons in normalised image coordinates.
 
-Owns zone validation and rasterisation to a pixel mask. Serves the motion-detection part of
-issue 5 (zones configurable per camera); zones are resolution independent so the same
+Owns zone validation and rasterisation to a pixel mask. Serves docs/detection.md 'Motion zones
+and sensitivity' (zones configurable per camera); zones are resolution independent so the same
 configuration fits the 320x180 and 640x360 sub-streams.
 """
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from vigilcam.compliance import procnet
-from vigilcam.compliance.checks_host import HostFindings, HostRoot, inspect_host
+from vigilcam.compliance.host_facts import HostFindings, HostRoot, inspect_host
 from vigilcam.compliance.model import Result
 from vigilcam.compliance.pkgscan import ScanReport
 from vigilcam.compliance.pkgscan import scan as scan_package

@@ -24,7 +24,9 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from .backoff import Backoff
+from vigilcam.platform.backoff import Backoff
+
+from .backoff import source_backoff
 from .h264 import (
     NAL_AUD,
     NAL_IDR,
@@ -494,7 +496,7 @@ class CaptureWorker:
         self._on_lost = on_lost
         self._on_restored = on_restored
         self._on_live = on_live
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or source_backoff()
         self._stop = threading.Event()
         self._reader: FrameReader | None = None
         self._reader_lock = threading.Lock()

@@ -2,7 +2,7 @@
 
 Owns encoder settings: ultrafast preset and zerolatency tune (no frame delay, no B-frames, so
 dts == pts), a GOP of about one second, IDR with SPS/PPS repeated at every keyframe so any
-viewer can join at any keyframe (issue 3 scope 3 "one encode, many viewers"). Called from the
+viewer can join at any keyframe ("one encode, many viewers", docs/architecture.md). Called from the
 media thread, never from the event loop. Not thread-safe: one owner thread per encoder.
 """
 

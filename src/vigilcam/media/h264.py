@@ -2,7 +2,8 @@
 
 Owns how encoded access units are cut into NAL units for :class:`EncodedPacket`, whether they
 come from our encoder (Annex B) or are passed through from an upstream camera or file (Annex B
-or length-prefixed AVCC). No IO. Serves issue 3 scope 3 (pass-through without re-encoding).
+or length-prefixed AVCC). No IO. Serves the pass-through of an H.264 upstream without
+re-encoding (docs/architecture.md: one encode per stream).
 """
 
 from __future__ import annotations

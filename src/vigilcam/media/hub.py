@@ -1,7 +1,7 @@
 """Fan-out of one encoded stream to many asyncio consumers ("one encode, many viewers").
 
 Owns the rule that a slow viewer never slows the others and never grows memory without bound
-(issue 3 scope 3; IoT-1005-1 5.6.1.1 keeps the camera serving under load). Invariants:
+(IoT-1005-1 5.6.1.1: the camera keeps serving under load). Invariants:
 
 - The producer (encoder thread) calls :meth:`StreamHub.publish` from any thread; delivery to
   subscribers happens on each subscriber's own event loop (``call_soon_threadsafe``), one hop

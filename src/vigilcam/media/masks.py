@@ -1,9 +1,9 @@
 """Privacy masks: regions blacked out on the raw frame BEFORE encoding (pure numpy/OpenCV).
 
 Owns the guarantee that a masked region is in no stream, snapshot, analytics frame or recording
-(issue 4 scope 9; IoT-1005-1 5.7.1.1 collect only necessary personal data). Coordinates are
-normalized (0..1 of width/height) so masks survive a change of resolution. Input is validated
-with bounds (IoT-1005-1 5.5.2.1); bad input raises ValueError with a clear message.
+(docs/privacy.md 'Privacy masks'; IoT-1005-1 5.7.1.1 collect only necessary personal data).
+Coordinates are normalized (0..1 of width/height) so masks survive a change of resolution. Input is
+validated with bounds (IoT-1005-1 5.5.2.1); bad input raises ValueError with a clear message.
 """
 
 from __future__ import annotations

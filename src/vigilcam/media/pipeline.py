@@ -1,12 +1,13 @@
 """The media pipeline: source -> masks -> one encode per stream -> hubs; snapshots; analytics.
 
-Owns the camera's video path and its state (issue 3 scopes 1-3, 6, 7; issue 4 scope 9):
+Owns the camera's video path and its state (IoT-1005-1 5.6.1.1, TAICS 5.1.2.1 signal loss,
+TAICS 5.5.1.1 no unseen viewer; docs/privacy.md 'Privacy masks'):
 
 - One capture thread (reader + reconnect with back-off, IoT-1005-1 5.6.1.1) and one encode
   thread, both started by :meth:`MediaPipeline.start` and joined by :meth:`MediaPipeline.stop`.
   The event loop never encodes.
 - Privacy masks are applied to the raw frame before anything else sees it, so they are in no
-  stream, snapshot or analytics frame (issue 4 scope 9).
+  stream, snapshot or analytics frame (docs/privacy.md 'Privacy masks').
 - Pass-through: an H.264 upstream's packets feed the main hub untouched (unless masks are set,
   which need pixels); the sub stream is always decoded, scaled and encoded.
 - Privacy mode (TAICS 5.5.1.1 privacy switch): nothing is encoded or published, snapshots and
@@ -33,7 +34,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .backoff import Backoff
+from vigilcam.platform.backoff import Backoff
+
+from .backoff import source_backoff
 from .capture import CapturedFrame, CaptureWorker, FrameReader, make_reader
 from .encoder import H264Encoder
 from .hub import StreamHub
@@ -138,7 +141,7 @@ class MediaPipeline:
         self._on_event = on_event
         self._passthrough_wanted = passthrough
         self._crf, self._sub_crf = crf, sub_crf
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or source_backoff()
         self._rtsp_timeout = rtsp_timeout
         self.upstream_tls = upstream_tls or UpstreamTls()
         self.hubs: dict[str, StreamHub] = {"main": StreamHub("main"), "sub": StreamHub("sub")}

@@ -1,6 +1,7 @@
 """Frame-rate decimation (pure): keep frames at most at a target rate, no bursts after a gap.
 
-Owns how one captured frame rate becomes the main, sub and analytics rates (issue 3 scope 3).
+Owns how one captured frame rate becomes the main, sub and analytics rates (one encode per
+stream, shared by every viewer: docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Snapshots: a decoded frame to JPEG bytes, off the event loop.
 
-Owns the still-image encoding used by ``GET /api/v1/snapshot.jpg`` (issue 3 scope 6). The frame
+Owns the still-image encoding used by ``GET /api/v1/snapshot.jpg`` (TAICS 5.5.1.1: a snapshot
+is a viewing like any other). The frame
 comes from the pipeline after privacy masks were applied, so masks hold in snapshots too
-(issue 4 scope 9). Nothing is written to disk (issue 4 scope 2).
+(docs/privacy.md 'Privacy masks'). Nothing is written to disk (IoT-1005-1 5.4.1.2).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Moving test pattern with a burned-in capture time, readable by people and by machines.
 
 Owns the default ``testsrc`` picture and the time code used to measure glass-to-glass delay
-(issue 3 "Numbers"). Drawing only (numpy/OpenCV); the pacing loop lives in ``capture.py``.
+(docs/performance.md 'Live video'). Drawing only (numpy/OpenCV); the pacing loop lives in
+``capture.py``.
 
 The machine-readable time code is a strip of 64 black/white cells across the bottom tenth of
 the picture: ``1010`` sync, 48 bits of the capture time in milliseconds since the Unix epoch

@@ -19,7 +19,8 @@ Invariants:
   ``syslog.forward_dropped`` notice with the count is sent once the link is back. The log on
   disk stays the record of truth; forwarding is a copy.
 - One thread, started and stopped by the owner, does the network IO; it reconnects with
-  exponential back-off (capped) and re-sends the message whose send failed (at least once: the
+  exponential back-off (capped, no jitter: one collector, one
+  camera; ``platform/backoff.py``) and re-sends the message whose send failed (at least once: the
   collector can drop duplicates by ``seq``).
 """
 
@@ -35,6 +36,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from vigilcam.platform.backoff import Backoff
 
 if TYPE_CHECKING:
     from vigilcam.platform.seclog import SecurityEvent, SecurityLog
@@ -109,22 +112,6 @@ def read_frames(buffer: bytearray, max_size: int = 65536) -> list[bytes]:
             return out
         out.append(bytes(buffer[space + 1 : space + 1 + size]))
         del buffer[: space + 1 + size]
-
-
-class Backoff:
-    """Exponential reconnect delay: initial, x2 each failure, capped; reset on success."""
-
-    def __init__(self, initial: float = 0.5, maximum: float = 30.0) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self._next = initial
-
-    def next(self) -> float:
-        delay, self._next = self._next, min(self._next * 2, self.maximum)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.initial
 
 
 # -- the forwarder -----------------------------------------------------------------------------
@@ -252,7 +239,7 @@ class SyslogForwarder:
                 self._close()
             if self._conn is None and not self._connect():
                 self._requeue(message)
-                self._sleep(self.backoff.next())
+                self._sleep(self.backoff.next_delay())
                 continue
             try:
                 assert self._conn is not None
@@ -262,7 +249,7 @@ class SyslogForwarder:
                 self.last_error = f"send failed: {exc}"
                 self._requeue(message)
                 self._close()
-                self._sleep(self.backoff.next())
+                self._sleep(self.backoff.next_delay())
         self._close()
 
     def _next_message(self) -> bytes | None:

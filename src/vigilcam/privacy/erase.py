@@ -25,14 +25,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vigilcam.auth.passwords import generate_secret
-from vigilcam.auth.permissions import Role
-from vigilcam.platform.fsutil import atomic_write
+from vigilcam.auth.setup_secret import ADMIN, issue_setup_secret
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
 
-ADMIN = "admin"
 STREAM_CREDENTIAL_PREFIX = "stream_credential:"
 
 KEPT = {
@@ -130,10 +127,7 @@ def _erase_accounts(device: Device, report: ErasureReport) -> None:
     for name in creds:
         device.vault.delete(name)
     report.deleted["stream_credentials"] = len(creds)
-    secret = generate_secret()
-    device.accounts.add(ADMIN, Role.ADMIN, secret, must_change=True, check_policy=False)
-    atomic_write(device.paths.setup_secret_file, (secret + "\n").encode(), mode=0o600)
-    report.setup_secret = secret
+    report.setup_secret = issue_setup_secret(device.accounts, device.paths.setup_secret_file)
 
 
 async def erase_all_personal_data(

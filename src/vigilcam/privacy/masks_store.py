@@ -1,7 +1,8 @@
 """Privacy masks kept in the data dir, so they survive a restart.
 
 Owns ``masks.json``: the list of normalized rectangles / polygons the media pipeline blacks out
-before encoding (issue 4 scope 9; IoT-1005-1 5.7.1.1 collect only necessary personal data).
+before encoding (docs/privacy.md 'Privacy masks'; IoT-1005-1 5.7.1.1 collect only necessary
+personal data).
 Every load and save validates through ``media.masks.MaskSet.from_config`` (bounded input,
 IoT-1005-1 5.5.2.1); writes are atomic (IoT-1005-1 5.6.1.1).
 """

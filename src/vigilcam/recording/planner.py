@@ -1,10 +1,10 @@
 """When to start, cut and stop recording segments: a pure state machine over packets.
 
-Owns the recording modes (issue 4 scope 1): "continuous", "events" (pre-roll kept in memory,
-post-roll after the last trigger) and "off". Segments start at a keyframe and are cut at the
+Owns the recording modes (docs/privacy.md 'Inventory'): "continuous", "events" (pre-roll kept in
+memory, post-roll after the last trigger) and "off". Segments start at a keyframe and are cut at the
 first keyframe after ``segment_seconds`` of media, so every segment decodes alone. No IO: the
-recorder turns the returned operations into file writes. Time is the packets' decode clock
-(90 kHz), so a slow disk or a busy loop never shifts what is kept.
+recorder turns the returned operations into file writes. Time is the packets' decode clock (90 kHz),
+so a slow disk or a busy loop never shifts what is kept.
 
 Serves IoT-1005-1 5.7.1.1 (record only what the owner chose: events mode keeps a few seconds
 in memory and nothing on disk unless something happens; "off" keeps nothing).

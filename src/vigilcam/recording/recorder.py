@@ -1,6 +1,6 @@
 """The recorder: packets from the one live encoder -> fMP4 segments -> encrypted store.
 
-Owns the recording loop of one stream (issue 4 scope 1, 3, 4). It subscribes to the stream's
+Owns the recording loop of one stream (IoT-1005-1 5.4.1.2, 5.6.1.1). It subscribes to the stream's
 hub like any viewer, so recording never encodes a second time and a slow disk never slows the
 live view (IoT-1005-1 5.6.1.1: a full, read-only or failing disk is reported once through
 ``on_event`` and recording resumes by itself when writes succeed again). Every segment is an

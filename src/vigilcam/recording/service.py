@@ -1,14 +1,13 @@
 """The recording service: the encrypted store, its recorder and retention, run for the device.
 
-Owns the running life of recordings (issue 4 scopes 1-5). ``start()`` opens the store under the
-master key from the vault (``recording.master_key``, IoT-1005-1 5.4.1.2: only ciphertext on
+Owns the running life of recordings (docs/privacy.md 'Inventory'). ``start()`` opens the store under
+the master key from the vault (``recording.master_key``, IoT-1005-1 5.4.1.2: only ciphertext on
 disk), runs ``recover()`` before anything writes and records every repair as a security event
-(IoT-1005-1 5.6.1.1: a crash loses at most the segment in progress and the owner is told),
-then records the main stream in the configured mode from the live encoder's hub (no second
-encode). Retention runs periodically even when nothing is recorded (IoT-1005-1 5.7.1.1:
-footage is kept only as long as the policy says). Recorder events (write failures, resumes,
-retention deletions) go to ``device.record`` (TAICS 5.2.8.2 spirit: a storage failure is
-never silent).
+(IoT-1005-1 5.6.1.1: a crash loses at most the segment in progress and the owner is told), then
+records the main stream in the configured mode from the live encoder's hub (no second encode).
+Retention runs periodically even when nothing is recorded (IoT-1005-1 5.7.1.1: footage is kept only
+as long as the policy says). Recorder events (write failures, resumes, retention deletions) go to
+``device.record`` (TAICS 5.2.8.2 spirit: a storage failure is never silent).
 
 Access rules and access events belong to the edges (web, CLI): this service decrypts and
 exports in its own bounded executor but never decides who may.

@@ -1,8 +1,8 @@
 """RTSP/1.0 request parsing and response building (RFC 2326), pure and strictly bounded.
 
 Owns what bytes from an RTSP client are accepted. Serves IoT-1005-1 5.5.2.1 (input validated in
-syntax and content; the parser is fuzzed by ``tests/rtsp/test_parser.py``) and issue 3 scope 9
-(malformed requests, oversized headers and unknown methods get a clear error, never a crash).
+syntax and content; the parser is fuzzed by ``tests/rtsp/test_parser.py``): malformed
+requests, oversized headers and unknown methods get a clear error, never a crash.
 
 Invariants:
 - :class:`RequestReader` never holds more than ``Limits.max_head + Limits.max_body`` bytes of

@@ -1,7 +1,7 @@
 """H.264 over RTP (RFC 6184), RTSP interleaved framing (RFC 2326 10.12) and the SDP description.
 
-Owns the bytes of the video as an RTSPS client receives them. Pure: no sockets. Serves issue 3
-scope 5 (RTP interleaved on the TLS connection, so video never leaves TLS: IoT-1005-1 5.4.2.1,
+Owns the bytes of the video as an RTSPS client receives them. Pure: no sockets. Serves the
+RTSPS edge (RTP interleaved on the TLS connection, so video never leaves TLS: IoT-1005-1 5.4.2.1,
 TAICS 5.5.2.3).
 
 - Packetization mode 1 (non-interleaved): a NAL unit that fits is sent as a single-NAL packet;

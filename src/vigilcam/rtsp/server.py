@@ -5,7 +5,7 @@ and credentials only inside TLS from ``vigilcam.platform.tls``; plaintext RTSP i
 offered, RTP over UDP is answered 461), 5.2.2.1 (built only when the owner enables RTSPS),
 5.1.1.3 / 5.1.2.2 (``access.py``), TAICS 5.5.1.1 (each PLAY opens exactly one viewing session in
 the viewer registry, closed at TEARDOWN / PAUSE / disconnect; an admin can end it; privacy mode
-refuses and ends video) and 5.5.2.1 / issue 3 scope 9 (bounded parser, header and idle
+refuses and ends video) and 5.5.2.1 (bounded parser, header and idle
 timeouts, connection limits; bad input gets an error answer and a closed socket, never a stack
 trace), 5.6.1.1 (connections are accepted through ``listeners.guarded``: a per-source budget
 before TLS and a handshake deadline; a connection must authenticate within ``auth_timeout``;

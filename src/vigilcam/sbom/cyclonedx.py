@@ -1,9 +1,10 @@
 """A CycloneDX 1.5 JSON SBOM of the installed Python environment, from importlib.metadata.
 
-Owns the SBOM document. Serves IoT-1005-1 5.2.1.1 (an SBOM produced for each release, so a
-new CVE can be matched against what a device runs). Pure: ``build_sbom`` takes package facts
-(``Package``), ``installed_packages`` reads them from the environment; no dependency beyond
-the standard library.
+Owns which packages and edges the SBOM lists. Serves IoT-1005-1 5.2.1.1 (an SBOM produced for
+each release, so a new CVE can be matched against what a device runs). Pure: ``build_bom``
+takes package facts (``Package``), ``installed_packages`` reads them from the environment. The
+document itself (model, serialisation, spec conformance) is ``cyclonedx-python-lib``'s, the
+CycloneDX project's own library.
 
 Choices:
 - each component is identified by its package URL (``pkg:pypi/<normalised-name>@<version>``,
@@ -27,7 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-SPEC_VERSION = "1.5"
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
+from cyclonedx.output.json import JsonV1Dot5
+from packageurl import PackageURL
+
+SPEC_VERSION = "1.5"  # JsonV1Dot5
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -116,55 +123,54 @@ def runtime_closure(packages: list[Package], product: str = "vigilcam") -> list[
     return [p for p in packages if normalise(p.name) in keep]
 
 
-def _component(pkg: Package) -> dict[str, Any]:
-    comp: dict[str, Any] = {"type": "library", "bom-ref": pkg.ref, "name": pkg.name,
-                            "version": pkg.version, "purl": pkg.ref}
-    if pkg.summary:
-        comp["description"] = pkg.summary
+def _component(pkg: Package, kind: ComponentType = ComponentType.LIBRARY) -> Component:
+    licenses: list[License] = []
     if pkg.license_expression:
-        comp["licenses"] = [{"expression": pkg.license_expression}]
+        licenses.append(LicenseExpression(pkg.license_expression))
     elif pkg.license_text:
-        comp["licenses"] = [{"license": {"name": pkg.license_text}}]
-    return comp
+        licenses.append(DisjunctiveLicense(name=pkg.license_text))
+    return Component(type=kind, name=pkg.name, version=pkg.version, bom_ref=pkg.ref,
+                     purl=PackageURL.from_string(pkg.ref), description=pkg.summary or None,
+                     licenses=licenses)
 
 
-def build_sbom(
+def build_bom(
     packages: list[Package],
     *,
     product: str = "vigilcam",
     version: str | None = None,
     serial: uuid.UUID | None = None,
     timestamp: dt.datetime | None = None,
-) -> dict[str, Any]:
-    """The CycloneDX 1.5 document: the product as metadata.component, packages as components."""
+) -> Bom:
+    """The BOM: the product as metadata.component, packages as components, their edges."""
     from vigilcam import __version__
 
     own = next((p for p in packages if normalise(p.name) == normalise(product)), None)
     version = version or (own.version if own else __version__)
-    root_ref = purl(product, version)
+    root = _component(Package(product, version), ComponentType.APPLICATION)
     parts = [p for p in packages if p is not own]
-    by_name = {normalise(p.name): p.ref for p in parts}
-    when = (timestamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    deps = []
-    for pkg in [own or Package(product, version)] + parts:
-        targets = sorted({by_name[n] for n in required_names(pkg.requires) if n in by_name})
-        deps.append({"ref": root_ref if pkg is own or pkg.name == product else pkg.ref,
-                     "dependsOn": targets})
-    return {
-        "bomFormat": "CycloneDX",
-        "specVersion": SPEC_VERSION,
-        "serialNumber": (serial or uuid.uuid4()).urn,
-        "version": 1,
-        "metadata": {
-            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "tools": {"components": [{"type": "application", "name": "vigilcam-sbom",
-                                      "version": __version__}]},
-            "component": {"type": "application", "bom-ref": root_ref, "name": product,
-                          "version": version, "purl": root_ref},
-        },
-        "components": [_component(p) for p in parts],
-        "dependencies": deps,
-    }
+    components = {normalise(p.name): _component(p) for p in parts}
+    bom = Bom(serial_number=serial or uuid.uuid4())
+    bom.metadata.timestamp = (timestamp or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    bom.metadata.tools.components.add(Component(type=ComponentType.APPLICATION,
+                                                name="vigilcam-sbom", version=__version__))
+    bom.metadata.component = root
+    for pkg in [own or Package(product, version), *parts]:
+        needs = [components[n] for n in required_names(pkg.requires) if n in components]
+        if pkg is not own and normalise(pkg.name) != normalise(product):
+            node = components[normalise(pkg.name)]
+            bom.components.add(node)
+        else:
+            node = root
+        bom.register_dependency(node, needs)
+    return bom
+
+
+def build_sbom(packages: list[Package], **kwargs: Any) -> dict[str, Any]:
+    """The CycloneDX 1.5 document as a dict (see ``build_bom`` for the arguments)."""
+    document: dict[str, Any] = json.loads(
+        JsonV1Dot5(build_bom(packages, **kwargs)).output_as_string())
+    return document
 
 
 def sbom_json(*, runtime_only: bool = True, product: str = "vigilcam", **kwargs: Any) -> str:
@@ -172,4 +178,4 @@ def sbom_json(*, runtime_only: bool = True, product: str = "vigilcam", **kwargs:
     packages = installed_packages()
     if runtime_only:
         packages = runtime_closure(packages, product)
-    return json.dumps(build_sbom(packages, product=product, **kwargs), indent=2)
+    return JsonV1Dot5(build_bom(packages, product=product, **kwargs)).output_as_string(indent=2)

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from vigilcam.auth.permissions import Permission
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 
 if TYPE_CHECKING:
     from vigilcam.alerts.service import AlertService

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.accounts import AccountError
 from vigilcam.auth.permissions import MATRIX, Permission, Role
-from vigilcam.auth.sessions import COOKIE_NAME, token_scopes_allowed
+from vigilcam.auth.sessions import token_scopes_allowed
 from vigilcam.web.errors import ApiError, parse_body, validate
 from vigilcam.web.guard import Principal, client_address, device_of, error
 from vigilcam.web.schemas import (
@@ -26,13 +26,7 @@ from vigilcam.web.schemas import (
     UserCreateBody,
     UserUpdateBody,
 )
-
-
-def _set_cookie(response: Response, value: str, max_age: int) -> None:
-    response.set_cookie(
-        COOKIE_NAME, value, max_age=max_age, path="/", secure=True, httponly=True,
-        samesite="strict",
-    )
+from vigilcam.web.session_cookie import clear_session_cookie, set_session_cookie
 
 
 def _session_body(principal_name: str, role: Role, restricted: bool, csrf: str) -> dict:
@@ -63,7 +57,7 @@ async def login(request: Request) -> Response:
         _session_body(result.user.username, result.user.role, result.session.restricted,
                       result.session.csrf)
     )
-    _set_cookie(response, result.cookie, device.settings.sessions.absolute_timeout_s)
+    set_session_cookie(response, result.cookie, device.settings.sessions.absolute_timeout_s)
     return response
 
 
@@ -81,7 +75,7 @@ async def logout(request: Request, principal: Principal) -> Response:
         device.sessions.end(principal.session.id_hash)
     device.record("auth.logout", user=principal.username, source=client_address(request))
     response = JSONResponse({"ok": True})
-    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return response
 
 
@@ -92,7 +86,7 @@ async def logout_everywhere(request: Request, principal: Principal) -> Response:
     device.record("auth.logout_all", user=principal.username, source=client_address(request),
                   sessions=ended)
     response = JSONResponse({"ok": True, "sessions_ended": ended})
-    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return response
 
 
@@ -113,7 +107,7 @@ async def change_password(request: Request, principal: Principal) -> Response:
     user = device.accounts.get(principal.username)
     assert user is not None
     response = JSONResponse(_session_body(user.username, user.role, False, session.csrf))
-    _set_cookie(response, cookie, device.settings.sessions.absolute_timeout_s)
+    set_session_cookie(response, cookie, device.settings.sessions.absolute_timeout_s)
     return response
 
 

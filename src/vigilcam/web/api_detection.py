@@ -1,7 +1,7 @@
 """API handlers for motion zones and sensitivity.
 
 Owns ``DETECTION_ROUTES``: read the motion settings (VIEW_LIVE) and replace them
-(CONFIGURE_MEDIA). Serves issue 5 item 1 (zones and sensitivity configurable, applied at the
+(CONFIGURE_MEDIA). Serves docs/detection.md 'Motion zones and sensitivity' (applied at the
 next analysed frame and kept across restarts), IoT-1005-1 5.5.2.1 (typed, bounded bodies,
 unknown fields refused, clear 422 errors) and TAICS 5.2.8.1 (every change is a
 ``config.motion_changed`` security event naming who and from where).
@@ -19,7 +19,7 @@ from vigilcam import motion_settings
 from vigilcam.auth.permissions import Permission as P
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 
 
 class MotionZoneBody(BaseModel):

@@ -14,7 +14,7 @@ from vigilcam.auth.permissions import Permission as P
 from vigilcam.onvif.state import switch_of
 from vigilcam.web.errors import parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 from vigilcam.web.schemas import Body
 
 

@@ -4,7 +4,7 @@ Serves IoT-1005-1 5.7.1.1 (the owner sees every kind of personal data kept, wher
 how long, and can erase it: one action, a typed confirmation, a report of what was deleted),
 5.7.1.2 (telemetry: none, and the API says so for the audit), 5.1.3.1 / TAICS 5.1.3.2 (after
 erase only a fresh admin remains, with a NEW random setup secret that must be changed),
-issue 4 scope 9 (privacy masks applied before encoding and kept across restarts) and
+docs/privacy.md 'Privacy masks' (applied before encoding and kept across restarts) and
 IoT-1005-1 5.5.2.1 (bounded bodies, unknown fields refused).
 """
 
@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
-from vigilcam.auth.sessions import COOKIE_NAME
 from vigilcam.media.masks import MaskSet
 from vigilcam.privacy import masks_store
 from vigilcam.privacy.erase import erase_all_personal_data
@@ -25,8 +24,9 @@ from vigilcam.privacy.inventory import NOT_PERSONAL, data_inventory, measure
 from vigilcam.privacy.telemetry import telemetry_statement
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 from vigilcam.web.schemas import Body
+from vigilcam.web.session_cookie import clear_session_cookie
 
 
 class EraseBody(Body):
@@ -68,7 +68,7 @@ async def erase(request: Request, principal: Principal) -> Response:
     body["next"] = ("Log in as 'admin' with the new setup secret (shown once, also in the "
                     "setup-secret file of the data dir) and choose a new password.")
     response = JSONResponse(body)
-    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return response
 
 

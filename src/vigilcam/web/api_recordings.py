@@ -38,7 +38,7 @@ from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry
 from vigilcam.web.cuttable import CuttableStreamingResponse
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, admission_of, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 from vigilcam.web.schemas import Body
 from vigilcam.web.work_gate import WorkGate
 

@@ -19,7 +19,7 @@ from vigilcam.update.errors import RefusalKind, UpdateError
 from vigilcam.update.service import UpdateService
 from vigilcam.web.errors import ApiError
 from vigilcam.web.guard import Principal, client_address, device_of
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 
 
 def _service(request: Request) -> UpdateService:

@@ -14,7 +14,8 @@ from vigilcam.web.api_onvif import ONVIF_ROUTES
 from vigilcam.web.api_privacy import PRIVACY_ROUTES
 from vigilcam.web.api_recordings import RECORDING_ROUTES
 from vigilcam.web.api_update import update_routes
-from vigilcam.web.routes import CORE_ROUTES, RouteSpec, SocketSpec
+from vigilcam.web.route_spec import RouteSpec, SocketSpec
+from vigilcam.web.routes import CORE_ROUTES
 from vigilcam.web.schemas import PrivacyBody
 
 MEDIA_ROUTES = [

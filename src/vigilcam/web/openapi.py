@@ -11,7 +11,7 @@ from typing import Any
 
 from vigilcam import product
 from vigilcam.web.guard import ANY_SESSION, PUBLIC
-from vigilcam.web.routes import RouteSpec
+from vigilcam.web.route_spec import RouteSpec
 
 
 def build_openapi(specs: list[RouteSpec]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from vigilcam.auth.permissions import DESCRIPTIONS, MATRIX, Permission, Role
 from vigilcam.web.guard import ANY_SESSION, PUBLIC
-from vigilcam.web.routes import RouteSpec, SocketSpec
+from vigilcam.web.route_spec import RouteSpec, SocketSpec
 
 
 def render(routes: list[RouteSpec], sockets: list[SocketSpec]) -> str:

@@ -1,16 +1,15 @@
-"""The route table: every HTTP route with the permission it requires.
+"""The core route table and the Starlette routes built from every route spec.
 
 Serves IoT-1005-1 5.1.2.1: this table and ``auth.permissions.MATRIX`` are the single source
 for ``docs/roles.md`` and for the test that walks every route with every role. A route is added
-here or nowhere; ``build_routes`` wraps each handler in the guard of its requirement.
+here (or in a feature module's list, gathered by ``catalogue``) or nowhere; ``build_routes``
+wraps each handler in the guard of its requirement. The spec records are in ``route_spec``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -18,7 +17,8 @@ from starlette.staticfiles import StaticFiles
 
 from vigilcam.auth.permissions import Permission
 from vigilcam.web import api_core, ui
-from vigilcam.web.guard import ANY_SESSION, PUBLIC, Requirement, guard
+from vigilcam.web.guard import ANY_SESSION, PUBLIC, guard
+from vigilcam.web.route_spec import RouteSpec, SocketSpec
 from vigilcam.web.schemas import (
     LoginBody,
     PasswordChangeBody,
@@ -28,17 +28,6 @@ from vigilcam.web.schemas import (
 )
 
 P = Permission
-
-
-@dataclass(frozen=True)
-class RouteSpec:
-    method: str
-    path: str
-    requirement: Requirement
-    handler: Callable[..., Awaitable[Response]]
-    body: type[BaseModel] | None = None
-    summary: str = ""
-    tags: tuple[str, ...] = field(default=())
 
 
 CORE_ROUTES: list[RouteSpec] = [
@@ -68,14 +57,6 @@ CORE_ROUTES: list[RouteSpec] = [
               TokenCreateBody),
     RouteSpec("DELETE", "/api/v1/tokens/{token_id}", P.MANAGE_TOKENS, api_core.tokens_revoke),
 ]
-
-
-@dataclass(frozen=True)
-class SocketSpec:
-    path: str
-    requirement: Permission
-    handler: Callable[..., Awaitable[None]]
-    summary: str = ""
 
 
 def build_routes(

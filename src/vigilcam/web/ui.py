@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from vigilcam import product
 from vigilcam.web.guard import device_of
+from vigilcam.web.openapi import build_openapi
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -42,6 +43,4 @@ async def security_txt(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    from vigilcam.web.openapi import build_openapi
-
     return JSONResponse(build_openapi(device_of(request).route_specs))

@@ -1,26 +1,46 @@
-"""Alert channels: email (SMTP/TLS), HTTPS webhook (HMAC-signed), MQTT over TLS, ntfy and
-apprise push.
+"""Alert channels: the table of kinds (email over SMTP/TLS, HMAC-signed HTTPS webhook, MQTT
+over TLS, ntfy and apprise push) and the one way a stored channel becomes a sender.
 
-Owns turning a stored channel row plus its vault secret into a sender. Serves IoT-1005-1
-5.8.1.1 and 5.4.2.1 (every channel is TLS, contexts from ``vigilcam.platform.tls``).
+Owns which channel kinds exist (``CHANNEL_KINDS``: kind -> parse, build, vault secret,
+destination; each row lives in its kind's module) and turning a stored channel row plus its
+vault secret into a sender whose destination is checked before every delivery
+(``vigilcam.platform.egress``). Serves IoT-1005-1 5.8.1.1 and 5.4.2.1 (every channel is TLS,
+contexts from ``vigilcam.platform.tls``).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
+from vigilcam.alerts.channels import apprise_push, mqtt, ntfy, smtp, webhook
 from vigilcam.alerts.channels.base import (
-    KINDS,
+    SEND_TIMEOUT_S,
     ChannelError,
+    ChannelKind,
+    Delivery,
     Sender,
     Target,
-    parse_target,
-    tls_context,
 )
 from vigilcam.alerts.evidence import Attachments
 from vigilcam.alerts.outbox import ChannelRow
 from vigilcam.alerts.rules import Alert
 from vigilcam.platform.egress import EgressRefused, check_destination_async
+
+CHANNEL_KINDS: dict[str, ChannelKind] = {
+    kind.name: kind for kind in (webhook.KIND, smtp.KIND, mqtt.KIND, ntfy.KIND, apprise_push.KIND)
+}
+KINDS = tuple(CHANNEL_KINDS)
+
+
+def kind_of(name: str) -> ChannelKind:
+    """The table row of a kind; ValueError naming the kinds there are."""
+    try:
+        return CHANNEL_KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown channel kind {name!r} (use {', '.join(KINDS)})") from None
+
+
+def parse_target(kind: str, url: str) -> Target:
+    """Validate a channel URL; raise ValueError with a message the owner can act on."""
+    return kind_of(kind).parse(url)
 
 
 class DestinationGuard:
@@ -42,49 +62,19 @@ class DestinationGuard:
 
 def destination_of(row: ChannelRow, secret: bytes | None) -> tuple[str, int]:
     """(host, port) a channel delivers to; for apprise the host inside the vault's URL."""
-    if row.kind == "apprise":
-        parts = urlsplit((secret or b"").decode(errors="replace"))
-        try:
-            return parts.hostname or "", parts.port or 0
-        except ValueError:
-            return parts.hostname or "", 0
-    target = parse_target(row.kind, row.target)
-    return target.host, target.port
+    return kind_of(row.kind).destination(row.target, secret)
 
 
 def build_sender(row: ChannelRow, secret: bytes | None, device_id: str,
                  attachments: Attachments | None = None) -> Sender:
     """A sender for a stored channel, its destination checked before every delivery; raises
     ValueError/ChannelError when it cannot be built."""
-    host, port = destination_of(row, secret)
-    return DestinationGuard(_build(row, secret, device_id, attachments), host, port,
-                            bool(row.options.get("allow_local")))
+    kind = kind_of(row.kind)
+    host, port = kind.destination(row.target, secret)
+    sender = kind.build(Delivery(row.target, secret, row.options.get("ca_pem"), device_id,
+                                 row.id, attachments))
+    return DestinationGuard(sender, host, port, bool(row.options.get("allow_local")))
 
 
-def _build(row: ChannelRow, secret: bytes | None, device_id: str,
-           attachments: Attachments | None) -> Sender:
-    if row.kind == "apprise":  # the stored target is redacted; the vault holds the real URL
-        from vigilcam.alerts.channels.apprise_push import AppriseSender
-
-        return AppriseSender(secret, attachments)
-    target = parse_target(row.kind, row.target)
-    ctx = tls_context(row.options.get("ca_pem"))
-    if row.kind == "webhook":
-        from vigilcam.alerts.channels.webhook import WebhookSender
-
-        return WebhookSender(target, secret or b"", ctx)
-    if row.kind == "email":
-        from vigilcam.alerts.channels.smtp import EmailSender
-
-        return EmailSender(target, secret, ctx, attachments)
-    if row.kind == "mqtt":
-        from vigilcam.alerts.channels.mqtt import MqttSender
-
-        return MqttSender(target, secret, ctx, f"vigilcam-{device_id[:8]}-{row.id[:8]}")
-    from vigilcam.alerts.channels.ntfy import NtfySender
-
-    return NtfySender(target, secret, ctx)
-
-
-__all__ = ["KINDS", "ChannelError", "Sender", "Target", "build_sender", "destination_of",
-           "parse_target"]
+__all__ = ["CHANNEL_KINDS", "KINDS", "SEND_TIMEOUT_S", "ChannelError", "ChannelKind", "Sender",
+           "Target", "build_sender", "destination_of", "kind_of", "parse_target"]

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from vigilcam.alerts.channels.base import SEND_TIMEOUT_S, ChannelError, text_body
+from vigilcam.alerts.channels import base
 from vigilcam.alerts.evidence import Attachments
 from vigilcam.alerts.rules import Alert
 
@@ -36,8 +37,7 @@ def _schemes(value: Any) -> set[str]:
 def _instantiate(url: str) -> Any:
     import apprise
 
-    if len(url) > 2048 or any(c.isspace() for c in url):
-        raise ValueError("the URL is too long or contains spaces")
+    base.check_url_text(url)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if not scheme:
         raise ValueError("an apprise URL looks like service://token/... "
@@ -79,7 +79,7 @@ class AppriseSender:
     def __init__(self, secret_url: bytes | None, attachments: Attachments | None = None) -> None:
         self._attachments = attachments
         if not secret_url:
-            raise ChannelError("the apprise URL is missing from the vault")
+            raise base.ChannelError("the apprise URL is missing from the vault")
         self._url = secret_url.decode()
         self._plugin = _instantiate(self._url)
         self._service = str(self._plugin.service_name)
@@ -88,7 +88,7 @@ class AppriseSender:
         import apprise
         from apprise.attachment.memory import AttachMemory
 
-        body = text_body(alert)
+        body = base.text_body(alert)
         title = f"{alert.model} {alert.serial}: {alert.title}"
         attach = apprise.AppriseAttachment()
         for item in self._attachments(alert) if self._attachments else []:
@@ -100,7 +100,7 @@ class AppriseSender:
                                      notify_type=_NOTIFY_TYPE.get(alert.severity, "info"),
                                      attach=attach if len(attach) else None)
         if not ok:
-            raise ChannelError(f"apprise {self._service}: {self._reason(log.getvalue())}")
+            raise base.ChannelError(f"apprise {self._service}: {self._reason(log.getvalue())}")
 
     def _reason(self, logged: str) -> str:
         lines = [ln.strip() for ln in logged.splitlines() if ln.strip()]
@@ -113,11 +113,33 @@ class AppriseSender:
 
     async def send(self, alert: Alert) -> None:
         try:
-            async with asyncio.timeout(SEND_TIMEOUT_S):
+            async with asyncio.timeout(base.SEND_TIMEOUT_S):
                 await asyncio.to_thread(self._notify, alert)
         except TimeoutError:
-            raise ChannelError(f"apprise {self._service}: no answer within "
-                               f"{SEND_TIMEOUT_S:.0f} s") from None
+            raise base.ChannelError(f"apprise {self._service}: no answer within "
+                                    f"{base.SEND_TIMEOUT_S:.0f} s") from None
 
     async def close(self) -> None:
         return None
+
+
+def parse(url: str) -> base.Target:
+    """The redacted target: scheme and host for display, the service name as host."""
+    shown, service = redacted(url)
+    return base.Target("apprise", shown, service, 0, None, "", {})
+
+
+def locate(secret_url: bytes | None) -> tuple[str, int]:
+    """(host, port) inside the vault's URL: the stored target is redacted."""
+    parts = urlsplit((secret_url or b"").decode(errors="replace"))
+    try:
+        return parts.hostname or "", parts.port or 0
+    except ValueError:
+        return parts.hostname or "", 0
+
+
+def build(delivery: base.Delivery) -> AppriseSender:
+    return AppriseSender(delivery.secret, delivery.attachments)
+
+
+KIND = base.ChannelKind("apprise", parse, build, secret="url", locate=locate)

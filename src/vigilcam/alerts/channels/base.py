@@ -1,32 +1,37 @@
-"""What every alert channel shares: the sender interface, target parsing, the TLS context.
+"""What every alert channel kind shares: the sender interface, the kind record, URL checks, TLS.
 
-Owns channel URL validation (only TLS schemes; no credential in a URL, it goes to the vault;
-an apprise URL is itself the secret and is judged by ``apprise_push``)
-and where channel TLS contexts come from (``vigilcam.platform.tls.client_context``, with the
-owner's private CA when one was given). Serves IoT-1005-1 5.4.2.1 / 5.4.2.2 (alerts and their
-credentials only over TLS >= 1.2) and 5.5.2.1 (input validated with clear errors).
+Owns the shape of a channel kind (``ChannelKind``: parse, build, where it delivers, what the
+vault holds), the URL checks every kind runs first (only TLS schemes; no credential in a URL,
+it goes to the vault) and where channel TLS contexts come from
+(``vigilcam.platform.tls.client_context``, with the owner's private CA when one was given). The
+table of kinds is ``vigilcam.alerts.channels.CHANNEL_KINDS``. Serves IoT-1005-1 5.4.2.1 /
+5.4.2.2 (alerts and their credentials only over TLS >= 1.2) and 5.5.2.1 (input validated with
+clear errors).
 """
 
 from __future__ import annotations
 
-import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from typing import Any, Literal, Protocol
+from urllib.parse import SplitResult, urlsplit
 
+from vigilcam.alerts.evidence import Attachments
 from vigilcam.alerts.rules import Alert
 from vigilcam.platform.tls import client_context
 
-KINDS = ("webhook", "email", "mqtt", "ntfy", "apprise")
 SEND_TIMEOUT_S = 20.0
-_EMAIL = re.compile(r"^[^@\s,<>]{1,64}@[A-Za-z0-9.-]{1,253}$")
-_TOPIC = re.compile(r"^[A-Za-z0-9_./-]{1,200}$")
-_NTFY_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_URL_CHARS = 2048
 
 
 class ChannelError(Exception):
     """A delivery failed; the message says why (never contains a secret)."""
+
+
+def delivery_failed(where: str, exc: BaseException) -> ChannelError:
+    """The error for a transport failure: where (kind and host) and the library's reason."""
+    return ChannelError(f"{where}: {type(exc).__name__}: {exc}")
 
 
 class Sender(Protocol):
@@ -39,7 +44,7 @@ class Target:
     """A parsed, validated channel target: what is stored (no secret) and what is used."""
 
     kind: str
-    url: str  # normalised, without credentials
+    url: str  # normalised and redacted: without credentials, safe to store and show
     host: str
     port: int
     username: str | None
@@ -47,7 +52,62 @@ class Target:
     extra: dict[str, Any]
 
 
-def _host_port(parts: Any, default_port: int) -> tuple[str, int]:
+@dataclass(frozen=True)
+class Delivery:
+    """What a sender is built from: the stored target, the vault's secret, the options."""
+
+    stored_url: str
+    secret: bytes | None
+    ca_pem: str | None
+    device_id: str
+    channel_id: str
+    attachments: Attachments | None
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    """One row of the channel table.
+
+    ``parse`` validates the owner's URL and returns the target whose ``url`` is the redacted
+    form that may be stored and shown (for apprise, whose URL is itself the token, scheme and
+    host only); ``build`` makes the sender; ``secret`` says what the vault holds for a channel
+    of this kind: a generated HMAC key, the owner's whole URL, or an optional password/token;
+    ``locate`` finds the destination in the secret when the stored URL does not hold it.
+    """
+
+    name: str
+    parse: Callable[[str], Target]
+    build: Callable[[Delivery], Sender]
+    secret: Literal["hmac", "url", "password"] = "password"
+    locate: Callable[[bytes | None], tuple[str, int]] | None = None
+
+    def destination(self, stored_url: str, secret: bytes | None) -> tuple[str, int]:
+        """(host, port) a channel of this kind delivers to."""
+        if self.locate is not None:
+            return self.locate(secret)
+        target = self.parse(stored_url)
+        return target.host, target.port
+
+
+def check_url_text(url: str) -> None:
+    """Every kind's first check: bounded length, no white space."""
+    if len(url) > MAX_URL_CHARS or any(c.isspace() for c in url):
+        raise ValueError("the URL is too long or contains spaces")
+
+
+def split_url(url: str, *, fragment_allowed: bool = False) -> SplitResult:
+    """Split a channel URL after the checks every URL kind shares (no password inside)."""
+    check_url_text(url)
+    parts = urlsplit(url)
+    if parts.fragment and not fragment_allowed:
+        raise ValueError("the URL must not have a #fragment")
+    if parts.password is not None:
+        raise ValueError("do not put a password in the URL; give it with --password-stdin "
+                         "(it is stored encrypted in the vault)")
+    return parts
+
+
+def host_port(parts: SplitResult, default_port: int) -> tuple[str, int]:
     host = parts.hostname
     if not host:
         raise ValueError("the URL needs a host name")
@@ -58,76 +118,7 @@ def _host_port(parts: Any, default_port: int) -> tuple[str, int]:
     return host, port
 
 
-def parse_target(kind: str, url: str) -> Target:
-    """Validate a channel URL; raise ValueError with a message the owner can act on."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown channel kind {kind!r} (use {', '.join(KINDS)})")
-    if len(url) > 2048 or any(c.isspace() for c in url):
-        raise ValueError("the URL is too long or contains spaces")
-    if kind == "apprise":
-        from vigilcam.alerts.channels.apprise_push import redacted
-
-        shown, service = redacted(url)
-        return Target(kind, shown, service, 0, None, "", {})
-    parts = urlsplit(url)
-    if parts.fragment and kind != "mqtt":
-        raise ValueError("the URL must not have a #fragment")
-    if parts.password is not None:
-        raise ValueError("do not put a password in the URL; give it with --password-stdin "
-                         "(it is stored encrypted in the vault)")
-    scheme = parts.scheme.lower()
-    user = unquote(parts.username) if parts.username else None
-    if kind in ("webhook", "ntfy"):
-        if scheme != "https":
-            raise ValueError(f"a {kind} URL must start with https:// (TLS only)")
-        if user:
-            raise ValueError("a user name in an https URL is not supported")
-        host, port = _host_port(parts, 443)
-        path = parts.path or "/"
-        if kind == "ntfy" and not _NTFY_TOPIC.match(path.strip("/")):
-            raise ValueError("an ntfy URL is https://server/topic (topic: letters, digits, _ -)")
-        query = f"?{parts.query}" if parts.query else ""
-        return Target(kind, f"https://{_netloc(host, port, 443)}{path}{query}", host, port,
-                      None, path, {})
-    if kind == "email":
-        if scheme == "smtps":
-            mode, default_port = "tls", 465
-        elif scheme in ("smtp+starttls", "smtp"):
-            if scheme == "smtp":
-                raise ValueError("plain smtp:// is refused; use smtps:// (implicit TLS) or "
-                                 "smtp+starttls:// (STARTTLS required)")
-            mode, default_port = "starttls", 587
-        else:
-            raise ValueError("an email URL is smtps://user@host:465?to=owner@example.org or "
-                             "smtp+starttls://user@host:587?to=...")
-        host, port = _host_port(parts, default_port)
-        args = parse_qs(parts.query)
-        to = [a.strip() for v in args.get("to", []) for a in v.split(",") if a.strip()]
-        if not to:
-            raise ValueError("an email URL needs ?to=address (comma-separated for several)")
-        sender = (args.get("from") or [f"vigilcam@{host}"])[0]
-        for address in [*to, sender]:
-            if not _EMAIL.match(address):
-                raise ValueError(f"not an email address: {address!r}")
-        if len(to) > 20:
-            raise ValueError("at most 20 recipients")
-        user_part = f"{quote(user, safe='')}@" if user else ""
-        q = "to=" + ",".join(to) + (f"&from={sender}" if "from" in args else "")
-        return Target(kind, f"{scheme}://{user_part}{_netloc(host, port, default_port)}?{q}",
-                      host, port, user, "", {"mode": mode, "to": to, "from": sender})
-    # mqtt
-    if scheme != "mqtts":
-        raise ValueError("an MQTT URL must be mqtts://[user@]host[:8883]/topic (TLS only)")
-    host, port = _host_port(parts, 8883)
-    topic = parts.path.lstrip("/") or "vigilcam/alerts"
-    if not _TOPIC.match(topic) or "+" in url or "#" in url or parts.query:
-        raise ValueError("the MQTT topic may hold letters, digits and _ . / - (no wildcards)")
-    user_part = f"{quote(user, safe='')}@" if user else ""
-    return Target(kind, f"mqtts://{user_part}{_netloc(host, port, 8883)}/{topic}", host, port,
-                  user, topic, {})
-
-
-def _netloc(host: str, port: int, default: int) -> str:
+def netloc(host: str, port: int, default: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return shown if port == default else f"{shown}:{port}"
 
