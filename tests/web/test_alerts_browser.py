@@ -32,6 +32,9 @@ def test_owner_adds_channel_and_sends_test(server):
         page.select_option("#alert-kind", "webhook")
         page.fill("#alert-url", f"https://127.0.0.1:{dead}/hook")
         page.check("#alert-cat-motion")
+        page.click("#alert-form button[type=submit]")  # a receiver on the camera: refused
+        expect(page.locator("#alert-error")).to_contain_text("allow a local target")
+        page.check("#alert-allow-local")
         page.click("#alert-form button[type=submit]")
         expect(page.locator("#alert-secret")).to_contain_text("shown once")
         expect(page.locator("#alerts-body")).to_contain_text(f"127.0.0.1:{dead}")

@@ -279,11 +279,13 @@ $("alert-form").addEventListener("submit", async (ev) => {
   const body = { kind: $("alert-kind").value, url: $("alert-url").value };
   if ($("alert-password").value) body.password = $("alert-password").value;
   body.categories = ["config", "motion"].filter((c) => $("alert-cat-" + c).checked);
+  if ($("alert-allow-local").checked) body.allow_local_target = true;
   const r = await api("POST", "/api/v1/alerts/channels", body);
   $("alert-password").value = "";
   if (r.status === 201) {
     $("alert-url").value = "";
     $("alert-cat-config").checked = false; $("alert-cat-motion").checked = false;
+    $("alert-allow-local").checked = false;
     if (r.data.hmac_key) $("alert-secret").textContent =
       "Webhook signing key (shown once; give it to the receiver): " + r.data.hmac_key;
   } else {
