@@ -123,7 +123,7 @@ class RunningServer:
     def kill(self, sig: int = signal.SIGTERM) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout=20)
+        return self.proc.wait(timeout=45)
 
 
 def start_server(data_dir: Path, *extra: str, port: int | None = None,
