@@ -9,10 +9,16 @@ STAMP  := $(VENV)/.installed
 # rtspsrc, Mosquitto broker, Chromium for the web UI, swtpm for the TPM key store).
 DEB_TEST := ffmpeg mosquitto chromium gstreamer1.0-tools gstreamer1.0-plugins-base \
             gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
-            gir1.2-gst-rtsp-server-1.0 python3-gi swtpm swtpm-tools tpm2-tools systemd tshark
+            gir1.2-gst-rtsp-server-1.0 python3-gi swtpm swtpm-tools tpm2-tools systemd tshark \
+            dpkg-dev lintian
 ARGS ?=
+# `make release`: dist/ for this machine's architecture (docs/install.md). KEYS=/offline/dir
+# signs with release keys; without it a test key set is generated under build/test-keys/.
+KEYS ?=
+ARCH ?=
+RELEASE_ARGS = $(if $(KEYS),--keys $(KEYS)) $(if $(ARCH),--arch $(ARCH))
 
-.PHONY: run test lint deps debs clean
+.PHONY: run test lint deps debs clean release lock wheels-arm64
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +47,16 @@ lint: $(STAMP)
 test: debs $(STAMP) lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
+release: $(STAMP)
+	$(PY) packaging/release.py $(RELEASE_ARGS)
+
+# Re-resolve the hash-pinned dependency locks (amd64 and arm64, binary wheels only).
+lock: $(STAMP)
+	$(PY) packaging/release.py --lock
+
+# Download (hash-checked) the arm64 wheel set without building the package.
+wheels-arm64: $(STAMP)
+	$(PY) packaging/release.py --arch arm64 --wheels-only
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info

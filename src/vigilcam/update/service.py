@@ -20,7 +20,7 @@ from typing import Any
 from vigilcam import product
 from vigilcam.platform.tls import client_context
 from vigilcam.update.client import Release, UpdateClient
-from vigilcam.update.config import UpdateConfig, UpdatePaths
+from vigilcam.update.config import UpdateConfig, UpdatePaths, code_key_path
 from vigilcam.update.errors import RefusalKind, UpdateError
 from vigilcam.update.manifest import MANIFEST_NAME, ManifestError, load_public_key, verify_installed
 from vigilcam.update.scheduler import UpdateScheduler
@@ -164,8 +164,8 @@ class UpdateService:
 
     def _verifier(self, version: str) -> Any:
         def verify(slot: Path) -> None:
-            try:
-                key = load_public_key(self.paths.code_key)
+            try:  # the root-owned pin ($VIGILCAM_CODE_KEY) when the package set one
+                key = load_public_key(code_key_path(self.paths.data_root))
             except ManifestError as exc:
                 raise UpdateError(RefusalKind.CONFIG, str(exc)) from None
             check = verify_installed(slot / PACKAGE_NAME / MANIFEST_NAME, key)
@@ -198,7 +198,8 @@ class UpdateService:
                                          str(exc))
                 self._remember(status, outcome)
                 raise
-            check = health_check or SmokeBootCheck(release.version, code_key=self.paths.code_key)
+            check = health_check or SmokeBootCheck(
+                release.version, code_key=code_key_path(self.paths.data_root))
             outcome = self.slots.install(tar, release.version, health_check=check,
                                          record=record, verify=self._verifier(release.version))
             if outcome.ok:
