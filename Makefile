@@ -18,7 +18,7 @@ KEYS ?=
 ARCH ?=
 RELEASE_ARGS = $(if $(KEYS),--keys $(KEYS)) $(if $(ARCH),--arch $(ARCH))
 
-.PHONY: run test lint deps debs clean release lock wheels-arm64
+.PHONY: run test lint deps debs clean release lock wheels-arm64 lintian
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: debs $(STAMP) lint
 
 release: $(STAMP)
 	$(PY) packaging/release.py $(RELEASE_ARGS)
+
+# Lintian on the built package (2-3 minutes on 2 cores: not part of `make test`).
+lintian:
+	lintian --no-tag-display-limit dist/vigilcam_*_$$(dpkg --print-architecture).deb
 
 # Re-resolve the hash-pinned dependency locks (amd64 and arm64, binary wheels only).
 lock: $(STAMP)

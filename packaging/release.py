@@ -82,8 +82,8 @@ def keys(key_dir: Path | None) -> Path:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    if key_dir is not None:
-        missing = [n for n in KEY_FILES if not (key_dir / f"{n}.pem").exists()]
+    if key_dir is not None:  # root.pem only when the repository is created (kept offline)
+        missing = [n for n in KEY_FILES if n != "root" and not (key_dir / f"{n}.pem").exists()]
         if missing:
             raise SystemExit(f"{key_dir}: missing {', '.join(f'{m}.pem' for m in missing)}")
         return key_dir
@@ -284,10 +284,11 @@ def tuf_repository(repo_dir: Path, key_dir: Path, tree: Path, version: str,
     from vigilcam.update.repository import DEFAULT_EXPIRY, ReleaseRepository, signer_from_key
 
     signers = {role: signer_from_key(load_private_key(key_dir / f"{role}.pem"))
-               for role in ("root", "targets", "snapshot", "timestamp")}
+               for role in ("targets", "snapshot", "timestamp")}
     if (repo_dir / "metadata" / "1.root.json").exists():
-        repo = ReleaseRepository.load(repo_dir, signers)
+        repo = ReleaseRepository.load(repo_dir, signers)  # the root key is not read
     else:
+        signers["root"] = signer_from_key(load_private_key(key_dir / "root.pem"))
         repo = ReleaseRepository(repo_dir, signers)
         # The root's expiry from SOURCE_DATE_EPOCH: the same keys give the same root bytes.
         repo.root.signed.expires = (dt.datetime.fromtimestamp(epoch, dt.UTC)
@@ -313,6 +314,8 @@ def _normalise(root: Path, epoch: int) -> None:
             continue
         if path.is_dir():
             path.chmod(0o755)
+        elif path.name.endswith(".so") or ".so." in path.name:
+            path.chmod(0o644)  # shared objects are loaded, not run
         else:
             executable = path.stat().st_mode & 0o111
             path.chmod(0o755 if executable else 0o644)
@@ -328,8 +331,11 @@ def _venv(stage: Path, wheels: list[Path], arch: str, epoch: int) -> Path:
     run(pip("install", "-q", "--no-deps", "--no-index", "--no-compile", "--target", str(site),
             *platform_args(arch), *map(str, wheels)), capture_output=True)
     shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts with the builder's path
+    for vcs in site.rglob(".gitignore"):
+        vcs.unlink()
     (venv / "bin").mkdir()
-    os.symlink(f"/usr/bin/python{PYTHON_VERSION}", venv / "bin" / "python3")
+    # relative: /usr/lib/vigilcam/venv/bin -> /usr/bin
+    os.symlink(f"../../../../bin/python{PYTHON_VERSION}", venv / "bin" / "python3")
     (venv / "pyvenv.cfg").write_text(
         f"home = /usr/bin\ninclude-system-site-packages = false\nversion = {PYTHON_VERSION}\n")
     target_python = shutil.which(f"python{PYTHON_VERSION}")
@@ -391,7 +397,7 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
     doc = stage / "usr/share/doc/vigilcam"
     doc.mkdir(parents=True)
     shutil.copy(PACKAGING / "debian" / "copyright", doc / "copyright")
-    (doc / "changelog.Debian.gz").write_bytes(_changelog(version, epoch))
+    (doc / "changelog.gz").write_bytes(_changelog(version, epoch))  # a native package
     for name in ("install.md", "setup-guide.md", "updates.md"):
         if (ROOT / "docs" / name).exists():
             shutil.copy(ROOT / "docs" / name, doc / name)
@@ -418,7 +424,7 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
         f"Maintainer: {MAINTAINER}\n"
         f"Installed-Size: {_installed_size(stage)}\n"
         f"Depends: python{PYTHON_VERSION}, adduser, util-linux (>= 2.33), libc6 (>= 2.17)\n"
-        "Recommends: systemd\n"
+        "Recommends: systemd, openssl\n"
         "Section: video\n"
         "Priority: optional\n"
         "Homepage: https://github.com/vigilcam/vigilcam\n"
@@ -435,7 +441,9 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
     os.utime(control, (epoch, epoch))
     deb = dist / f"vigilcam_{version}_{arch}.deb"
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
-    run(["dpkg-deb", "--root-owner-group", f"-Z{compress}", "--build", str(stage), str(deb)],
+    level = ["-z1"] if compress == "gzip" else []  # gzip: the fast test builds
+    run(["dpkg-deb", "--root-owner-group", f"-Z{compress}", *level, "--build", str(stage),
+         str(deb)],
         env=env, capture_output=True)
     return deb
 
@@ -464,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--arch", default=None, help="Debian architecture (default: this machine's)")
     p.add_argument("--repo", help="TUF repository folder (default: DIST/repo)")
     p.add_argument("--compress", default=os.environ.get("DEB_COMPRESS", "xz"),
-                   choices=["xz", "gzip", "zstd", "none"])
+                   choices=["xz", "gzip", "none"])
     p.add_argument("--lock", action="store_true", help="resolve and write the locks, then stop")
     p.add_argument("--wheels-only", action="store_true",
                    help="download the wheel set of --arch (e.g. arm64) and stop")

@@ -273,6 +273,8 @@ def _signers(key_dir: Path, *, create: bool = False) -> dict[str, Any]:
     signers = {}
     for role in ROLES:
         path = key_dir / f"{role}.pem"
+        if not create and role == "root" and not path.exists():
+            continue  # the root key stays offline: publishing does not need it
         if create and not path.exists():
             ensure_private_dir(key_dir)
             key = Ed25519PrivateKey.generate()
