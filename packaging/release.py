@@ -398,9 +398,11 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
     doc.mkdir(parents=True)
     shutil.copy(PACKAGING / "debian" / "copyright", doc / "copyright")
     (doc / "changelog.gz").write_bytes(_changelog(version, epoch))  # a native package
-    for name in ("install.md", "setup-guide.md", "updates.md"):
-        if (ROOT / "docs" / name).exists():
-            shutil.copy(ROOT / "docs" / name, doc / name)
+    # The documentation pack the audit reads (IoT-1005-1 5.2.3.x): SECURITY.md and docs/*.md.
+    shutil.copy(ROOT / "SECURITY.md", doc / "SECURITY.md")
+    (doc / "docs").mkdir()
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        shutil.copy(page, doc / "docs" / page.name)
     shutil.copy(lock_path(arch), doc / "requirements.lock")
     overrides = stage / "usr/share/lintian/overrides"
     overrides.mkdir(parents=True)

@@ -329,7 +329,10 @@ def test_service_starts_as_the_unit_does_and_passes_its_audit(device: Device) ->
     report = json.loads(audit.stdout)
     verdicts = {f"{c['standard']} {c['id']}": c["verdict"] for c in report["clauses"]}
     failing = {k: v for k, v in verdicts.items() if v not in ("PASS", "NOT APPLICABLE")}
-    assert audit.returncode == 0 and failing == {}, (failing, audit.stderr[-500:])
+    # 5.2.1.1 asks pip-audit's vulnerability service, which is off loopback: not observable here
+    # (the release build's lock is audited in CI; docs/install.md, section 6).
+    assert audit.returncode == 0 and failing == {"IoT-1005-1 5.2.1.1": "NOT TESTED"}, \
+        (failing, audit.stderr[-500:])
     for clause in ("IoT-1005-1 5.3.1.1", "IoT-1005-1 5.3.1.2", "IoT-1005-1 5.3.1.3",
                    "TAICS 5.1.4.1"):
         assert verdicts[clause] == "PASS", clause
