@@ -242,15 +242,20 @@ def fetch_wheels(arch: str) -> list[Path]:
 
 # --- the package tree and the wheel ----------------------------------------------------------
 
-def package_tree(out: Path, version: str, code_key: Path) -> Path:
-    """``out/vigilcam``: the source package without bytecode, its manifest signed."""
+def package_tree(out: Path, version: str, code_key: Path, arch: str) -> Path:
+    """``out/vigilcam``: the source package without bytecode, with the dependency list it was
+    built against, its manifest signed."""
     sys.path.insert(0, str(ROOT / "src"))
+    from vigilcam.update import dependencies
     from vigilcam.update.manifest import load_private_key, write_signed_manifest
 
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(SRC, out / "vigilcam",
                     ignore=shutil.ignore_patterns("__pycache__", "code-manifest.json"))
+    binary, sdists = read_lock(arch)
+    pins = dependencies.parse("\n".join([*binary, *sdists.values()]).replace(" --hash", " #"))
+    (out / "vigilcam" / dependencies.DEPENDENCIES_NAME).write_text(dependencies.render(pins))
     write_signed_manifest(out / "vigilcam", version, load_private_key(code_key))
     return out
 
@@ -498,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     dist.mkdir(parents=True, exist_ok=True)
     key_dir = keys(Path(args.keys) if args.keys else None)
     log(f"vigilcam {version} for {arch}, SOURCE_DATE_EPOCH={epoch}")
-    tree = package_tree(WORK / "tree", version, key_dir / "code-signing.pem")
+    tree = package_tree(WORK / "tree", version, key_dir / "code-signing.pem", arch)
     tree_tar = dist / f"vigilcam-{version}-tree.tar"
     deterministic_tar(tree / "vigilcam", tree_tar, epoch)
     for old in dist.glob("vigilcam-*.whl"):

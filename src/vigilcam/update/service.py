@@ -17,8 +17,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import vigilcam
 from vigilcam import product
 from vigilcam.platform.tls import client_context
+from vigilcam.update import dependencies
 from vigilcam.update.client import Release, UpdateClient
 from vigilcam.update.config import UpdateConfig, UpdatePaths, code_key_path
 from vigilcam.update.errors import RefusalKind, UpdateError
@@ -45,6 +47,7 @@ class UpdateService:
         distribution_key: bytes | None = None,
         context: ssl.SSLContext | None = None,
         timeout: float = 30.0,
+        running_package: Path | None = None,
     ) -> None:
         self.paths = UpdatePaths(data_root)
         self.config = config or UpdateConfig.load(self.paths.config_file)
@@ -56,6 +59,8 @@ class UpdateService:
         self.store = StateStore(self.paths.state_file)
         self.slots = SlotManager(Path(self.config.install_root))
         self._lock = threading.Lock()
+        # the package that runs now: its dependencies.txt is what the environment provides
+        self.running_package = running_package or Path(vigilcam.__file__).resolve().parent
 
     @classmethod
     def for_device(cls, device: Any) -> UpdateService:
@@ -175,6 +180,14 @@ class UpdateService:
             if check.version != version:
                 raise UpdateError(RefusalKind.PACKAGE, f"the code manifest says {check.version}, "
                                   f"the signed release says {version}")
+            needed = dependencies.read(slot / PACKAGE_NAME)
+            provided = dependencies.read(self.running_package)
+            if needed is not None and provided is not None:
+                differ = dependencies.changes(provided, needed)
+                if differ:
+                    raise UpdateError(RefusalKind.PACKAGE, f"release {version} needs other "
+                                      f"bundled dependencies ({'; '.join(differ[:8])}): install "
+                                      "its system package instead (docs/install.md)")
         return verify
 
     def install(self, health_check: HealthCheck | None = None, *, user: str | None = None,
