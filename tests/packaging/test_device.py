@@ -396,6 +396,7 @@ def test_update_attacks_are_refused_then_010_installs_011(device: Device) -> Non
     status = json.loads(vc("update", "status", "--json").stdout)
     assert status["current_version"] == "0.1.1" and status["last_install"]["result"] == \
         "installed"
+    assert "security updates:   until 20" in vc("update", "status").stdout
     # the restart the updater unit makes: the service now runs and shows 0.1.1
     device.stop()
     assert "0.1.1" in device.start().text

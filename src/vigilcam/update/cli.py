@@ -39,6 +39,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     last = status.get("last_install") or {}
     print(f"installed version:  {status['current_version']} (slot {status['current_slot'] or '-'})")
+    print(f"security updates:   until {status['supported_until']}")
     print(f"repository:         {status['repository_url'] or 'not configured'}")
     print(f"last check:         {status['last_check'] or 'never'} "
           f"({status['last_check_result'] or '-'})")

@@ -84,6 +84,7 @@ class UpdateService:
         out["repository_url"] = self.config.repository_url or None
         out["configured"] = self.configured_problem() is None
         out["check_interval_hours"] = self.config.interval_hours
+        out["supported_until"] = product.SUPPORT_UNTIL.isoformat()  # 5.3.1.4
         return out
 
     def configured_problem(self) -> str | None:
