@@ -319,8 +319,8 @@ def _normalise(root: Path, epoch: int) -> None:
             continue
         if path.is_dir():
             path.chmod(0o755)
-        elif path.name.endswith(".so") or ".so." in path.name:
-            path.chmod(0o644)  # shared objects are loaded, not run
+        elif path.name.endswith(".so") or ".so." in path.name or "site-packages" in path.parts:
+            path.chmod(0o644)  # shared objects are loaded and bundled modules imported, not run
         else:
             executable = path.stat().st_mode & 0o111
             path.chmod(0o755 if executable else 0o644)
