@@ -31,6 +31,7 @@ class Built:
     keys: Path
     repo: Path
     seconds: float
+    epoch: str = ""
 
 
 def generate_keys(folder: Path) -> Path:
@@ -64,12 +65,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     need_root_and_dpkg()
     base = tmp_path_factory.mktemp("release")
     keys = generate_keys(base / "keys")
+    # one SOURCE_DATE_EPOCH for the session (the commit time), so later builds compare
+    epoch = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%ct"],
+                           capture_output=True, text=True).stdout.strip() or "0"
     started = time.monotonic()
-    done = build(base / "dist", keys)
+    done = build(base / "dist", keys, epoch=epoch)
     assert done.returncode == 0, done.stderr[-3000:]
     debs = sorted((base / "dist").glob("vigilcam_*.deb"))
     assert len(debs) == 1, debs
-    return Built(base / "dist", debs[0], keys, base / "dist" / "repo", time.monotonic() - started)
+    return Built(base / "dist", debs[0], keys, base / "dist" / "repo", time.monotonic() - started,
+                 epoch)
 
 
 @pytest.fixture(scope="session")

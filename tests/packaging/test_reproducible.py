@@ -19,7 +19,7 @@ def sha256(path) -> str:
 
 
 def test_building_twice_gives_the_same_deb(built: Built, tmp_path) -> None:
-    again = build(tmp_path / "dist", built.keys)
+    again = build(tmp_path / "dist", built.keys, epoch=built.epoch)
     assert again.returncode == 0, again.stderr[-3000:]
     second = tmp_path / "dist" / built.deb.name
     assert sha256(second) == sha256(built.deb)
