@@ -112,7 +112,7 @@ CLAUSES: tuple[Clause, ...] = (
          ("5.3-1", "5.3-2", "5.3-3"), ("update/slots.py", "update/health.py",
                                        "update/service.py"),
          ("tests/update/test_install.py", "tests/update/test_audit.py",
-          "tests/packaging/test_device.py"), IMPL,
+          "tests/packaging/test_device.py"), PART,
          _U + "update_mechanism",
          note="A/B slots: install into the inactive slot, switch, boot health check, "
               "automatic rollback. The Debian package (docs/install.md) pins the project's "
@@ -123,7 +123,7 @@ CLAUSES: tuple[Clause, ...] = (
                                         "update/client.py", "update/package.py",
                                         "update/repository.py"),
          ("tests/update/test_client.py", "tests/update/test_package.py",
-          "tests/packaging/test_device.py"), IMPL,
+          "tests/packaging/test_device.py"), PART,
          _U + "signed_updates",
          note="TUF metadata (rollback, freeze, mix-and-match refused) over the platform TLS "
               "client policy; packages AES-256-GCM encrypted."),
@@ -131,7 +131,7 @@ CLAUSES: tuple[Clause, ...] = (
          ("5.3-4", "5.3-5", "5.3-6", "5.3-11"), ("update/scheduler.py", "update/state.py",
                                                  "web/api_update.py", "update/cli.py"),
          ("tests/update/test_scheduler.py", "tests/update/test_api.py",
-          "tests/update/test_cli.py", "tests/packaging/test_device.py"), IMPL,
+          "tests/update/test_cli.py", "tests/packaging/test_device.py"), PART,
          _U + "update_checks",
          note="Scheduled checks run when an update repository is configured (the Debian "
               "package configures the project's; a daily timer installs)."),
@@ -230,7 +230,7 @@ CLAUSES: tuple[Clause, ...] = (
     _taics("5.1.4.1", 3, "Secure boot: only authorised, verified software runs", ("5.7-1",),
            ("update/manifest.py", "update/start_gate.py", "cli.py"),
            ("tests/update/test_manifest.py", "tests/update/test_audit.py",
-            "tests/packaging/test_device.py"), IMPL,
+            "tests/packaging/test_device.py"), PART,
            _U + "verified_start",
            note="`vigilcam run` verifies the installed code against its Ed25519-signed "
                 "manifest and refuses to start on a mismatch, with a security event and an "
