@@ -436,6 +436,10 @@ def test_one_changed_byte_stops_the_next_start_and_alerts(device: Device) -> Non
             time.sleep(0.2)
         assert "code.verification_failed" in device.receiver.events()[before:]
         assert vc("update", "verify-code").returncode == 1
+        audit = json.loads(vc("audit", "--format", "json", "--quiet", timeout=300).stdout)
+        (clause,) = [c for c in audit["clauses"]
+                     if c["standard"].startswith("TAICS") and c["id"] == "5.1.4.1"]
+        assert clause["verdict"] == "FAIL" and "product.py" in " ".join(clause["evidence"])
     finally:
         target.write_bytes(original)
     assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(original).digest()
