@@ -10,10 +10,15 @@ STAMP  := $(VENV)/.installed
 DEB_TEST := ffmpeg mosquitto chromium gstreamer1.0-tools gstreamer1.0-plugins-base \
             gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
             gir1.2-gst-rtsp-server-1.0 python3-gi swtpm swtpm-tools tpm2-tools systemd tshark \
-            iproute2 util-linux
+            iproute2 util-linux dpkg-dev
 ARGS ?=
+# `make release`: dist/ for this machine's architecture (docs/install.md). KEYS=/offline/dir
+# signs with release keys; without it a test key set is generated under build/test-keys/.
+KEYS ?=
+ARCH ?=
+RELEASE_ARGS = $(if $(KEYS),--keys $(KEYS)) $(if $(ARCH),--arch $(ARCH))
 
-.PHONY: run test lint deps debs clean
+.PHONY: run test lint deps debs clean release lock wheels-arm64 lintian
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +48,23 @@ lint: $(STAMP)
 test: debs $(STAMP) lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
+release: $(STAMP)
+	$(PY) packaging/release.py $(RELEASE_ARGS)
+
+# Lintian on the built package (2-3 minutes on 2 cores: not part of `make test`).
+lintian:
+	@command -v lintian >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian >/dev/null; } || \
+	  { echo "please install lintian"; exit 1; }
+	lintian --no-tag-display-limit dist/vigilcam_*_$$(dpkg --print-architecture).deb
+
+# Re-resolve the hash-pinned dependency locks (amd64 and arm64, binary wheels only).
+lock: $(STAMP)
+	$(PY) packaging/release.py --lock
+
+# Download (hash-checked) the arm64 wheel set without building the package.
+wheels-arm64: $(STAMP)
+	$(PY) packaging/release.py --arch arm64 --wheels-only
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info

@@ -109,9 +109,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = _paths(args)
     # TAICS 5.1.4.1: verified start; the installed code must match its signed manifest.
     verdict = verify_start(Path(vigilcam.__file__).resolve().parent, code_key_path(paths.root))
-    if not verdict.may_run:
-        raise CliError(f"verified start refused: {verdict.detail}", EXIT_START)
     settings = _settings(args, paths)
+    if not verdict.may_run:
+        from vigilcam.update.start_gate import report_refused_start
+
+        report_refused_start(paths, settings, verdict)
+        raise CliError(f"verified start refused: {verdict.detail}", EXIT_START)
     result = provision(paths, settings)
     device = open_device(paths, settings)
     host = settings.bind if settings.bind not in ("0.0.0.0", "::") else "localhost"

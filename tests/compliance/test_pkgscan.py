@@ -38,3 +38,14 @@ def test_findings(tmp_path):
     assert "cdn.example.net" in endpoints
     assert "rfc-editor" not in endpoints and "5.1.1.1" not in endpoints
     assert "127.0.0.1" not in endpoints and not report.clean
+
+
+def test_a_version_pin_is_not_an_address_but_the_same_digits_alone_are() -> None:
+    from vigilcam.compliance.pkgscan import ScanReport, scan_text
+
+    pins = ScanReport()
+    scan_text("dependencies.txt", "opencv-python-headless==5.1.0.95\nnumpy==2.2.6\n", pins)
+    assert pins.clean
+    loose = ScanReport()
+    scan_text("notes.txt", "fetch from 5.1.0.95 at night\n", loose)
+    assert loose.endpoints == ["notes.txt: undeclared IP address 5.1.0.95"]

@@ -19,6 +19,7 @@ from tests.update.helpers import package_copy, release_tar, write_code_key
 from vigilcam.update.config import UpdateConfig, UpdatePaths
 from vigilcam.update.errors import RefusalKind, UpdateError
 from vigilcam.update.health import SmokeBootCheck
+from vigilcam.update.manifest import write_signed_manifest
 from vigilcam.update.package import build_tar
 from vigilcam.update.service import UpdateService
 from vigilcam.update.slots import HealthResult
@@ -202,3 +203,25 @@ def test_second_install_before_restart_keeps_the_running_slot(tmp_path):
     assert events.actions()[-1] == "update.refused"
     slots.started()  # after the restart the next install goes ahead
     assert slots.install(tar, "0.3.0", health_check=healthy, record=events).ok
+
+
+def test_release_needing_other_dependencies_is_refused_before_switching(
+        tmp_path, repo, make_service, code_key):
+    running = tmp_path / "running" / "vigilcam"
+    running.mkdir(parents=True)
+    (running / "dependencies.txt").write_text("av==14.2.0\nnumpy==2.2.6\n")
+    tree = package_copy(tmp_path / "build", "0.2.0")
+    (tree / "vigilcam" / "dependencies.txt").write_text("av==14.2.0\nnumpy==2.3.0\nrich==13\n")
+    write_signed_manifest(tree / "vigilcam", "0.2.0", code_key)
+    repo.publish("0.2.0", build_tar(tree))
+    events = Events()
+    service = make_service(tmp_path / "data", events)
+    service.running_package = running
+    outcome = service.install(health_check=lambda slot: HealthResult(True, "skipped"))
+    assert outcome.result == "refused", outcome
+    assert "numpy 2.2.6 -> 2.3.0" in outcome.detail and "+rich 13" in outcome.detail
+    assert "system package" in outcome.detail
+    assert service.slots.current_slot() is None and events.actions()[-1] == "update.refused"
+    # the same list installs
+    (running / "dependencies.txt").write_text("av==14.2.0\nnumpy==2.3.0\nrich==13\n")
+    assert service.install(health_check=lambda slot: HealthResult(True, "ok")).ok

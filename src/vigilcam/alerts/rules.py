@@ -89,6 +89,9 @@ def classify(event: SecurityEvent, policy: RulePolicy) -> Trigger | None:
     if a == "device.unclean_shutdown":
         return Trigger(a, TAMPER, "critical", 1, p.incident_window_s, (),
                        "Power loss or crash (unclean shutdown)")
+    if a == "code.verification_failed":  # TAICS 5.1.4.1: verified start refused
+        return Trigger(a, TAMPER, "critical", 1, p.incident_window_s, (),
+                       "Installed code modified: start refused")
     if a == "seclog.write_failed":
         return Trigger(a, LOG, "critical", 1, p.incident_window_s, (),
                        "Security log cannot be stored")

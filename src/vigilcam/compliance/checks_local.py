@@ -326,7 +326,8 @@ def package_clean(ctx: LocalContext) -> Result:
                              *scan.secrets, *scan.endpoints)
     return Result.passed(f"{scan.files} files scanned: no embedded secret; endpoints named are "
                          f"all declared ({', '.join(sorted(scan.declared_seen)) or 'none'})",
-                         "encrypted, signed release packages: planned (update work)")
+                         "release packages AES-256-GCM encrypted and TUF-signed "
+                         "(update/package.py, update/repository.py)")
 
 
 _PRIVATE = (("root", True), ("keys_dir", True), ("kek_file", False), ("vault_file", False),

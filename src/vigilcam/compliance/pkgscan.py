@@ -107,7 +107,10 @@ def _check_endpoints(text: str, where: str, report: ScanReport) -> None:
             if "." not in host:  # a template placeholder or a bare word, not a server
                 continue
         report.endpoints.append(f"{where}: URL to undeclared host {host}")
-    for ip in IPV4.findall(text):
+    for match in IPV4.finditer(text):
+        ip = match.group(0)
+        if text[max(0, match.start() - 2):match.start()] == "==":
+            continue  # a version pin (opencv-python-headless==5.1.0.95), not an address
         try:
             ipaddress.ip_address(ip)
         except ValueError:

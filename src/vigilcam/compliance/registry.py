@@ -135,16 +135,19 @@ CLAUSES: tuple[Clause, ...] = (
     _iot("5.3.1.1", "Update mechanism; a failed update returns to normal operation",
          ("5.3-1", "5.3-2", "5.3-3"), ("update/slots.py", "update/health.py",
                                        "update/service.py"),
-         ("tests/update/test_install.py", "tests/update/test_audit.py"), PART,
+         ("tests/update/test_install.py", "tests/update/test_audit.py",
+          "tests/packaging/test_device.py"), PART,
          _U + "update_mechanism",
          note="A/B slots: install into the inactive slot, switch, boot health check, "
-              "automatic rollback. Passes once the owner pins the vendor's update repository "
-              "and keys (`vigilcam update configure`): the project runs no update server."),
+              "automatic rollback. The Debian package (docs/install.md) pins the project's "
+              "update repository and keys at install; a development install passes once the "
+              "owner pins them (`vigilcam update configure`)."),
     _iot("5.3.1.2", "Updates over a secure channel; integrity and confidentiality",
          ("5.3-7", "5.3-9", "5.3-10"), ("platform/tls.py", "update/fetcher.py",
                                         "update/client.py", "update/package.py",
                                         "update/repository.py"),
-         ("tests/update/test_client.py", "tests/update/test_package.py"), PART,
+         ("tests/update/test_client.py", "tests/update/test_package.py",
+          "tests/packaging/test_device.py"), PART,
          _U + "signed_updates",
          note="TUF metadata (rollback, freeze, mix-and-match refused) over the platform TLS "
               "client policy; packages AES-256-GCM encrypted."),
@@ -152,8 +155,10 @@ CLAUSES: tuple[Clause, ...] = (
          ("5.3-4", "5.3-5", "5.3-6", "5.3-11"), ("update/scheduler.py", "update/state.py",
                                                  "web/api_update.py", "update/cli.py"),
          ("tests/update/test_scheduler.py", "tests/update/test_api.py",
-          "tests/update/test_cli.py"), PART, _U + "update_checks",
-         note="Scheduled checks start when an update repository is configured."),
+          "tests/update/test_cli.py", "tests/packaging/test_device.py"), PART,
+         _U + "update_checks",
+         note="Scheduled checks run when an update repository is configured (the Debian "
+              "package configures the project's; a daily timer installs)."),
     _iot("5.3.1.4", "Support (update) period stated", ("5.3-13",),
          ("product.py", "app.py", "compliance/checks_docs.py"), _AUDIT_TESTS, IMPL,
          _L + "support_period"),
@@ -264,12 +269,14 @@ CLAUSES: tuple[Clause, ...] = (
            note="No default password exists to restore; a factory reset re-provisions with a "
                 "new random setup secret."),
     _taics("5.1.4.1", 3, "Secure boot: only authorised, verified software runs", ("5.7-1",),
-           ("update/manifest.py", "cli.py"),
-           ("tests/update/test_manifest.py", "tests/update/test_audit.py"), PART,
+           ("update/manifest.py", "update/start_gate.py", "cli.py"),
+           ("tests/update/test_manifest.py", "tests/update/test_audit.py",
+            "tests/packaging/test_device.py"), PART,
            _U + "verified_start",
            note="`vigilcam run` verifies the installed code against its Ed25519-signed "
-                "manifest and refuses to start on a mismatch; a development checkout has no "
-                "signed manifest, so it FAILs until installed from a signed release."),
+                "manifest and refuses to start on a mismatch, with a security event and an "
+                "alert; the Debian package installs a signed release. A development checkout "
+                "has no signed manifest, so it FAILs there."),
     _taics("5.2.5.2", 3, "Sensitive data in a secure domain", ("5.4-1",),
            ("platform/vault.py", "platform/tpm.py"),
            ("tests/platform/test_vault.py", "tests/extras/test_tpm.py", *_AUDIT_TESTS), IMPL,

@@ -44,13 +44,19 @@ def package_dir() -> Path:
     return Path(vigilcam.__file__).resolve().parent
 
 
+PACKAGED_DOCS = Path("/usr/share/doc/vigilcam")  # the Debian package's copy (docs/install.md)
+
+
 def find_docs_dir() -> Path | None:
-    """The documentation pack: ``docs/`` beside SECURITY.md in the source tree."""
+    """The documentation pack: ``docs/`` beside SECURITY.md in the source tree, or the copy the
+    Debian package installs."""
     for parent in package_dir().parents:
         if (parent / "SECURITY.md").exists() and (parent / "docs").is_dir():
             return parent
         if (parent / "pyproject.toml").exists():
             break
+    if (PACKAGED_DOCS / "SECURITY.md").exists() and (PACKAGED_DOCS / "docs").is_dir():
+        return PACKAGED_DOCS
     return None
 
 

@@ -12,9 +12,14 @@ from pathlib import Path
 
 import platformdirs
 
+DATA_DIR_ENV = "VIGILCAM_DATA_DIR"  # the packaged launcher sets it: /var/lib/vigilcam
+
 
 def default_data_dir() -> Path:
-    """``/var/lib/vigilcam`` as root, else the user's data dir."""
+    """``$VIGILCAM_DATA_DIR`` if set, ``/var/lib/vigilcam`` as root, else the user's data dir."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
     if os.geteuid() == 0:
         return Path("/var/lib/vigilcam")
     return Path(platformdirs.user_data_dir("vigilcam"))

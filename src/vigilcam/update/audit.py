@@ -23,7 +23,9 @@ from vigilcam.update.state import StateStore
 if TYPE_CHECKING:
     from vigilcam.compliance.state import LocalContext
 
-_CONFIGURE = ("Pin the vendor's trust anchors and repository: `vigilcam update configure --url "
+_CONFIGURE = ("Install the Debian package (it pins the project's update channel: "
+              "docs/install.md), or pin a repository and its trust anchors: "
+              "`vigilcam update configure --url "
               "https://<server>/<path> --tuf-root root.json --code-key code-signing.pub` "
               "(docs/updates.md).")
 

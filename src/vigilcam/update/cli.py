@@ -39,6 +39,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     last = status.get("last_install") or {}
     print(f"installed version:  {status['current_version']} (slot {status['current_slot'] or '-'})")
+    print(f"security updates:   until {status['supported_until']}")
     print(f"repository:         {status['repository_url'] or 'not configured'}")
     print(f"last check:         {status['last_check'] or 'never'} "
           f"({status['last_check_result'] or '-'})")
@@ -82,6 +83,10 @@ def cmd_install(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{outcome.result}: {outcome.version} (slot {outcome.slot or '-'}): {outcome.detail}")
     if outcome.ok:
+        # The packaged updater unit restarts the service when this marker exists.
+        from vigilcam.platform.fsutil import atomic_write
+
+        atomic_write(service.paths.restart_marker, outcome.version.encode(), mode=0o600)
         print("restart the service to run it: systemctl restart vigilcam")
         return EXIT_OK
     return EXIT_FAIL
@@ -163,6 +168,26 @@ def cmd_configure(args: argparse.Namespace) -> int:
         device.close()
     print(f"update repository: {config.repository_url or 'not set'}; install root: "
           f"{config.install_root}; pinned: {', '.join(pinned) or 'nothing new'}")
+    return EXIT_OK
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Packaging: copy the release a system package ships into an A/B slot (postinst)."""
+    from vigilcam.cli import EXIT_FAIL, EXIT_OK, CliError
+    from vigilcam.platform.paths import default_data_dir
+    from vigilcam.update.config import DEFAULT_INSTALL_ROOT, code_key_path
+    from vigilcam.update.errors import UpdateError
+    from vigilcam.update.manifest import ManifestError
+    from vigilcam.update.seed import seed
+
+    key = Path(args.key) if args.key else code_key_path(
+        Path(args.data_dir) if args.data_dir else default_data_dir())
+    try:
+        outcome = seed(Path(args.release_dir), Path(args.install_root or DEFAULT_INSTALL_ROOT),
+                       key)
+    except (UpdateError, ManifestError, OSError) as exc:
+        raise CliError(f"seed refused: {exc}", EXIT_FAIL) from None
+    print(f"{outcome.result}: {outcome.detail}")
     return EXIT_OK
 
 
@@ -249,6 +274,8 @@ def _signers(key_dir: Path, *, create: bool = False) -> dict[str, Any]:
     signers = {}
     for role in ROLES:
         path = key_dir / f"{role}.pem"
+        if not create and role == "root" and not path.exists():
+            continue  # the root key stays offline: publishing does not need it
         if create and not path.exists():
             ensure_private_dir(key_dir)
             key = Ed25519PrivateKey.generate()
@@ -352,6 +379,13 @@ def add_commands(subparsers: Any) -> None:
     s.add_argument("--key", help="PEM public key (default: the one pinned in the data dir)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_verify_code)
+
+    s = add_data_dir(sub.add_parser(
+        "seed", help="packaging: install the release a system package ships into a slot"))
+    s.add_argument("--release-dir", required=True, help="folder holding the signed vigilcam/")
+    s.add_argument("--install-root", help="folder holding slot_a, slot_b and current")
+    s.add_argument("--key", help="PEM public key (default: the pinned code-signing key)")
+    s.set_defaults(func=cmd_seed)
 
     s = sub.add_parser("sign-manifest", help="release tooling: sign the package's code manifest")
     s.add_argument("--key", required=True, help="PEM Ed25519 private key file (never in the repo)")

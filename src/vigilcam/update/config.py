@@ -52,6 +52,12 @@ class UpdatePaths:
         return self.root / "config.json"
 
     @property
+    def restart_marker(self) -> Path:
+        """Written after an install switched slots; the packaged updater unit restarts the
+        service and removes it."""
+        return self.root / "restart-needed"
+
+    @property
     def trust_dir(self) -> Path:
         return self.root / "trust"
 

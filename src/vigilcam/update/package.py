@@ -155,7 +155,12 @@ def unpack(tar_bytes: bytes, dest: Path) -> list[str]:
                 raise UpdateError(RefusalKind.PACKAGE, "package unpacks larger than allowed")
             for member in members:
                 _check_member(member)
-            tar.extractall(dest, members=members, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, members=members, filter="data")
+            else:  # Python before 3.11.4 (Debian 12 ships 3.11.2): members were checked above
+                for member in members:
+                    member.mode = 0o755 if member.isdir() else 0o644
+                tar.extractall(dest, members=members)  # noqa: S202 - every member checked
     except tarfile.TarError as exc:
         raise UpdateError(RefusalKind.PACKAGE, f"package is not a valid tar ({exc})") from None
     return [m.name for m in members]

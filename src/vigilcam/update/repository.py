@@ -69,9 +69,10 @@ class ReleaseRepository:
         signers: Mapping[str, Signer],
         *,
         now: Callable[[], dt.datetime] = _utcnow,
+        _continuing: bool = False,
     ) -> None:
         missing = [r for r in ROLES if r not in signers]
-        if missing:
+        if missing and not _continuing:
             raise ValueError(f"a signer is needed for every role; missing: {', '.join(missing)}")
         self.folder = folder
         self.metadata_dir = folder / "metadata"
@@ -80,7 +81,8 @@ class ReleaseRepository:
         self.now = now
         root = Root(expires=self._expiry("root"), consistent_snapshot=True)
         for role in ROLES:
-            root.add_key(self.signers[role].public_key, role)
+            if role in self.signers:
+                root.add_key(self.signers[role].public_key, role)
         self.root: Metadata[Root] = Metadata(root)
         self.targets: Metadata[Targets] = Metadata(Targets(expires=self._expiry("targets")))
         self.snapshot: Metadata[Snapshot] = Metadata(Snapshot(expires=self._expiry("snapshot")))
@@ -92,8 +94,10 @@ class ReleaseRepository:
              now: Callable[[], dt.datetime] = _utcnow) -> ReleaseRepository:
         """Continue an existing repository: the newest root and the state the timestamp names.
 
-        Refuses signers whose keys the root does not list for their role."""
-        repo = cls(folder, signers, now=now)
+        The root key stays offline: publishing and refreshing the timestamp need only the
+        targets, snapshot and timestamp signers. Refuses signers whose keys the root does not
+        list for their role."""
+        repo = cls(folder, signers, now=now, _continuing=True)
         md = repo.metadata_dir
         roots = sorted(int(p.name.split(".", 1)[0]) for p in md.glob("*.root.json"))
         if not roots:
@@ -105,6 +109,8 @@ class ReleaseRepository:
         targets = repo.snapshot.signed.meta["targets.json"].version
         repo.targets = Metadata[Targets].from_file(str(md / f"{targets}.targets.json"))
         for role in ROLES:
+            if role not in repo.signers:
+                continue
             if repo.signers[role].public_key.keyid not in repo.root.signed.roles[role].keyids:
                 raise ValueError(f"the {role} key given is not a {role} key of this repository")
         return repo

@@ -17,10 +17,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import vigilcam
 from vigilcam import product
 from vigilcam.platform.tls import client_context
+from vigilcam.update import dependencies
 from vigilcam.update.client import Release, UpdateClient
-from vigilcam.update.config import UpdateConfig, UpdatePaths
+from vigilcam.update.config import UpdateConfig, UpdatePaths, code_key_path
 from vigilcam.update.errors import RefusalKind, UpdateError
 from vigilcam.update.manifest import MANIFEST_NAME, ManifestError, load_public_key, verify_installed
 from vigilcam.update.scheduler import UpdateScheduler
@@ -45,6 +47,7 @@ class UpdateService:
         distribution_key: bytes | None = None,
         context: ssl.SSLContext | None = None,
         timeout: float = 30.0,
+        running_package: Path | None = None,
     ) -> None:
         self.paths = UpdatePaths(data_root)
         self.config = config or UpdateConfig.load(self.paths.config_file)
@@ -56,6 +59,8 @@ class UpdateService:
         self.store = StateStore(self.paths.state_file)
         self.slots = SlotManager(Path(self.config.install_root))
         self._lock = threading.Lock()
+        # the package that runs now: its dependencies.txt is what the environment provides
+        self.running_package = running_package or Path(vigilcam.__file__).resolve().parent
 
     @classmethod
     def for_device(cls, device: Any) -> UpdateService:
@@ -79,6 +84,7 @@ class UpdateService:
         out["repository_url"] = self.config.repository_url or None
         out["configured"] = self.configured_problem() is None
         out["check_interval_hours"] = self.config.interval_hours
+        out["supported_until"] = product.SUPPORT_UNTIL.isoformat()  # 5.3.1.4
         return out
 
     def configured_problem(self) -> str | None:
@@ -164,8 +170,8 @@ class UpdateService:
 
     def _verifier(self, version: str) -> Any:
         def verify(slot: Path) -> None:
-            try:
-                key = load_public_key(self.paths.code_key)
+            try:  # the root-owned pin ($VIGILCAM_CODE_KEY) when the package set one
+                key = load_public_key(code_key_path(self.paths.data_root))
             except ManifestError as exc:
                 raise UpdateError(RefusalKind.CONFIG, str(exc)) from None
             check = verify_installed(slot / PACKAGE_NAME / MANIFEST_NAME, key)
@@ -175,6 +181,14 @@ class UpdateService:
             if check.version != version:
                 raise UpdateError(RefusalKind.PACKAGE, f"the code manifest says {check.version}, "
                                   f"the signed release says {version}")
+            needed = dependencies.read(slot / PACKAGE_NAME)
+            provided = dependencies.read(self.running_package)
+            if needed is not None and provided is not None:
+                differ = dependencies.changes(provided, needed)
+                if differ:
+                    raise UpdateError(RefusalKind.PACKAGE, f"release {version} needs other "
+                                      f"bundled dependencies ({'; '.join(differ[:8])}): install "
+                                      "its system package instead (docs/install.md)")
         return verify
 
     def install(self, health_check: HealthCheck | None = None, *, user: str | None = None,
@@ -198,7 +212,8 @@ class UpdateService:
                                          str(exc))
                 self._remember(status, outcome)
                 raise
-            check = health_check or SmokeBootCheck(release.version, code_key=self.paths.code_key)
+            check = health_check or SmokeBootCheck(
+                release.version, code_key=code_key_path(self.paths.data_root))
             outcome = self.slots.install(tar, release.version, health_check=check,
                                          record=record, verify=self._verifier(release.version))
             if outcome.ok:
