@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     verdict = verify_start(Path(vigilcam.__file__).resolve().parent, code_key_path(paths.root))
     settings = _settings(args, paths)
     if not verdict.may_run:
-        from vigilcam.update.start_gate import report_refused_start
+        from vigilcam.start_gate import report_refused_start
 
         report_refused_start(paths, settings, verdict)
         raise CliError(f"verified start refused: {verdict.detail}", EXIT_START)
