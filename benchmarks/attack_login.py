@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import math
-import ssl
 import statistics
 import sys
 import tempfile
@@ -28,6 +26,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.attack.clients import (  # noqa: E402
+    insecure_tls,
+    post_login,
+    rtsps_bad_credential_flood,
+)
 from tests.support import STRONG, free_port, nonce, read_log, start_server  # noqa: E402
 
 OWNER = "127.0.0.5"
@@ -36,33 +39,6 @@ OWNER = "127.0.0.5"
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q / 100 * len(values)))]
-
-
-def tls() -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-async def post_login(port: int, source: str, user: str, password: str) -> int:
-    body = json.dumps({"username": user, "password": password}).encode()
-    head = (f"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-            f"application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(
-            "127.0.0.1", port, ssl=tls(), local_addr=(source, 0)), 30)
-    except (OSError, TimeoutError):
-        return 0
-    try:
-        writer.write(head.encode() + body)
-        await writer.drain()
-        parts = (await asyncio.wait_for(reader.readline(), 60)).split()
-        return int(parts[1]) if len(parts) > 1 else 0
-    except (OSError, TimeoutError, ValueError, ssl.SSLError):
-        return 0
-    finally:
-        writer.close()
 
 
 def owner_logins(srv, n: int) -> list[float]:
@@ -79,45 +55,17 @@ def owner_logins(srv, n: int) -> list[float]:
 def burst(port: int, many_sources: bool) -> dict[int, int]:
     """500 wrong-password logins at once; the answers by status (0: no answer)."""
     async def run() -> list[int]:
+        ctx = insecure_tls()
         if many_sources:
             attempts = [post_login(port, f"127.0.{1 + i // 250}.{1 + i % 250}", "admin",
-                                   f"botnet-{i}-xxxxxxxx") for i in range(500)]
+                                   f"botnet-{i}-xxxxxxxx", ctx) for i in range(500)]
         else:
-            attempts = [post_login(port, "127.0.0.20", "admin", f"wrong-{i}-xxxxxxxx")
+            attempts = [post_login(port, "127.0.0.20", "admin", f"wrong-{i}-xxxxxxxx", ctx)
                         for i in range(500)]
         return list(await asyncio.wait_for(asyncio.gather(*attempts), 300))
 
     statuses = asyncio.run(run())
     return {status: statuses.count(status) for status in sorted(set(statuses))}
-
-
-async def rtsp_flood(port: int, seconds: float) -> int:
-    bad = base64.b64encode(b"admin:not-the-credential").decode()
-    request = (f"DESCRIBE rtsps://127.0.0.1:{port}/main RTSP/1.0\r\nCSeq: 1\r\n"
-               f"Authorization: Basic {bad}\r\n\r\n").encode()
-    end, answered = time.monotonic() + seconds, 0
-
-    async def loop() -> None:
-        nonlocal answered
-        while time.monotonic() < end:
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection("127.0.0.1", port, ssl=tls()), 5)
-            except (OSError, TimeoutError):
-                await asyncio.sleep(0.05)
-                continue
-            try:
-                writer.write(request)
-                await writer.drain()
-                if (await asyncio.wait_for(reader.readline(), 5)).startswith(b"RTSP/1.0"):
-                    answered += 1
-            except (OSError, TimeoutError, ssl.SSLError):
-                pass
-            finally:
-                writer.close()
-
-    await asyncio.gather(*(loop() for _ in range(4)))
-    return answered
 
 
 def main() -> None:
@@ -167,7 +115,7 @@ def main() -> None:
         print(f"answers by status: one address {answers['one']}, "
               f"500 addresses {answers['many']}")
         before = (data / "seclog" / "current.jsonl").stat().st_size
-        attempts = asyncio.run(rtsp_flood(rtsps, args.flood_seconds))
+        attempts = asyncio.run(rtsps_bad_credential_flood(rtsps, args.flood_seconds))
         time.sleep(8)  # the open window's count is written within 5 s of closing
         grown = (data / "seclog" / "current.jsonl").stat().st_size - before
         singles = [e for e in read_log(data)

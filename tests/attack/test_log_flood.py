@@ -9,12 +9,11 @@ not by one fsynced record per attempt. Bounded: 4 loops for 12 s.
 from __future__ import annotations
 
 import asyncio
-import base64
-import ssl
 import time
 
 import pytest
 
+from tests.attack.clients import rtsps_bad_credential_flood
 from tests.support import free_port, read_log, start_server
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
@@ -22,40 +21,6 @@ pytestmark = [pytest.mark.peer, pytest.mark.slow]
 FLOOD_S = 12.0
 WINDOW_S = 2.0
 LOOPS = 4
-
-
-async def _flood(port: int) -> int:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    bad = base64.b64encode(b"admin:not-the-stream-credential").decode()
-    request = (f"DESCRIBE rtsps://127.0.0.1:{port}/main RTSP/1.0\r\nCSeq: 1\r\n"
-               f"Authorization: Basic {bad}\r\n\r\n").encode()
-    answered = 0
-    end = time.monotonic() + FLOOD_S
-
-    async def loop() -> None:
-        nonlocal answered
-        while time.monotonic() < end:
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection("127.0.0.1", port, ssl=ctx), 5)
-            except (OSError, TimeoutError):
-                await asyncio.sleep(0.05)
-                continue
-            try:
-                writer.write(request)
-                await writer.drain()
-                line = await asyncio.wait_for(reader.readline(), 5)
-                if line.startswith(b"RTSP/1.0 401") or line.startswith(b"RTSP/1.0 503"):
-                    answered += 1
-            except (OSError, TimeoutError, ssl.SSLError):
-                pass
-            finally:
-                writer.close()
-
-    await asyncio.gather(*(loop() for _ in range(LOOPS)))
-    return answered
 
 
 def test_reconnect_flood_costs_a_few_records_per_window(tmp_path) -> None:
@@ -66,7 +31,7 @@ def test_reconnect_flood_costs_a_few_records_per_window(tmp_path) -> None:
     server = start_server(data, "--rtsps-port", str(rtsps))
     try:
         before = (data / "seclog" / "current.jsonl").stat().st_size
-        attempts = asyncio.run(_flood(rtsps))
+        attempts = asyncio.run(rtsps_bad_credential_flood(rtsps, FLOOD_S, LOOPS))
         time.sleep(WINDOW_S + 3)  # the last window closes and its count is written
         grown = (data / "seclog" / "current.jsonl").stat().st_size - before
         log = read_log(data)

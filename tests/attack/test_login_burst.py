@@ -10,50 +10,18 @@ a time limit.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import ssl
 import time
 
 import pytest
 
+from tests.attack.clients import insecure_tls, post_login
 from tests.support import STRONG, Api
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
 BURST = 500
 TIME_LIMIT_S = 90
-
-
-def _tls() -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-async def post_login(port: int, source: str, username: str, password: str,
-                     ctx: ssl.SSLContext) -> int:
-    """One login over its own TLS connection from ``source``; the status, 0 if cut off."""
-    body = json.dumps({"username": username, "password": password}).encode()
-    head = (f"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n").encode()
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(
-            "127.0.0.1", port, ssl=ctx, local_addr=(source, 0)), 30)
-    except (OSError, TimeoutError):
-        return 0
-    try:
-        writer.write(head + body)
-        await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), 60)
-        parts = line.split()
-        return int(parts[1]) if len(parts) >= 2 else 0
-    except (OSError, TimeoutError, ValueError, ssl.SSLError):
-        return 0
-    finally:
-        writer.close()
 
 
 def owner_ready(server) -> None:
@@ -74,7 +42,7 @@ def owner_logs_in(server, source: str) -> int:
 
 
 async def _burst_one_source(port: int) -> tuple[list[int], int]:
-    ctx = _tls()
+    ctx = insecure_tls()
     answered = asyncio.Event()
     done = 0
 
@@ -115,7 +83,7 @@ def test_500_concurrent_guesses_from_one_source_get_the_sequential_budget(server
 
 
 async def _burst_many_sources(port: int, n: int) -> list[int]:
-    ctx = _tls()
+    ctx = insecure_tls()
     sources = [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(n)]
     return list(await asyncio.wait_for(asyncio.gather(*(
         post_login(port, src, "admin", f"botnet-guess-{i}-xxxxxxxx", ctx)
@@ -136,7 +104,7 @@ def test_500_sources_at_once_get_at_most_100_checks_on_one_account(server) -> No
 
 
 async def _spray(port: int) -> list[int]:
-    ctx = _tls()
+    ctx = insecure_tls()
     return list(await asyncio.wait_for(asyncio.gather(*(
         post_login(port, "127.0.0.30", f"user{i:03d}", "Summer2026!-spray", ctx)
         for i in range(BURST))), TIME_LIMIT_S))
