@@ -16,6 +16,12 @@ or tilt (a moving camera, not a fixed one), shot 0 is 1.2 s of an almost feature
 shot 5 is 8 frames. ``bigbuckbunny.mp4`` keeps a slow dolly (about 3 % of the width), which
 the ping-pong turns into a camera swaying back and forth: a hard negative for "moved".
 
+With ``field_conditions`` a stream also holds the conditions of ``tamper_conditions``: tampers
+behind a diffuser, at night in IR mode (a span of IR mode starting 90-140 s before them), and
+slow turns (a pan over 20-60 s by 12-30 % of the width, settled once it has turned by 10 %);
+and, in the normal stretches, IR spans of their own (each switch a hard negative), rain, snow,
+fog, headlight glare and insects. Each episode carries its ``condition``.
+
 Split: thresholds are tuned on bikes and carphone (``TUNE_SCENES``); bigbuckbunny is held
 out (``HELD_OUT_SCENES``).
 """
@@ -32,10 +38,14 @@ from functools import lru_cache
 import av
 import cv2
 import numpy as np
+import tamper_conditions as cond
 
 TUNE_SCENES = ("bikes/3", "bikes/4", "carphone_pristine", "carphone_distorted")
 HELD_OUT_SCENES = ("bigbuckbunny",)
 KINDS = ("covered", "defocused", "moved")
+# Where a tamper happens: a clear day (the original set), behind a diffuser, at night in IR
+# mode, or a camera turned slowly.
+CONDITIONS = ("day", "diffuser", "night", "slow turn")
 ANALYSIS_FPS = 5.0
 VIEW_CROP = 0.75  # the normal view is the centre 75 % of the clip; the rest is there to move to
 
@@ -122,6 +132,15 @@ class Episode:
     end: float
     ramp: float
     params: dict[str, float] = field(default_factory=dict)
+    condition: str = "day"
+    ramp_out: float | None = None  # default: ``ramp``
+    settle_fraction: float = 1.0  # of the ramp, after which the tamper counts as settled
+
+    @property
+    def settled(self) -> float:
+        """When the tamper has settled (delays are measured from here): the end of its ramp,
+        or for a slow turn the moment it has turned by 10 % of the view."""
+        return self.start + self.ramp * self.settle_fraction
 
 
 @dataclass
@@ -157,10 +176,32 @@ class Plan:
     persons: list[Person] = field(default_factory=list)
     light_steps: list[Span] = field(default_factory=list)
     noise_bursts: list[Span] = field(default_factory=list)
+    ir: cond.IRLook | None = None  # this camera's night look, when it has a night mode
+    ir_spans: list[Span] = field(default_factory=list)  # IR (night) mode on
+    weather: list[cond.Weather] = field(default_factory=list)
+    glares: list[cond.Glare] = field(default_factory=list)
+    insects: list[cond.Insect] = field(default_factory=list)
 
     @property
     def normal_seconds(self) -> float:
         return self.duration - sum(e.end - e.start for e in self.episodes)
+
+    def negatives(self) -> list[tuple[str, float, float]]:
+        """The hard negatives as (name, start, end): what a false alarm is blamed on."""
+        out = [("person", p.start, p.start + p.duration) for p in self.persons]
+        out += [("lighting step", s.start - 1, s.start + 20) for s in self.light_steps]
+        out += [("lighting step", s.end - 1, s.end + 20) for s in self.light_steps]
+        out += [("noise burst", s.start, s.end + 20) for s in self.noise_bursts]
+        for s in self.ir_spans:
+            out += [("IR switch", s.start - 1, s.start + 20), ("IR switch", s.end - 1, s.end + 20),
+                    ("night", s.start, s.end)]
+        out += [(w.kind, w.start, w.end + 10) for w in self.weather]
+        out += [("glare", g.start, g.start + g.duration + 5) for g in self.glares]
+        out += [("insect", b.start, b.start + b.duration + 5) for b in self.insects]
+        return out
+
+    def in_ir(self, t: float) -> bool:
+        return self.ir is not None and any(s.start <= t < s.end for s in self.ir_spans)
 
 
 def _episode(
@@ -201,23 +242,88 @@ def _episode(
     return Episode(kind, variant, start, start + duration, ramp, p)
 
 
+def _field_episode(
+    variant: str, start: float, rng: np.random.Generator, level: float | None = None,
+    duration: float | None = None,
+) -> Episode:
+    """Draw one of the field tampers: a diffuser over the lens (``diffused``, a cover) or a
+    camera turned slowly (``slow``, moved). ``level`` as in ``_episode``."""
+
+    def pick(lo: float, hi: float) -> float:
+        if level is None:
+            return float(rng.uniform(min(lo, hi), max(lo, hi)))
+        return lo + level * (hi - lo)
+
+    p: dict[str, float] = {}
+    if variant == "diffused":
+        light = bool(rng.integers(2))
+        p["value"] = float(rng.uniform(150, 240) if light else rng.uniform(5, 60))
+        p["texture"] = float(rng.uniform(0, 15))
+        p["opacity"] = pick(1.0, 0.4)
+        p["blur"] = pick(0.1, 0.03)  # fraction of the width
+        p["area"], p["side"] = 1.0, 0.0
+        dur = float(rng.uniform(20, 45)) if duration is None else duration
+        return Episode("covered", variant, start, start + dur, float(rng.uniform(0.5, 3.0)), p)
+    if variant == "slow":
+        # A pan (within 30 degrees of level) by a fraction of the width.
+        ang = rng.uniform(-0.5, 0.5) + math.pi * float(rng.integers(2))
+        mag = pick(0.3, 0.12)
+        p["dx"], p["dy"] = float(mag * math.cos(ang)), float(mag * math.sin(ang))
+        p["angle"], p["zoom"] = 0.0, 1.0
+        pan = float(rng.uniform(20, 60))
+        hold = float(rng.uniform(10, 25)) if duration is None else max(5.0, duration - pan)
+        return Episode("moved", variant, start, start + pan + hold, pan, p,
+                       ramp_out=float(rng.uniform(0.5, 2.0)), settle_fraction=0.1 / mag)
+    raise ValueError(variant)
+
+
+def _draw(kind: str, condition: str, start: float, duration: float, rng: np.random.Generator
+          ) -> Episode:
+    if condition == "diffuser":
+        ep = _field_episode("diffused", start, rng, duration=duration)
+    elif condition == "slow turn":
+        ep = _field_episode("slow", start, rng)
+    elif condition == "night" and kind == "covered" and rng.uniform() < 0.25:
+        ep = _field_episode("diffused", start, rng, duration=duration)
+    else:
+        ep = _episode(kind, start, duration, rng)
+    ep.condition = condition
+    return ep
+
+
 def make_plan(
     scene: str,
     seed: int,
     normal_hours: float,
     episodes_per_kind: int,
     warmup: float = 30.0,
+    field_conditions: bool = False,
 ) -> Plan:
-    """A stream of ``normal_hours`` of normal video with tamper episodes spread through it."""
+    """A stream of ``normal_hours`` of normal video with tamper episodes spread through it.
+
+    With ``field_conditions`` the stream also holds the field conditions of
+    ``tamper_conditions`` (drawn from a second generator, so the original stream of a seed is
+    unchanged without them): ``episodes_per_kind`` diffusers, slow turns and night covers,
+    defocuses and turns, IR switches, weather, glare and insects."""
     rng = np.random.default_rng(seed)
+    rng2 = np.random.default_rng(seed + 104729)
     kinds = [k for k in KINDS for _ in range(episodes_per_kind)]
     rng.shuffle(kinds)
+    slots = [(k, "day") for k in kinds]
+    if field_conditions:
+        extra = [("covered", "diffuser"), ("moved", "slow turn"), ("covered", "night"),
+                 ("defocused", "night"), ("moved", "night")]
+        for k, c in extra:
+            for _ in range(episodes_per_kind):
+                slots.insert(int(rng2.integers(len(slots) + 1)), (k, c))
     normal = normal_hours * 3600.0
-    n = len(kinds)
-    # Normal gaps between episodes, all at least 60 s so each episode starts from a calm view.
+    n = len(slots)
+    # Normal gaps between episodes, all at least 60 s so each episode starts from a calm view
+    # (150 s before a night one: the camera went to IR mode 90-140 s before it).
+    least = np.array([150.0 if c == "night" else 60.0 for _, c in slots] + [60.0])
     weights = rng.uniform(0.5, 1.5, size=n + 1)
-    gaps = 60.0 + (normal - warmup - 60.0 * (n + 1)) * weights / weights.sum()
-    gaps = np.maximum(gaps, 60.0)
+    gaps = least + (normal - warmup - least.sum()) * weights / weights.sum()
+    gaps = np.maximum(gaps, least)
     plan = Plan(
         scene, 0.0, seed,
         noise_sigma=float(rng.uniform(1.0, 2.5)),
@@ -225,14 +331,19 @@ def make_plan(
         day_depth=float(rng.uniform(0.5, 0.7)),
         day_phase=float(rng.uniform(0, 1)),
     )
+    if field_conditions:
+        plan.ir = cond.IRLook.draw(rng2)
     t = warmup
     normal_spans: list[tuple[float, float]] = [(0.0, warmup)]
-    for i, kind in enumerate(kinds):
+    for i, (kind, condition) in enumerate(slots):
         normal_spans.append((t, t + float(gaps[i])))
         t += float(gaps[i])
         dur = float(rng.uniform(20, 45))
-        plan.episodes.append(_episode(kind, t, dur, rng))
-        t += dur
+        if condition == "day":
+            plan.episodes.append(_episode(kind, t, dur, rng))
+        else:
+            plan.episodes.append(_draw(kind, condition, t, dur, rng2))
+        t = plan.episodes[-1].end
     normal_spans.append((t, t + float(gaps[-1])))
     t += float(gaps[-1])
     plan.duration = t
@@ -258,21 +369,84 @@ def make_plan(
             dur = float(rng.uniform(30, 120))
             s = float(rng.uniform(a, max(a, b - dur)))
             plan.noise_bursts.append(Span(s, min(b, s + dur), float(rng.uniform(1.5, 2.5))))
+    if field_conditions:
+        _add_field_negatives(plan, normal_spans, rng2)
     return plan
 
 
+def _add_field_negatives(plan: Plan, normal_spans: list[tuple[float, float]],
+                         rng: np.random.Generator) -> None:
+    """IR mode around each night episode and on its own; weather, glare and insects."""
+    eps = sorted(plan.episodes, key=lambda e: e.start)
+    for i, ep in enumerate(eps):
+        if ep.condition != "night":
+            continue
+        prev_end = eps[i - 1].end if i else 30.0
+        nxt = eps[i + 1].start if i + 1 < len(eps) else plan.duration
+        s = max(prev_end + 12.0, ep.start - float(rng.uniform(90, 140)))
+        plan.ir_spans.append(Span(s, min(nxt - 12.0, ep.end + float(rng.uniform(15, 40))), 1.0))
+
+    def free(s: float, e: float) -> bool:
+        return all(e + 12 < x.start or s - 12 > x.end for x in plan.ir_spans)
+
+    for a, b in normal_spans[1:]:
+        a, b = a + 8.0, b - 8.0
+        span = b - a
+        if span <= 10:
+            continue
+        for _ in range(rng.poisson(span / 900.0)):
+            dur = float(rng.uniform(60, 600))
+            s = float(rng.uniform(a, max(a, b - dur)))
+            if free(s, min(b, s + dur)):
+                plan.ir_spans.append(Span(s, min(b, s + dur), 1.0))
+        for _ in range(rng.poisson(span / 900.0)):
+            kind = str(rng.choice(["rain", "snow", "fog"]))
+            wx = cond.Weather.draw(kind, 0.0, 0.0, rng)
+            dur = max(float(rng.uniform(60, 400)), 2 * wx.params["ramp"] + 30)
+            if dur > span:
+                continue
+            wx.start = float(rng.uniform(a, b - dur))
+            wx.end = wx.start + dur
+            plan.weather.append(wx)
+        for _ in range(rng.poisson(span / 400.0)):
+            g = cond.Glare.draw(0.0, rng)
+            g.start = float(rng.uniform(a, max(a, b - g.duration)))
+            plan.glares.append(g)
+        for _ in range(rng.poisson(span / 400.0)):
+            bug = cond.Insect.draw(0.0, rng)
+            bug.start = float(rng.uniform(a, max(a, b - bug.duration)))
+            plan.insects.append(bug)
+    plan.ir_spans.sort(key=lambda x: x.start)
+
+
+MIDDLE_IR = cond.IRLook(level=110.0, contrast=0.65, gamma=1.0, hotspot=0.4, noise=2.5)
+
+
 def short_plan(
-    scene: str, kind: str | None, seed: int = 1, variant: str | None = None, level: float = 0.5
+    scene: str, kind: str | None, seed: int = 1, variant: str | None = None, level: float = 0.5,
+    night: str | None = None,
 ) -> Plan:
     """A ~50 s stream for tests: 15 s normal, a 15 s tamper (or a lighting step, a person and
-    a noise burst when ``kind`` is None), then 20 s normal."""
+    a noise burst when ``kind`` is None), then 20 s normal. Variants ``diffused`` (covered)
+    and ``slow`` (moved, a turn over 20-60 s) are the field tampers; a slow turn makes the
+    stream longer. ``night="ir"`` runs the whole stream in IR mode; ``night="switch"``
+    switches to IR mode at 15 s and back to daylight at 35 s (a negative: ``kind`` None)."""
     rng = np.random.default_rng(seed)
     plan = Plan(scene, 50.0, seed, noise_sigma=2.0, day_period=3600.0, day_depth=0.0,
                 day_phase=0.0)
+    if night is not None:
+        plan.ir = MIDDLE_IR
+        span = {"ir": Span(0.0, 1e9, 1.0), "switch": Span(15.0, 35.0, 1.0)}[night]
+        plan.ir_spans.append(span)
     if kind is None:
-        plan.light_steps.append(Span(12.0, 30.0, 0.6))
-        plan.persons.append(Person(20.0, 3.0, 0.35, 30.0, True))
-        plan.noise_bursts.append(Span(32.0, 42.0, 2.5))
+        if night is None:
+            plan.light_steps.append(Span(12.0, 30.0, 0.6))
+            plan.persons.append(Person(20.0, 3.0, 0.35, 30.0, True))
+            plan.noise_bursts.append(Span(32.0, 42.0, 2.5))
+    elif variant in ("diffused", "slow"):
+        ep = _field_episode(variant, 15.0, rng, level, duration=15.0)
+        plan.episodes.append(ep)
+        plan.duration = max(plan.duration, ep.end + 20.0)
     else:
         ep = _episode(kind, 15.0, 15.0, rng, level)
         while variant is not None and ep.variant != variant:
@@ -382,11 +556,19 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
         ep = next((e for e in episodes if e.start <= t < e.end), None)
         f = 0.0
         if ep is not None:
-            f = min(1.0, (t - ep.start) / ep.ramp, (ep.end - t) / ep.ramp)
+            ramp_out = ep.ramp if ep.ramp_out is None else ep.ramp_out
+            f = min(1.0, (t - ep.start) / ep.ramp, (ep.end - t) / ramp_out)
         m = _view_matrix(scene, ep, f) if ep is not None and ep.kind == "moved" else ident
         view = cv2.warpAffine(src, m, (out_w, out_h), flags=cv2.INTER_LINEAR
                               | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT101)
         img = view.astype(np.float32)
+        for wx in plan.weather:
+            if wx.start <= t < wx.end:
+                img = cond.paint_weather(img, wx, t, i)
+        ir = plan.in_ir(t)
+        for bug in plan.insects:
+            if bug.start <= t < bug.start + bug.duration:
+                img = cond.paint_insect(img, bug, t, ir)
         for p in plan.persons:
             if p.start <= t < p.start + p.duration:
                 u = (t - p.start) / p.duration
@@ -404,13 +586,25 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
                 cover_cache[key] = (_cover_alpha(ep, out_w, out_h),
                                     _cover_layer(ep, out_w, out_h, crng))
             alpha, layer = cover_cache[key]
-            a = alpha * f
-            img = img * (1 - a) + layer * a
+            if ep.variant == "diffused":
+                img = cond.diffuse(img, layer, ep.params["opacity"] * f,
+                                   ep.params["blur"] * out_w * f)
+            else:
+                a = alpha * f
+                img = img * (1 - a) + layer * a
         gain = _span_factor(plan.light_steps, t)
-        if plan.day_depth > 0:
-            ph = 2 * math.pi * (t / plan.day_period + plan.day_phase)
-            gain *= 1.0 - plan.day_depth * (1 - math.cos(ph)) / 2
-        img = img * gain
+        if ir and plan.ir is not None:
+            # The IR LEDs light the scene: no daylight cycle, the camera's own night look.
+            img = cond.ir_look(img * gain, plan.ir)
+            gain = 1.0
+        else:
+            if plan.day_depth > 0:
+                ph = 2 * math.pi * (t / plan.day_period + plan.day_phase)
+                gain *= 1.0 - plan.day_depth * (1 - math.cos(ph)) / 2
+            img = img * gain
+        for g in plan.glares:
+            if g.start <= t < g.start + g.duration:
+                img = cond.paint_glare(img, g, t)
         if ep is not None and ep.kind == "defocused" and f > 0:
             strength = ep.params["strength"] * out_w * f
             if ep.variant == "gaussian":
@@ -418,6 +612,8 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
             else:
                 img = cv2.filter2D(img, -1, _disk(strength), borderType=cv2.BORDER_REFLECT101)
         sigma = plan.noise_sigma * _span_factor(plan.noise_bursts, t) / math.sqrt(max(gain, 0.2))
+        if ir and plan.ir is not None:
+            sigma *= plan.ir.noise
         img = img + bank[i % len(bank)] * sigma
         gray = np.clip(img, 0, 255).astype(np.uint8)
         yield Frame(t, gray, ep.kind if ep is not None and f > 0 else None)

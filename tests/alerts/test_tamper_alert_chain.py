@@ -1,6 +1,8 @@
 """TAICS 5.1.2.1 from picture to owner: a real clip through the detection service and the alert
 service to an HTTPS receiver. Cover, blur and shift each make exactly one tamper alert of
-their kind (and one "cleared"); a clean clip with hard negatives makes none."""
+their kind (and one "cleared"); so do a diffuser over the lens (a cover) and a cover at night
+in IR mode; a clean clip with hard negatives, and a night clip whose camera switches to IR
+mode and back, make none."""
 
 from __future__ import annotations
 
@@ -25,9 +27,17 @@ def _dataset():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["covered", "defocused", "moved", None])
+@pytest.mark.parametrize(("kind", "variant", "night"), [
+    ("covered", None, None), ("defocused", None, None), ("moved", None, None),
+    (None, None, None),
+    # the faintest diffuser of the benchmark (40 % opaque, dark, blurring by 3 % of the
+    # width): the scene faint and blurred behind it
+    ("covered", "diffused", None),
+    ("covered", None, "ir"),  # a cover at night, the camera in IR mode throughout
+    (None, None, "switch"),  # day -> IR mode -> day: no tamper
+])
 async def test_a_tampered_clip_makes_exactly_one_alert_of_its_kind(service, alert_device, ca,
-                                                                   kind):
+                                                                   kind, variant, night):
     dataset = _dataset()
     rx = await WebhookReceiver(ca).start()
     try:
@@ -35,7 +45,11 @@ async def test_a_tampered_clip_makes_exactly_one_alert_of_its_kind(service, aler
         rx.key = key.encode()
         detection = DetectionService(alert_device, pipeline=None)  # type: ignore[arg-type]
         alert_device.extras["detection"] = detection
-        plan = dataset.short_plan("carphone_pristine", kind, seed=2)
+        faint = variant == "diffused"
+        plan = dataset.short_plan("carphone_pristine", kind, seed=1 if faint else 2,
+                                  variant=variant, level=1.0 if faint else 0.5, night=night)
+        if night == "switch":
+            assert [(s.start, s.end) for s in plan.ir_spans] == [(15.0, 35.0)]
 
         def play() -> None:
             for frame in dataset.render(plan):

@@ -20,10 +20,20 @@ Invariants:
 - Priority when several conditions hold: covered > moved > defocused (a cover also
   decorrelates and blurs; a zoomed-in view also looks softer).
 - "Before" evidence is a clean frame from ``BEFORE_MARGIN_S`` before the condition began.
+- Weather and light are not tampers: a cover is raised only if it came on within
+  ``onset_s`` (fog rolls in over tens of seconds); a defocus only once the picture has
+  settled (a diffuser being pulled on looks like a growing blur first); a defocus or a move
+  only while the brightness is steady and the view is not flooded with light (headlights,
+  the switch to IR mode); cells a light shines into do not vote for "moved"; fine detail
+  that appears (snow) is learned slower than detail that goes.
+- A slow turn does not drag the reference along: while the features find the view shifted
+  (more than a camera swaying on its mount), the reference learns ten times slower.
 
 How each tamper shows in the measures of ``tamper_features`` (per grid cell, against the
 reference, with the sensor noise taken out): covered = texture gone and either the picture no
-longer matches or its contrast is gone at every scale alike (a veil: a translucent cover);
+longer matches, or its contrast is gone at every scale alike (a veil: a translucent cover),
+or its deviation is gone and its fine detail further still (a diffuser: veiled and blurred;
+a focus ring alone keeps the deviation);
 moved = the cells that usually match and still have texture stop matching (a person close to
 the lens takes the texture of the cells it hides), or ORB features agree on a turn
 (``view_match``); defocused = the mid band's share of the cells' energy lost while the coarse
@@ -80,8 +90,14 @@ class TamperConfig:
     # and its deviation ratio is below this fraction of the brightness ratio.
     veil_detail: float = 0.4
     veil_gain: float = 0.75
+    # A diffused cell (veiled and blurred: a diffuser over the lens) has lost its deviation
+    # like a veil, its detail like a blur, and its band ratio is below this.
+    diffuse_band: float = 0.7
     # ...and the view is covered when this weighted fraction of cells is.
     cover_fraction: float = 0.5
+    # A cell is "lit" (a light shines into it) when its brightness against the reference is
+    # this many times the view's median ratio; lit cells do not vote for "moved".
+    lit_lift: float = 1.6
     # A cell is "decorrelated" when its NCC with the reference falls below this.
     moved_ncc: float = 0.4
     # The view moved when this fraction of the stable, still-textured cells decorrelated...
@@ -92,6 +108,10 @@ class TamperConfig:
     moved_displacement: float = 0.07
     # ...with at least this many inliers, while few features stayed where they were.
     moved_inliers: int = 12
+    # A view the features find shifted by this much (less than a turn, more than a camera
+    # swaying on its mount) is drifting: the reference learns ten times slower, so a slow
+    # turn does not drag it along.
+    drift_displacement: float = 0.06
     # Check the features (and trust a turn they report) only when the median stable cell
     # correlates less than this.
     orb_gate_ncc: float = 0.8
@@ -109,9 +129,30 @@ class TamperConfig:
     # ...and a blur takes the finer band before the coarser one: the band ratio must show it
     # (in the dark the gain correction of the mid band is unreliable; the band ratio is not).
     defocus_max_band: float = 0.9
+    # A defocus is raised only once the picture has settled: its coarse contrast no longer
+    # falling faster than this ratio over ``settle_s`` (a diffuser pulled over the lens looks
+    # like a growing blur until its veil has taken the contrast: it is a cover)...
+    defocus_steady: float = 0.9
+    settle_s: float = 0.6
+    # ...and a defocus or a move only while the brightness is steady, within this ratio over
+    # ``settle_s`` (headlights sweeping the view and the exposure answering them are not).
+    light_steady: float = 0.8
+    # Nor while the view is flooded with light: this many times brighter than the reference
+    # (headlights filling the view at night; the camera's own switch to IR mode at dusk).
+    flood_ratio: float = 2.0
+    # A cover comes on in a moment; fog rolls in over tens of seconds. A cover is raised only
+    # if within the last ``onset_s`` seconds the view's clarity (median coarse contrast
+    # against the reference) was at least ``onset_clear``, or ``onset_drop`` times what it is
+    # now (a reference still catching up after a night-mode switch may sit below 1).
+    onset_clear: float = 0.75
+    onset_drop: float = 2.0
+    onset_s: float = 6.0
     # A raised tamper stays raised until its scores are this much better than the raise
     # thresholds (fractions scaled by it, ratios divided by it).
     keep_factor: float = 0.8
+    # Fine detail that appears (snow, rain) is learned this many times slower than detail
+    # that goes, so its end does not look like a blur.
+    detail_up: float = 0.1
     calm_clear_s: float = 8.0
     thumb_width: int = 160
     jpeg_quality: int = 70
@@ -123,21 +164,24 @@ class TamperConfig:
             raise ValueError("coarse_width must be 16..analysis_width")
         if not 3 <= self.grid_cols <= 64:
             raise ValueError("grid_cols must be 3..64")
+        if not 1.0 < self.lit_lift <= 100.0 or not 1.0 < self.flood_ratio <= 100.0:
+            raise ValueError("lit_lift and flood_ratio must be in (1, 100]")
         if not 3 <= self.moved_inliers <= 1000:
             raise ValueError("moved_inliers must be 3..1000")
-        for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s"):
+        for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s",
+                     "settle_s", "onset_s", "onset_drop"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
         for name in ("cover_contrast", "cover_spread", "veil_detail", "veil_gain",
-                     "cover_fraction",
+                     "diffuse_band", "cover_fraction",
                      "moved_ncc",
                      "moved_fraction",
                      "moved_median_ncc",
-                     "moved_displacement", "orb_gate_ncc",
+                     "moved_displacement", "drift_displacement", "orb_gate_ncc",
                      "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
                      "defocus_keep_ratio", "defocus_min_spread",
-                     "defocus_max_band",
-                     "keep_factor"):
+                     "defocus_max_band", "defocus_steady", "light_steady", "onset_clear",
+                     "keep_factor", "detail_up"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
         if not 16 <= self.thumb_width <= 640 or not 10 <= self.jpeg_quality <= 95:
@@ -171,6 +215,7 @@ class TamperScores:
     sharpness: float
     band_ratio: float
     spread: float
+    clarity: float
     brightness: float
     contrast: float
     entropy: float
@@ -200,20 +245,30 @@ def summarise(
     veiled = (c.spread < cfg.cover_spread / 2) | (
         (c.spread < cfg.cover_spread) & (c.detail >= cfg.veil_detail * c.spread)
         & (c.spread < cfg.veil_gain * gain))
+    # A diffuser (a milky bag, tape, a film of spray haze) both veils and blurs: the cell's
+    # plain deviation is gone as with a veil, but its fine detail went much further, and the
+    # band ratio shows the blur. A focus ring alone keeps the deviation (the defocus rule);
+    # dimmed lights keep the detail and the band ratio.
+    diffused = ((c.spread < cfg.cover_spread) & (c.detail < cfg.veil_detail * c.spread)
+                & (c.band < cfg.diffuse_band))
     lost = c.contrast < cfg.cover_contrast
-    covered = lost & (((c.spread < 0.8) & decor) | veiled)
+    covered = lost & (((c.spread < 0.8) & decor) | veiled | diffused)
     # Cells whose texture is gone (a person close to the lens) say nothing about where the
-    # camera looks: the "moved" median is taken over the others while there are enough.
-    seen = c.stable_weight * ~lost
+    # camera looks, nor do cells a light shines into (headlights: far brighter than the rest
+    # of the view against the reference): the "moved" votes are taken over the others while
+    # there are enough.
+    lit = c.lift > cfg.lit_lift
+    seen = c.stable_weight * ~lost * ~lit
     seen_weight = seen if float(seen.sum()) >= 0.25 else c.stable_weight
     return TamperScores(
         covered_fraction=float(c.cover_weight[covered].sum()),
         decorrelated_fraction=float(w[decor].sum()),
-        stable_decorrelated=float(c.stable_weight[decor & ~covered].sum()),
+        stable_decorrelated=float(c.stable_weight[decor & ~covered & ~lit].sum()),
         ncc_median=weighted_quantile(c.ncc, seen_weight, 0.5),
         sharpness=weighted_quantile(c.sharp, w, 0.5),
         band_ratio=weighted_quantile(c.band, w, 0.5),
         spread=weighted_quantile(c.spread, w, 0.5),
+        clarity=weighted_quantile(c.contrast, c.cover_weight, 0.5),
         orb_still=float(m.still),
         orb_inliers=float(m.inliers),
         orb_displacement=m.displacement,
@@ -247,6 +302,11 @@ class TamperDetector:
         # Recent clean views; "before" evidence is taken a little before the onset, since the
         # first frames of a tamper (a hand approaching) do not trip any condition yet.
         self._clean_thumbs: deque[tuple[float, GrayU8]] = deque(maxlen=32)
+        # Recent coarse contrast (median spread) and brightness, to tell a settled picture from
+        # a changing one.
+        self._spreads: deque[tuple[float, float, float]] = deque(maxlen=64)
+        # Recent clarity, to tell a sudden cover from fog rolling in.
+        self._clarity: deque[tuple[float, float]] = deque(maxlen=128)
         self.last_scores: TamperScores | None = None
         self.orb_runs = 0
 
@@ -285,6 +345,8 @@ class TamperDetector:
         self._started = None
         self._raised_thumb = None
         self._clean_thumbs.clear()
+        self._spreads.clear()
+        self._clarity.clear()
         return out
 
     def update(self, gray: np.ndarray, t: float) -> list[TamperEvent]:
@@ -327,13 +389,17 @@ class TamperDetector:
         else:
             scores = cheap
         self.last_scores = scores
-        conditions = self._conditions(scores)
+        steady, lit_steady = self._steady(scores.spread, scores.brightness, tf)
+        sudden = self._sudden(scores.clarity, tf)
+        conditions = self._conditions(scores, steady=steady, sudden=sudden,
+                                      lit_steady=lit_steady)
         calm = False
         if self._active is not None:
             # The raised tamper is judged on the relaxed thresholds; but once even the strict
             # ones have been quiet for calm_clear_s, it clears regardless (a reference frozen
             # through a long tamper may sit just across a relaxed threshold afterwards).
-            if conditions[self._active]:
+            # (Strict but without the onset tests: a long cover is not "fog" once raised.)
+            if self._conditions(scores)[self._active]:
                 self._calm_since = None
             elif self._calm_since is None:
                 self._calm_since = tf
@@ -348,10 +414,15 @@ class TamperDetector:
             # Learn at full speed while all is well; while a condition builds up learn ten
             # times slower rather than not at all, so a reference that drifted out of date
             # (a scene that changed for good) cannot lock the detector in a loop of alarms.
+            # Likewise while the features agree that the view has shifted a little (less than
+            # a turn): a camera turned slowly must not drag the reference along.
             clean = not any(conditions.values())
-            tau = cfg.learn_tau_s * (1.0 if clean else 10.0)
+            drifting = (scores.orb_inliers >= cfg.moved_inliers
+                        and scores.orb_displacement >= cfg.drift_displacement
+                        and scores.orb_still * 3 < scores.orb_inliers)
+            tau = cfg.learn_tau_s * (1.0 if clean and not drifting else 10.0)
             rate = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
-            self._ref.learn(feats, rate)
+            self._ref.learn(feats, rate, cfg.detail_up)
             self._ref.learn_stability(comp.ncc, rate)
             if clean:
                 self._matcher.offer_clean(small, tf)
@@ -370,12 +441,42 @@ class TamperDetector:
                 best = thumb
         return best if best is not None else default
 
-    def _conditions(self, s: TamperScores, keep: bool = False) -> dict[TamperKind, bool]:
+    def _steady(self, spread: float, brightness: float, t: float) -> tuple[bool, bool]:
+        """Whether, over the last ``settle_s`` seconds, the coarse contrast has not fallen by
+        more than ``defocus_steady`` and the brightness has stayed within ``light_steady``."""
+        cfg = self.config
+        ago: tuple[float, float, float] | None = None
+        for item in self._spreads:
+            if item[0] <= t - cfg.settle_s:
+                ago = item
+        self._spreads.append((t, spread, brightness))
+        while self._spreads and self._spreads[0][0] < t - 4 * cfg.settle_s - 1.0:
+            self._spreads.popleft()
+        if ago is None:
+            return True, True
+        ratio = (brightness + 4.0) / (ago[2] + 4.0)
+        return (spread >= cfg.defocus_steady * ago[1],
+                cfg.light_steady <= ratio <= 1.0 / cfg.light_steady)
+
+    def _sudden(self, clarity: float, t: float) -> bool:
+        """True if the view was clear at some time in the last ``onset_s`` seconds."""
+        cfg = self.config
+        self._clarity.append((t, clarity))
+        while self._clarity and self._clarity[0][0] < t - cfg.onset_s:
+            self._clarity.popleft()
+        best = max(c for _, c in self._clarity)
+        return best >= cfg.onset_clear or best >= cfg.onset_drop * clarity
+
+    def _conditions(self, s: TamperScores, keep: bool = False, steady: bool = True,
+                    sudden: bool = True, lit_steady: bool = True) -> dict[TamperKind, bool]:
         """Which tampers the scores show. ``keep`` uses the relaxed thresholds that keep a
-        raised tamper raised (hysteresis on the value, on top of the latch's on time)."""
+        raised tamper raised (hysteresis on the value, on top of the latch's on time);
+        a defocus is only raised on a ``steady`` picture, a defocus or a move only in
+        ``lit_steady`` light, a cover only if it came on ``sudden``-ly."""
         cfg = self.config
         k = cfg.keep_factor if keep else 1.0
-        covered = s.covered_fraction >= cfg.cover_fraction * k
+        looks_covered = s.covered_fraction >= cfg.cover_fraction * k
+        covered = looks_covered and (sudden or keep)
         # Features that agree on a turn only count when the cells also stopped matching:
         # a person close to the camera moving their head also carries features along.
         turned = (
@@ -384,15 +485,18 @@ class TamperDetector:
             and s.orb_still * 3 < s.orb_inliers
             and s.ncc_median < cfg.orb_gate_ncc
         )
-        moved = not covered and (
+        settled_light = keep or (lit_steady and s.brightness + 4.0 <= cfg.flood_ratio * (
+            s.ref_brightness + 4.0))
+        moved = not looks_covered and settled_light and (
             s.stable_decorrelated >= cfg.moved_fraction * k
             or s.ncc_median <= cfg.moved_median_ncc / k
             or turned
         )
         # A blurred view still matches the reference at the coarse scale; a moved one not.
         defocused = (
-            not covered
+            not looks_covered
             and not moved
+            and ((steady and settled_light) or keep)
             and s.sharpness <= (cfg.defocus_keep_ratio if keep else cfg.defocus_ratio)
             and s.band_ratio < cfg.defocus_max_band / k
             and s.spread >= cfg.defocus_min_spread * k

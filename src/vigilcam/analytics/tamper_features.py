@@ -193,13 +193,18 @@ class Reference:
         """A blank view (all dark, all flat) gives nothing to compare a frame with."""
         return float(np.sqrt(self.low).mean()) < FEATURELESS
 
-    def learn(self, f: Features, rate: float) -> None:
-        """Blend ``f`` in with weight ``rate`` (0..1)."""
+    def learn(self, f: Features, rate: float, detail_up: float = 1.0) -> None:
+        """Blend ``f`` in with weight ``rate`` (0..1); where the mid-band energy rises, it
+        (and the texture and next band it is compared with, so the ratios stay true) is
+        blended in ``detail_up`` times as fast. Snow, rain and other fine transient detail
+        add to that band; learned at full speed, their end would look like a blur."""
         cv2.accumulateWeighted(f.coarse, self.coarse, rate)
-        cv2.accumulateWeighted(f.mid, self.mid, rate)
-        cv2.accumulateWeighted(f.next, self.next, rate)
+        up = self.mid < f.mid
+        k = np.where(up, rate * detail_up, rate).astype(np.float32)
+        self.mid += k * (f.mid - self.mid)
+        self.texture += k * (f.texture - self.texture)
+        self.next += k * (f.next - self.next)
         cv2.accumulateWeighted(f.low, self.low, rate)
-        cv2.accumulateWeighted(f.texture, self.texture, rate)
         self.mean += rate * (f.mean - self.mean)
         self.std += rate * (f.std - self.std)
         self.entropy += rate * (f.entropy - self.entropy)
@@ -224,6 +229,7 @@ class Comparison:
     sharp: F32  # mid-band share of the cell's energy now / in the reference
     detail: F32  # mid-band energy now / in the reference
     band: F32  # (mid / low band energy) now / reference: a blur lowers it, a veil does not
+    lift: F32  # cell brightness now / reference, against the view's median ratio
 
 
 def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
@@ -252,10 +258,12 @@ def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
     detail = np.sqrt(f.mid / (ref.mid + 1.0))
     band = np.sqrt((f.mid / (f.next + 1.0)) / (ref.mid / (ref.next + 1.0) + EPS))
     spread = np.sqrt(f.texture) / (rs + 0.5)
+    ratio = (f.cell_mean + 4.0) / (rm + 4.0)
+    lift = ratio / float(np.median(ratio))
     return Comparison(w, cw, sw, contrast.astype(np.float32), spread.astype(np.float32),
                       ncc.astype(np.float32),
                       sharp.astype(np.float32), detail.astype(np.float32),
-                      band.astype(np.float32))
+                      band.astype(np.float32), lift.astype(np.float32))
 
 
 def weighted_quantile(values: F32, weights: F32, q: float) -> float:

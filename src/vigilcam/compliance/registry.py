@@ -251,13 +251,18 @@ CLAUSES: tuple[Clause, ...] = (
            ("5.9-1",), ("analytics/tamper.py", "detection.py", "media/pipeline.py", "app.py",
                          "alerts/rules.py"),
            ("tests/analytics/test_tamper_clips.py", "tests/analytics/test_tamper_veil.py",
+            "tests/analytics/test_tamper_field.py",
             "tests/test_detection.py", "tests/alerts/test_tamper_alert_chain.py",
             "tests/alerts/test_alert_peers.py"), PART,
            _L + "tamper_alerts",
-           note="Covered, defocused and moved detection on the live picture (recall and false "
-                "alarms measured in docs/performance.md), signal loss from the pipeline, power "
-                "loss found at start; alerts carry before/after pictures. Passes once the "
-                "owner adds an alert channel."),
+           note="Covered (a diffuser over the lens included), defocused and moved detection on "
+                "the live picture, by day and at night in IR mode; the day/IR switch, rain, "
+                "snow, fog, headlight glare and insects are not tampers. benchmarks/tamper.py "
+                "on real footage (seed 31: 4.4 h normal video, 160 tampers): recall 95-100 % "
+                "per condition and kind, delay p95 1.6 s after settling, no false alarm in "
+                "4.4 h (docs/performance.md). Signal loss from the pipeline, power loss found "
+                "at start; alerts carry before/after pictures. Passes once the owner adds an "
+                "alert channel."),
     _taics("5.1.3.1", 2, "Physical anti-disassembly protection", ("5.6-3",),
            ("compliance/checks_docs.py",), _AUDIT_TESTS, IMPL, _D + "physical_protection",
            note="Hardware: the setup guide tells the integrator what to do."),
