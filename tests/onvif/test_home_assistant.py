@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
+from importlib import metadata
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
@@ -29,6 +31,12 @@ def with_credentials(uri: str, user: str, password: str) -> str:
 @pytest.mark.peer
 @pytest.mark.slow
 def test_home_assistant_setup_sequence_stream_and_snapshot(tmp_path):
+    import onvif
+
+    pinned_dir = os.environ.get("VIGILCAM_ONVIF_CLIENT_DIR")
+    if pinned_dir:  # run by test_home_assistant_pinned.py with Home Assistant's pinned release
+        assert onvif.__file__.startswith(pinned_dir), onvif.__file__
+        assert metadata.version("onvif-zeep-async") == os.environ["VIGILCAM_ONVIF_CLIENT_VERSION"]
     data = tmp_path / "data"
     assert run_cli("init", "--data-dir", str(data)).returncode == 0
     assert run_cli("user", "add", "ha", "--role", "viewer", "--data-dir", str(data)
