@@ -28,7 +28,7 @@ from pathlib import Path
 
 from vigilcam.platform import seclog as seclog_module
 from vigilcam.platform.anchor import Anchor
-from vigilcam.platform.seclog import SecurityEvent, SecurityLog
+from vigilcam.platform.seclog import SecurityEvent, SecurityLog, matches
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 STEP = dt.timedelta(seconds=12)
@@ -72,17 +72,9 @@ def old_query(log: SecurityLog, *, since: str | None = None, until: str | None =
     """The algorithm before the archive index: everything decrypted, then the limit."""
     out = []
     for event in log.records():
-        if before_seq is not None and event.seq >= before_seq:
-            continue
-        if since and event.ts < since:
-            continue
-        if until and event.ts > until:
-            continue
-        if action and not event.action.startswith(action):
-            continue
-        if user and event.user != user:
-            continue
-        out.append(event)
+        if matches(event, since=since, until=until, action=action, user=user,
+                   before_seq=before_seq):
+            out.append(event)
     out.reverse()
     return out[:limit]
 

@@ -458,18 +458,12 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
 # --- main ------------------------------------------------------------------------------------
 
 def deterministic_tar(folder: Path, out: Path, epoch: int) -> None:
+    from vigilcam.update.package import add_normalised
+
     with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(folder.rglob("*")):
-            info = tar.gettarinfo(str(path), arcname=path.relative_to(folder.parent).as_posix())
-            info.uid = info.gid = 0
-            info.uname = info.gname = "root"
-            info.mtime = epoch
-            info.mode = 0o755 if path.is_dir() else 0o644
-            if path.is_file():
-                with path.open("rb") as f:
-                    tar.addfile(info, f)
-            else:
-                tar.addfile(info)
+            add_normalised(tar, path, path.relative_to(folder.parent).as_posix(), mtime=epoch,
+                           owner="root")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -536,17 +536,8 @@ class SecurityLog:
                 if before_seq is not None and entry["first_seq"] >= before_seq:
                     continue
             for event in self._records_newest_first(path):
-                if before_seq is not None and event.seq >= before_seq:
-                    continue
-                if since and event.ts < since:
-                    continue
-                if until and event.ts > until:
-                    continue
-                if action and not event.action.startswith(action):
-                    continue
-                if user and event.user != user:
-                    continue
-                if result and event.result != result:
+                if not matches(event, since=since, until=until, action=action, user=user,
+                               result=result, before_seq=before_seq):
                     continue
                 out.append(event)
                 if len(out) >= limit:
@@ -655,6 +646,22 @@ def _records_from_plain(plain: bytes, name: str) -> list[SecurityEvent]:
         except (ValueError, TypeError):
             raise LogError(f"{name} line {number} is not a log record") from None
     return out
+
+
+def matches(
+    event: SecurityEvent, *, since: str | None = None, until: str | None = None,
+    action: str | None = None, user: str | None = None, result: str | None = None,
+    before_seq: int | None = None,
+) -> bool:
+    """The one filter of :meth:`SecurityLog.query` (``action`` is a prefix)."""
+    return not (
+        (before_seq is not None and event.seq >= before_seq)
+        or (since and event.ts < since)
+        or (until and event.ts > until)
+        or (action and not event.action.startswith(action))
+        or (user and event.user != user)
+        or (result and event.result != result)
+    )
 
 
 def _parse_ts(ts: str) -> dt.datetime:

@@ -119,17 +119,24 @@ def build_tar(folder: Path) -> bytes:
                 continue
             if path.is_symlink() or not (path.is_file() or path.is_dir()):
                 raise UpdateError(RefusalKind.PACKAGE, f"refusing to pack non-regular file {rel}")
-            info = tar.gettarinfo(str(path), arcname=rel.as_posix())
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = 0
-            info.mode = 0o755 if path.is_dir() else 0o644
-            if path.is_file():
-                with path.open("rb") as f:
-                    tar.addfile(info, f)
-            else:
-                tar.addfile(info)
+            add_normalised(tar, path, rel.as_posix())
     return buf.getvalue()
+
+
+def add_normalised(tar: tarfile.TarFile, path: Path, arcname: str, *, mtime: int = 0,
+                   owner: str = "") -> None:
+    """One member with nothing of the build machine in it (owner ids, times, modes), so the
+    same tree always gives the same bytes."""
+    info = tar.gettarinfo(str(path), arcname=arcname)
+    info.uid = info.gid = 0
+    info.uname = info.gname = owner
+    info.mtime = mtime
+    info.mode = 0o755 if path.is_dir() else 0o644
+    if path.is_file():
+        with path.open("rb") as f:
+            tar.addfile(info, f)
+    else:
+        tar.addfile(info)
 
 
 def _check_member(member: tarfile.TarInfo) -> None:
