@@ -16,7 +16,8 @@ ARGS ?=
 # signs with release keys; without it a test key set is generated under build/test-keys/.
 KEYS ?=
 ARCH ?=
-RELEASE_ARGS = $(if $(KEYS),--keys $(KEYS)) $(if $(ARCH),--arch $(ARCH))
+RELEASE_ARGS = $(if $(KEYS),--keys $(KEYS)) $(if $(ARCH),--arch $(ARCH)) \
+    $(if $(ADVISORIES),--advisories $(ADVISORIES))
 
 .PHONY: run test lint deps debs clean release lock wheels-arm64 lintian
 

@@ -3,7 +3,9 @@ encrypted update package, TUF repository). See docs/install.md, "Building a rele
 
 Serves IoT-1005-1 5.3.1.1-5.3.1.2 and 5.4.1.1 (signed, encrypted release packages, the static TUF
 repository devices update from) and TAICS 5.1.4.1 (the package tree carries its Ed25519-signed
-code manifest; the Debian package pins the key that verifies it).
+code manifest; the Debian package pins the key that verifies it). The repository also carries the
+lock's vulnerability advisories (pip-audit's report, ``sbom.advisories``), which devices fetch
+with each update check for their audit of IoT-1005-1 5.2.1.1.
 
 Keys (never in the repository): ``--keys DIR`` holds the release keys, one PEM Ed25519 private
 key per TUF role (``root.pem``, ``targets.pem``, ``snapshot.pem``, ``timestamp.pem``) and the
@@ -16,7 +18,8 @@ the ``.deb`` is byte-identical; file times are clamped, owners are root, files a
 bytecode uses checked hashes. The update package is encrypted with a fresh key and nonce, so
 ``dist/repo`` differs from build to build (docs/install.md).
 
-Usage: python packaging/release.py [--dist dist] [--keys DIR] [--arch amd64|arm64] [--lock]
+Usage: python packaging/release.py [--dist dist] [--keys DIR] [--arch amd64|arm64]
+       [--advisories REPORT.json] [--lock]
 """
 
 from __future__ import annotations
@@ -280,10 +283,39 @@ def build_wheel(tree: Path, dist: Path, epoch: int) -> Path:
 
 # --- the TUF repository ----------------------------------------------------------------------
 
+def advisories(arch: str, given: Path | None) -> bytes | None:
+    """The lock's vulnerability report as the signed advisories target (IoT-1005-1 5.2.1.1).
+
+    ``given``: a pip-audit JSON report made elsewhere (an offline build); else pip-audit audits
+    the hash-pinned lock now. None when neither is possible: devices then read NOT TESTED."""
+    from vigilcam.sbom import advisories as adv
+
+    if given is not None:
+        report, source = json.loads(given.read_text()), f"pip-audit report {given.name}"
+    else:
+        binary, sdists = read_lock(arch)
+        req = WORK / f"audit-{arch}.txt"
+        out = WORK / f"audit-{arch}.json"
+        req.parent.mkdir(parents=True, exist_ok=True)
+        req.write_text("\n".join([*binary, *sdists.values()]) + "\n")
+        out.unlink(missing_ok=True)
+        done = run([sys.executable, "-m", "pip_audit", "-r", str(req), "--no-deps",
+                    "--disable-pip", "--format", "json", "--progress-spinner", "off",
+                    "--output", str(out)], check=False, capture_output=True)
+        if done.returncode not in (0, 1) or not out.exists():
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+            log(f"no advisories published: pip-audit could not audit the lock ({last}); "
+                "devices' audits read NOT TESTED for 5.2.1.1 until they are (--advisories)")
+            return None
+        report = json.loads(out.read_text())
+        source = f"pip-audit, PyPI advisory database, on requirements-{arch}.lock"
+    return adv.document(report, generated=dt.datetime.now(dt.UTC), source=source)
+
+
 def tuf_repository(repo_dir: Path, key_dir: Path, tree: Path, version: str,
-                   epoch: int) -> bytes:
-    """Create (once) or continue the repository; publish ``version`` unless it is current.
-    Returns the root metadata devices pin."""
+                   epoch: int, advisories_doc: bytes | None = None) -> bytes:
+    """Create (once) or continue the repository; publish ``version`` unless it is current, and
+    the advisories when given. Returns the root metadata devices pin."""
     from vigilcam.update.manifest import load_private_key
     from vigilcam.update.package import build_tar
     from vigilcam.update.repository import DEFAULT_EXPIRY, ReleaseRepository, signer_from_key
@@ -299,10 +331,15 @@ def tuf_repository(repo_dir: Path, key_dir: Path, tree: Path, version: str,
         repo.root.signed.expires = (dt.datetime.fromtimestamp(epoch, dt.UTC)
                                     + DEFAULT_EXPIRY["root"])
         repo.initialise()
+    if advisories_doc is not None:  # signed with the release's state below
+        repo.stage_advisories(advisories_doc)
+        log("publishing the vulnerability advisories of the lock")
     current = repo.targets.signed.targets.get("vigilcam.pkg")
     custom = current.custom.get("vigilcam", {}) if current is not None else {}
     if custom.get("version") == version:
         log(f"repository already publishes {version}")
+        if advisories_doc is not None:
+            repo.bump()
     else:
         blob = repo.publish(version, build_tar(tree))
         log(f"published {version}: {blob.relative_to(repo_dir.parent)}")
@@ -391,7 +428,8 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
     (stage / "usr/lib/vigilcam/restart-if-updated").chmod(0o755)
     units = stage / "lib/systemd/system"
     units.mkdir(parents=True)
-    for unit in ("vigilcam.service", "vigilcam-update.service", "vigilcam-update.timer"):
+    for unit in ("vigilcam.service", "vigilcam-update.service", "vigilcam-update.timer",
+                 "vigilcam-update.path"):
         shutil.copy(PACKAGING / unit, units / unit)
     share = stage / "usr/share/vigilcam"
     (share / "trust").mkdir(parents=True)
@@ -474,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repo", help="TUF repository folder (default: DIST/repo)")
     p.add_argument("--compress", default=os.environ.get("DEB_COMPRESS", "xz"),
                    choices=["xz", "gzip", "none"])
+    p.add_argument("--advisories", help="a pip-audit JSON report of the lock to publish as the "
+                   "signed advisories (default: run pip-audit on the lock now)")
     p.add_argument("--lock", action="store_true", help="resolve and write the locks, then stop")
     p.add_argument("--wheels-only", action="store_true",
                    help="download the wheel set of --arch (e.g. arm64) and stop")
@@ -506,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     wheels = fetch_wheels(arch)
     shutil.copy(lock_path(arch), dist / f"requirements-{arch}.lock")
     repo_dir = Path(args.repo) if args.repo else dist / "repo"
-    root_json = tuf_repository(repo_dir, key_dir, tree, version, epoch)
+    report = advisories(arch, Path(args.advisories) if args.advisories else None)
+    root_json = tuf_repository(repo_dir, key_dir, tree, version, epoch, report)
     trust = dist / "trust"
     trust.mkdir(exist_ok=True)
     (trust / "root.json").write_bytes(root_json)

@@ -8,39 +8,17 @@ boots the slot's ``vigilcam run`` and fetches its login page over HTTPS.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support import read_log
 from tests.update.helpers import package_copy, release_tar, write_code_key
-from vigilcam.update.config import UpdateConfig, UpdatePaths
 from vigilcam.update.errors import RefusalKind, UpdateError
 from vigilcam.update.health import SmokeBootCheck
 from vigilcam.update.manifest import write_signed_manifest
 from vigilcam.update.package import build_tar
 from vigilcam.update.service import UpdateService
 from vigilcam.update.slots import HealthResult
-
-
-@pytest.fixture
-def code_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
-def make_service(tmp_path, repo, https_repo, pki, code_key):
-    def make(data_root: Path, record, installed: str = "0.1.0") -> UpdateService:
-        paths = UpdatePaths(data_root)
-        paths.trust_dir.mkdir(parents=True, exist_ok=True)
-        paths.trusted_root.write_bytes(repo.trusted_root())
-        write_code_key(paths.code_key, code_key)
-        shutil.copy(pki.ca_file, paths.ca_file)
-        config = UpdateConfig(repository_url=https_repo.url, install_root=str(tmp_path / "opt"))
-        return UpdateService(data_root, record, config=config, installed_version=installed)
-    return make
 
 
 class Events(list):

@@ -10,6 +10,7 @@ checks are in ``checks_network``, the host's in ``checks_host``, the documents' 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib.util
 import os
 import re
@@ -317,19 +318,6 @@ def support_period(ctx: LocalContext) -> Result:
     return merge(Result.passed(*evidence), doc)
 
 
-def package_clean(ctx: LocalContext) -> Result:
-    """5.4.1.1: no undeclared URLs/IPs and no recoverable secrets in the installed software."""
-    scan = ctx.package_scan()
-    if not scan.clean:
-        return Result.failed("Remove the secret or declare the endpoint (with its purpose) in "
-                             "compliance/pkgscan.py DECLARED_HOSTS/IPS.",
-                             *scan.secrets, *scan.endpoints)
-    return Result.passed(f"{scan.files} files scanned: no embedded secret; endpoints named are "
-                         f"all declared ({', '.join(sorted(scan.declared_seen)) or 'none'})",
-                         "release packages AES-256-GCM encrypted and TUF-signed "
-                         "(update/package.py, update/repository.py)")
-
-
 _PRIVATE = (("root", True), ("keys_dir", True), ("kek_file", False), ("vault_file", False),
             ("tls_dir", True), ("key_file", False), ("setup_secret_file", False),
             ("accounts_db", False), ("seclog_dir", True))
@@ -635,23 +623,39 @@ def access_alerts(ctx: LocalContext) -> Result:
 
 
 def known_vulnerabilities(ctx: LocalContext) -> Result:
-    """IoT-1005-1 5.2.1.1: no known vulnerabilities in the installed packages; an SBOM."""
+    """IoT-1005-1 5.2.1.1: no known vulnerabilities in the installed packages; an SBOM.
+
+    pip-audit on the installed packages when it is installed and reaches its service; else the
+    update channel's signed advisories (``sbom.advisories``) judge them, as on a packaged
+    device."""
+    from vigilcam.sbom import advisories
     from vigilcam.sbom.vulns import FAIL, PASS, cached_vulnerability_audit
+    from vigilcam.update.config import UpdatePaths
 
     ctx.progress("checking installed packages for known vulnerabilities (pip-audit)")
     report = cached_vulnerability_audit(timeout=120)  # same package set: reuse for a day
+    origin = "pip-audit"
+    if report.status not in (PASS, FAIL):
+        feed = UpdatePaths(ctx.paths.root).advisories_file
+        signed = advisories.judge(feed.read_bytes() if feed.exists() else None,
+                                  advisories.installed_packages(), dt.datetime.now(dt.UTC))
+        if signed.status in (PASS, FAIL):
+            report, origin = signed, "update channel"
+        else:
+            report.detail += f"; {signed.detail}"
     sbom = ("CycloneDX 1.5 SBOM of the installed software: `vigilcam sbom -o sbom.cdx.json` "
             "(produced for each release in CI)")
     if report.status == PASS:
-        return Result.passed(f"pip-audit: {report.detail}", sbom)
+        return Result.passed(f"{origin}: {report.detail}", sbom)
     if report.status == FAIL:
         return Result.failed("Upgrade the vulnerable packages (see `vigilcam vuln-audit`) "
                              "or install a fixed vigilcam release.",
-                             f"pip-audit: {report.detail}",
+                             f"{origin}: {report.detail}",
                              *(f.describe() for f in report.findings[:20]), sbom)
     return Result.not_tested(f"pip-audit: {report.detail}", sbom,
-                             todo="Install pip-audit and let the host reach its vulnerability "
-                                  "service (or run `vigilcam vuln-audit` in CI).")
+                             todo="Let the device reach its update channel (`vigilcam update "
+                                  "check` fetches the signed advisories), or install pip-audit "
+                                  "and let the host reach its vulnerability service.")
 
 
 def hotplug_logging(ctx: LocalContext) -> Result:

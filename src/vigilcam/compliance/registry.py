@@ -19,7 +19,7 @@ _L = "vigilcam.compliance.checks_local:"
 _N = "vigilcam.compliance.checks_network:"
 _H = "vigilcam.compliance.checks_host:"
 _D = "vigilcam.compliance.checks_docs:"
-_U = "vigilcam.update.audit:"
+_U = "vigilcam.compliance.checks_update:"
 _R = "vigilcam.compliance.remote_judge:"
 
 _AUDIT_TESTS = ("tests/compliance/test_local_audit.py",)
@@ -62,8 +62,8 @@ CLAUSES: tuple[Clause, ...] = (
          ("platform/identity.py", "app.py", "platform/seclog.py"),
          ("tests/platform/test_identity.py", *_AUDIT_TESTS), IMPL, _L + "unique_identifier"),
     _iot("5.1.1.2", "Keys are unique per device", ("5.4-3", "5.4-4"),
-         ("platform/identity.py", "platform/vault.py", "compliance/pkgscan.py"),
-         ("tests/platform/test_identity.py", "tests/compliance/test_pkgscan.py"), IMPL,
+         ("platform/identity.py", "platform/vault.py", "update/pkgscan.py"),
+         ("tests/platform/test_identity.py", "tests/update/test_pkgscan.py"), IMPL,
          _L + "unique_keys"),
     _iot("5.1.1.3", "Authentication resists replay", ("5.1-3", "5.5-1"),
          ("auth/sessions.py", "web/guard.py", "rtsp/digest.py", "rtsp/access.py",
@@ -109,11 +109,16 @@ CLAUSES: tuple[Clause, ...] = (
          ("tests/auth/test_passwords.py", "tests/web/test_api.py", *_REMOTE_TESTS), IMPL,
          _L + "no_default_password", _R + "no_default_credentials"),
     _iot("5.2.1.1", "No known high/critical vulnerabilities in OS and network services",
-         ("5.2-3", "5.3-8"), ("sbom/vulns.py", "sbom/cyclonedx.py", "sbom/cli.py"),
-         ("tests/extras/test_sbom.py", *_AUDIT_TESTS), IMPL, _L + "known_vulnerabilities",
+         ("5.2-3", "5.3-8"), ("sbom/vulns.py", "sbom/advisories.py", "sbom/cyclonedx.py",
+                              "sbom/cli.py"),
+         ("tests/extras/test_sbom.py", "tests/update/test_advisories.py",
+          "tests/packaging/test_device.py", *_AUDIT_TESTS), IMPL, _L + "known_vulnerabilities",
          note="pip-audit on the installed packages (any finding fails, stricter than CVSS "
-              "high/critical; NOT TESTED when its service is unreachable); CycloneDX 1.5 SBOM "
-              "per release (`vigilcam sbom`). Host OS packages: the setup guide (unattended "
+              "high/critical); without pip-audit or its service (a packaged device), the "
+              "update channel's signed advisories (pip-audit's report of the release's lock, "
+              "fetched with each update check) judge the installed packages; NOT TESTED when "
+              "neither is available or the advisories are stale. CycloneDX 1.5 SBOM per "
+              "release (`vigilcam sbom`). Host OS packages: the setup guide (unattended "
               "upgrades)."),
     _iot("5.2.2.1", "Only necessary services enabled", ("5.6-1", "5.6-5"),
          ("platform/config.py", "runtime.py", "web/server.py", "compliance/procnet.py",
@@ -163,9 +168,9 @@ CLAUSES: tuple[Clause, ...] = (
          ("product.py", "app.py", "compliance/checks_docs.py"), _AUDIT_TESTS, IMPL,
          _L + "support_period"),
     _iot("5.4.1.1", "Firmware not exposed, or no undeclared endpoints and no recoverable "
-         "secrets in it", ("5.4-3",), ("compliance/pkgscan.py", "update/package.py",
+         "secrets in it", ("5.4-3",), ("update/pkgscan.py", "update/package.py",
                                       "update/repository.py"),
-         ("tests/compliance/test_pkgscan.py", "tests/update/test_package.py",
+         ("tests/update/test_pkgscan.py", "tests/update/test_package.py",
           "tests/update/test_cli.py", *_AUDIT_TESTS), IMPL, _U + "release_packages",
          note="Release packages AES-256-GCM encrypted and TUF-signed; the installed package is "
               "scanned for embedded secrets and undeclared URLs/IPs."),
@@ -223,8 +228,8 @@ CLAUSES: tuple[Clause, ...] = (
          note="An inventory of what is kept; delete recordings by range; erase all personal "
               "data; factory reset with crypto-erase and a new setup secret."),
     _iot("5.7.1.2", "Telemetry only with consent; purpose and recipients stated",
-         ("6-2", "6-3", "6-4", "6-5"), ("compliance/pkgscan.py",),
-         ("tests/compliance/test_pkgscan.py",), IMPL, _L + "no_telemetry",
+         ("6-2", "6-3", "6-4", "6-5"), ("update/pkgscan.py",),
+         ("tests/update/test_pkgscan.py",), IMPL, _L + "no_telemetry",
          note="vigilcam sends no telemetry; the package scan proves no undeclared endpoint."),
     _iot("5.8.1.1", "Abnormal login raises an active alert with the device ID", ("5.10-1",),
          ("auth/service.py", "platform/seclog.py", "alerts/rules.py", "alerts/outbox.py"),

@@ -22,11 +22,11 @@ from typing import Any, TypeVar, cast
 from vigilcam.compliance import procnet
 from vigilcam.compliance.host_facts import HostFindings, HostRoot, inspect_host
 from vigilcam.compliance.model import Result
-from vigilcam.compliance.pkgscan import ScanReport
-from vigilcam.compliance.pkgscan import scan as scan_package
 from vigilcam.compliance.tls_scan import TlsScanReport
 from vigilcam.platform.config import Settings, load_settings
 from vigilcam.platform.paths import DataPaths, default_data_dir
+from vigilcam.update.pkgscan import ScanReport
+from vigilcam.update.pkgscan import scan as scan_package
 
 TlsScanner = Callable[[str, int], TlsScanReport]
 T = TypeVar("T")

@@ -289,9 +289,9 @@ def _signers(key_dir: Path, *, create: bool = False) -> dict[str, Any]:
 def cmd_release(args: argparse.Namespace) -> int:
     """Release tooling: init-repo, publish (scan + manifest check + encrypt + sign), timestamp."""
     from vigilcam.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError
-    from vigilcam.compliance.pkgscan import scan
     from vigilcam.update.manifest import MANIFEST_NAME, ManifestError, load_manifest
     from vigilcam.update.package import build_tar
+    from vigilcam.update.pkgscan import scan
     from vigilcam.update.repository import ReleaseRepository
 
     repo_dir, key_dir = Path(args.repo), Path(args.keys)

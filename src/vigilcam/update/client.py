@@ -27,7 +27,7 @@ from tuf.ngclient import Updater, UpdaterConfig
 from vigilcam.update import package
 from vigilcam.update.errors import RefusalKind, UpdateError
 from vigilcam.update.fetcher import TlsFetcher
-from vigilcam.update.repository import TARGET_NAME
+from vigilcam.update.repository import ADVISORIES_NAME, TARGET_NAME
 from vigilcam.update.versions import is_newer
 
 
@@ -117,6 +117,25 @@ class UpdateClient:
         if not isinstance(custom, dict) or not isinstance(custom.get("version"), str):
             raise UpdateError(RefusalKind.PACKAGE, "the signed target names no version")
         return Release(custom["version"], target, custom)
+
+    def advisories(self) -> bytes | None:
+        """The signed vulnerability advisories of the state ``latest()`` loaded (None: the
+        repository publishes none); length and SHA-256 verified like a package."""
+        if self._updater is None:
+            raise RuntimeError("call latest() or check() first")
+        try:
+            target = self._updater.get_targetinfo(ADVISORIES_NAME)
+            if target is None:
+                return None
+            self.downloads_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            dest = self.downloads_dir / ADVISORIES_NAME
+            try:
+                self._updater.download_target(target, str(dest))
+                return dest.read_bytes()
+            finally:
+                dest.unlink(missing_ok=True)
+        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes raw
+            raise refusal(exc) from exc
 
     def check(self, installed_version: str) -> Release | None:
         """The newer release, if any (a signed but older or equal one is not offered)."""

@@ -58,6 +58,17 @@ class UpdatePaths:
         return self.root / "restart-needed"
 
     @property
+    def install_request(self) -> Path:
+        """Written when an admin asks for an install the camera service cannot do itself (its
+        unit makes the install root read-only); ``vigilcam-update.path`` starts the updater."""
+        return self.root / "install-requested"
+
+    @property
+    def advisories_file(self) -> Path:
+        """The channel's signed vulnerability advisories, as last fetched (IoT-1005-1 5.2.1.1)."""
+        return self.root / "advisories.json"
+
+    @property
     def trust_dir(self) -> Path:
         return self.root / "trust"
 

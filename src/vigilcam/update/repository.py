@@ -10,6 +10,7 @@ Layout written under ``folder`` (consistent snapshots, as the TUF spec recommend
 ``metadata/{N}.snapshot.json``, ``metadata/timestamp.json`` and
 ``targets/{sha256}.vigilcam.pkg``. One target, ``vigilcam.pkg``, is always the current release;
 its ``custom.vigilcam`` field names the version and carries the (optionally wrapped) key.
+A second target, ``advisories.json``, carries the release's vulnerability advisories.
 
 Keys are never stored here: the caller hands in signers (from files, an HSM or, in tests,
 freshly generated).
@@ -38,6 +39,7 @@ from tuf.api.serialization.json import JSONSerializer
 from vigilcam.update import package
 
 TARGET_NAME = "vigilcam.pkg"
+ADVISORIES_NAME = "advisories.json"  # the vulnerability advisories (sbom.advisories)
 ROLES = ("root", "targets", "snapshot", "timestamp")
 DEFAULT_EXPIRY = {
     "root": dt.timedelta(days=365),
@@ -195,6 +197,24 @@ class ReleaseRepository:
         self.targets.signed.targets[TARGET_NAME] = target
         self.bump(timestamp_expires=timestamp_expires)
         return blob_path
+
+    def stage_advisories(self, document: bytes) -> Path:
+        """Put the vulnerability advisories (``sbom.advisories``) into the targets; the next
+        ``publish`` or ``bump`` signs them. Devices fetch them with each check (IoT-1005-1
+        5.2.1.1)."""
+        digest = hashlib.sha256(document).hexdigest()
+        self.targets_dir.mkdir(parents=True, exist_ok=True)
+        path = self.targets_dir / f"{digest}.{ADVISORIES_NAME}"
+        path.write_bytes(document)
+        self.targets.signed.targets[ADVISORIES_NAME] = TargetFile.from_data(
+            ADVISORIES_NAME, document, ["sha256"])
+        return path
+
+    def publish_advisories(self, document: bytes) -> Path:
+        """New advisories alone, in a new signed repository state."""
+        path = self.stage_advisories(document)
+        self.bump()
+        return path
 
     def bump(self, *, timestamp_expires: dt.datetime | None = None) -> None:
         """A new repository state: targets, snapshot and timestamp each one version up."""

@@ -4,13 +4,17 @@ Owns the update workflow the CLI, the API and the scheduler call. Serves IoT-100
 (install into the inactive slot, health check, automatic rollback), 5.3.1.2 (TUF-verified,
 encrypted packages over our TLS policy), 5.3.1.3 (status: current version, last check,
 available update, result of the last install) and TAICS 5.2.8.1 (each step is a security event:
-update.checked, update.refused, update.installed, update.rolled_back).
+update.checked, update.refused, update.installed, update.rolled_back). Each check also fetches
+the channel's signed vulnerability advisories for the audit of IoT-1005-1 5.2.1.1
+(``sbom.advisories``).
 
 One check or install at a time (ngclient's cache is single-writer): a lock serialises them.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import ssl
 import threading
 from functools import partial
@@ -19,6 +23,7 @@ from typing import Any
 
 import vigilcam
 from vigilcam import product
+from vigilcam.platform.fsutil import atomic_write
 from vigilcam.platform.tls import client_context
 from vigilcam.update import dependencies
 from vigilcam.update.client import Release, UpdateClient
@@ -85,6 +90,10 @@ class UpdateService:
         out["configured"] = self.configured_problem() is None
         out["check_interval_hours"] = self.config.interval_hours
         out["supported_until"] = product.SUPPORT_UNTIL.isoformat()  # 5.3.1.4
+        try:  # an install handed to the updater unit and not started yet
+            out["install_requested"] = json.loads(self.paths.install_request.read_text())["at"]
+        except (OSError, ValueError, KeyError, TypeError):
+            out["install_requested"] = None
         return out
 
     def configured_problem(self) -> str | None:
@@ -130,9 +139,12 @@ class UpdateService:
                record: Recorder) -> Release | None:
         try:
             release = client.check(self.installed_version)
+            advisories = client.advisories()
         except UpdateError as exc:
             self._refused(status, exc, "check", record)
             raise
+        if advisories is not None:  # what the audit judges the installed packages by (5.2.1.1)
+            atomic_write(self.paths.advisories_file, advisories, mode=0o600)
         status.last_check = utc_now()
         status.last_check_result = "ok"
         status.available_version = release.version if release else None
@@ -140,7 +152,8 @@ class UpdateService:
         tls = client.fetcher.last_tls
         record("update.checked", installed=self.installed_version,
                     available=status.available_version,
-                    tls=f"{tls[0]} {tls[1]}" if tls else None)
+                    tls=f"{tls[0]} {tls[1]}" if tls else None,
+                    advisories=advisories is not None)
         return release
 
     def _client_or_refuse(self, status: Any, record: Any) -> Any:
@@ -199,6 +212,7 @@ class UpdateService:
 
         record = self._recorder(user, source)
         with self._lock:
+            self.paths.install_request.unlink(missing_ok=True)  # this is the install asked for
             status = self.store.load(self.installed_version)
             client = self._client_or_refuse(status, record)
             release = self._check(client, status, record)
@@ -220,6 +234,25 @@ class UpdateService:
                 status.available_version = None
             self._remember(status, outcome)
             return outcome
+
+    def installs_elsewhere(self) -> bool:
+        """True when this process cannot write the install root (the packaged camera unit makes
+        it read-only): installs are then handed to ``vigilcam-update.service``."""
+        root = self.slots.root
+        while not root.exists() and root != root.parent:
+            root = root.parent
+        return not os.access(root, os.W_OK)
+
+    def request_install(self, *, user: str | None = None,
+                        source: str | None = None) -> dict[str, Any]:
+        """Hand an install to the updater unit (``vigilcam-update.path`` watches the request);
+        the install itself records its steps and result as any install does."""
+        asked = {"at": utc_now(), "user": user, "source": source}
+        self.paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(self.paths.install_request, json.dumps(asked).encode(), mode=0o600)
+        self._recorder(user, source)("update.install_requested",
+                                     installed=self.installed_version)
+        return asked
 
     def _remember(self, status: UpdateStatus, outcome: InstallOutcome) -> None:
         entry = {"version": outcome.version, "result": outcome.result, "at": utc_now(),

@@ -60,9 +60,18 @@ async def check(request: Request, principal: Principal) -> Response:
 
 
 async def install(request: Request, principal: Principal) -> Response:
-    """Install the newest release into the inactive slot; rolled back if it fails its check."""
+    """Install the newest release into the inactive slot; rolled back if it fails its check.
+
+    On a packaged device the camera cannot write its install root: the install is handed to
+    the updater unit (202), which records the outcome in the status."""
     _no_query(request)
     service = _service(request)
+    if service.installs_elsewhere():  # the packaged unit: the updater unit installs
+        asked = service.request_install(user=principal.username, source=client_address(request))
+        return JSONResponse({"result": "requested", "requested_at": asked["at"],
+                             "detail": "vigilcam-update.service installs it now; the status "
+                                       "shows the result", "status": service.status()},
+                            status_code=202)
     try:
         outcome = await asyncio.to_thread(service.install, user=principal.username,
                                           source=client_address(request))

@@ -2,9 +2,9 @@
 
 Owns the local verdicts of IoT-1005-1 5.3.1.1 (A/B installer with rollback), 5.3.1.2 (TLS
 update channel, TUF root pinned), 5.3.1.3 (scheduled checks, status), 5.4.1.1 (encrypted,
-signed packages and a clean package scan) and TAICS 5.1.4.1 (verified start). Each takes the
-audit's ``LocalContext`` and returns a ``Result``; ``compliance/registry.py`` names them
-(replacing the planned checks). Nothing here writes to the data dir.
+signed packages and a clean package scan: the one verdict of that scan) and TAICS 5.1.4.1
+(verified start). Each takes the audit's ``LocalContext`` and returns a ``Result``;
+``compliance/registry.py`` names them. Nothing here writes to the data dir.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def release_packages(ctx: LocalContext) -> Result:
     scan = ctx.package_scan()
     if not scan.clean:
         return Result.failed("Remove the secret or declare the endpoint (with its purpose) in "
-                             "compliance/pkgscan.py DECLARED_HOSTS/IPS.",
+                             "update/pkgscan.py DECLARED_HOSTS/IPS.",
                              *scan.secrets, *scan.endpoints)
     return Result.passed(
         f"release packages encrypted with {CIPHER} and signed with TUF metadata "

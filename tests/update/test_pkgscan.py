@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import vigilcam
-from vigilcam.compliance.pkgscan import scan
+from vigilcam.update.pkgscan import scan
 
 # Assembled at run time so this test file itself holds no key-shaped text.
 PEM = "-----BEGIN " + "EC PRIVATE KEY-----\nMHcCAQEE\n-----END " + "EC PRIVATE KEY-----\n"
@@ -41,7 +41,7 @@ def test_findings(tmp_path):
 
 
 def test_a_version_pin_is_not_an_address_but_the_same_digits_alone_are() -> None:
-    from vigilcam.compliance.pkgscan import ScanReport, scan_text
+    from vigilcam.update.pkgscan import ScanReport, scan_text
 
     pins = ScanReport()
     scan_text("dependencies.txt", "opencv-python-headless==5.1.0.95\nnumpy==2.2.6\n", pins)

@@ -1,4 +1,4 @@
-"""The update feature's audit checks (the registry will name them instead of the planned ones)."""
+"""The update feature's audit checks (IoT-1005-1 5.3.1.1-5.3.1.3, 5.4.1.1; TAICS 5.1.4.1)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.update.helpers import new_repository, write_code_key
+from vigilcam.compliance import checks_update as audit
 from vigilcam.compliance.model import Verdict
 from vigilcam.compliance.state import LocalContext
 from vigilcam.platform.paths import DataPaths
-from vigilcam.update import audit
 from vigilcam.update.config import UpdateConfig, UpdatePaths
 from vigilcam.update.state import StateStore, UpdateStatus, utc_now
 
