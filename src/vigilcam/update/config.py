@@ -58,6 +58,12 @@ class UpdatePaths:
         return self.root / "restart-needed"
 
     @property
+    def restart_pending(self) -> Path:
+        """Names the slot still running after an install switched ``current``; the service
+        removes it when it starts (``update.slots``)."""
+        return self.root / "restart-pending"
+
+    @property
     def install_request(self) -> Path:
         """Written when an admin asks for an install the camera service cannot do itself (its
         unit makes the install root read-only); ``vigilcam-update.path`` starts the updater."""

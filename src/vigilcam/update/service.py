@@ -62,7 +62,7 @@ class UpdateService:
         self._context = context
         self.timeout = timeout
         self.store = StateStore(self.paths.state_file)
-        self.slots = SlotManager(Path(self.config.install_root))
+        self.slots = SlotManager(Path(self.config.install_root), self.paths.restart_pending)
         self._lock = threading.Lock()
         # the package that runs now: its dependencies.txt is what the environment provides
         self.running_package = running_package or Path(vigilcam.__file__).resolve().parent

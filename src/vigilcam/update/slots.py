@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vigilcam.platform.fsutil import fsync_dir
+from vigilcam.platform.fsutil import atomic_write, fsync_dir
 from vigilcam.update import package
 from vigilcam.update.errors import RefusalKind, UpdateError
 
@@ -63,8 +63,13 @@ class InstallOutcome:
 
 
 class SlotManager:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, pending_file: Path | None = None) -> None:
         self.root = root
+        # Where "an installed update waits for a restart" is kept: the service clears it at
+        # start, so it must be writable by the service; the packaged unit makes the install
+        # root read-only for the service (ProtectSystem=strict), so devices keep it in the
+        # data dir (``UpdatePaths.restart_pending``).
+        self._pending = pending_file or root / RESTART_PENDING
 
     @property
     def current_link(self) -> Path:
@@ -155,13 +160,10 @@ class SlotManager:
 
     @property
     def _pending_file(self) -> Path:
-        return self.root / RESTART_PENDING
+        return self._pending
 
     def _write_pending(self, running: str) -> None:
-        tmp = self.root / f".{RESTART_PENDING}.{os.getpid()}.tmp"
-        tmp.write_text(running + "\n")
-        os.replace(tmp, self._pending_file)
-        fsync_dir(self.root)
+        atomic_write(self._pending, (running + "\n").encode(), mode=0o600)
 
     def running_slot_if_pending(self) -> str | None:
         """The slot the service still runs when an installed update waits for a restart."""
