@@ -31,9 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
-from vigilcam.recording.fmp4_probe import Fmp4Error
-from vigilcam.recording.playback import ExportError
-from vigilcam.recording.service import PlaybackJoiner, parse_time
+from vigilcam.media.fmp4 import Fmp4Error
+from vigilcam.recording.playback import ExportError, PlaybackJoiner
+from vigilcam.recording.service import parse_time
 from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry
 from vigilcam.web.cuttable import CuttableStreamingResponse
 from vigilcam.web.errors import ApiError, parse_body
