@@ -90,7 +90,8 @@ class SegmentSink:
         self._frag_len = int(fragment_seconds * PTS_CLOCK)
         self._seg: OpenSegment | None = None
         self._timeline = fmp4.FragmentTimeline()
-        """The open segment's fragments; each segment is a file of its own, so a new one."""
+        """Numbering and decode times of the open segment's fragments (a new one per segment:
+        each segment is a file of its own)."""
         self._pending: list[EncodedPacket] = []
         self._start_wallclock = 0.0
         self._frame_dur = PTS_CLOCK // 15
