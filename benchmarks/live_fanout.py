@@ -17,7 +17,7 @@ import asyncio
 import resource
 import time
 
-from vigilcam.media.fmp4 import Fragmenter
+from vigilcam.media.fmp4 import FragmentTimeline, init_segment
 from vigilcam.media.hub import Subscription
 from vigilcam.media.pipeline import MediaPipeline
 
@@ -31,13 +31,13 @@ def rss_mib() -> float:
 
 
 async def viewer(sub: Subscription, counter: list[int]) -> None:
-    frag = None
+    timeline = None
     async for pkt in sub:
-        if frag is None:
+        if timeline is None:
             assert sub.info is not None
-            frag = Fragmenter(sub.info)
-            frag.init_segment()
-        frag.push([pkt])
+            init_segment(sub.info)
+            timeline = FragmentTimeline(pkt.dts)
+        timeline.frame(pkt)
         counter[0] += 1
 
 

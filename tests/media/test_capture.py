@@ -22,7 +22,7 @@ from vigilcam.media.capture import (
     tls_options,
     v4l2_options,
 )
-from vigilcam.media.fmp4 import Fragmenter
+from vigilcam.media.fmp4 import FragmentTimeline, init_segment
 from vigilcam.media.h264 import parse_avcc_record
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.media.source_spec import UpstreamCredentials, UpstreamTls, parse_source
@@ -93,9 +93,8 @@ async def test_bframes_pass_through_and_fmp4_keeps_order(tmp_path: Path) -> None
     assert all(x.pts >= x.dts for x in got)
     info = p.hubs["main"].info
     assert info is not None and info.profile_idc == 100
-    frag = Fragmenter(info)
     out = tmp_path / "out.mp4"
-    out.write_bytes(frag.init_segment() + frag.push(got))
+    out.write_bytes(init_segment(info) + FragmentTimeline(got[0].dts).fragment(got))
     with av.open(str(out)) as c:
         frames = list(c.decode(video=0))
     assert len(frames) == 20
@@ -237,9 +236,8 @@ async def test_rtsp_upstream_killed_and_restarted(tmp_path: Path) -> None:
         assert got[0].keyframe
         assert len(decode(got)) == 10
         # the forwarded High-profile packets make a valid fMP4 (avcC with high-profile fields)
-        frag = Fragmenter(info)
         mp4 = tmp_path / "pt.mp4"
-        mp4.write_bytes(frag.init_segment() + frag.push(got))
+        mp4.write_bytes(init_segment(info) + FragmentTimeline(got[0].dts).fragment(got))
         probe = subprocess.run(
             ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
              "stream=profile,width,nb_read_frames", "-of", "csv=p=0", str(mp4)],

@@ -1,4 +1,5 @@
-"""fMP4 writer: init + fragments decode (ffprobe and PyAV) to the right count, size and rate."""
+"""fMP4: init + fragments decode (ffprobe and PyAV) to the right count, size and rate; the one
+fragment timeline (numbering, decode times, read-back) the live view, recorder and playback use."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import av
 import pytest
 
 from vigilcam.media.encoder import H264Encoder
-from vigilcam.media.fmp4 import Fragmenter, fragment, init_segment
+from vigilcam.media.fmp4 import Fmp4Error, FragmentTimeline, fragment, init_segment, iter_boxes
 from vigilcam.media.testsrc import TestPattern
 from vigilcam.media.types import EncodedPacket, StreamInfo
 
@@ -51,10 +52,10 @@ def test_fmp4_decodes_with_ffprobe(tmp_path: Path, per_fragment: int) -> None:
     info, packets = encode(45)
     assert len(packets) == 45 and packets[0].keyframe
     assert info.codec_string.startswith("avc1.42")
-    frag = Fragmenter(info)
-    data = frag.init_segment()
+    timeline = FragmentTimeline(packets[0].dts)
+    data = init_segment(info)
     for i in range(0, len(packets), per_fragment):
-        data += frag.push(packets[i : i + per_fragment])
+        data += timeline.fragment(packets[i : i + per_fragment], last_duration=6000)
     path = tmp_path / "out.mp4"
     path.write_bytes(data)
     s = ffprobe(path)
@@ -100,3 +101,64 @@ def test_stream_info_validation_and_avcc() -> None:
     assert rec[0] == 1 and rec[1:4] == info.sps[1:4] and rec[4] == 0xFF
     with pytest.raises(ValueError, match="sequence parameter set"):
         StreamInfo("main", 1, 1, 1.0, sps=b"\x68abc", pps=info.pps)
+
+
+def _pkt(dts: int, keyframe: bool = False) -> EncodedPacket:
+    return EncodedPacket("main", (b"\x65" if keyframe else b"\x41", b"x" * 7), dts, dts,
+                         keyframe, 0.0)
+
+
+def _moof_fields(data: bytes) -> list[tuple[int, int]]:
+    """(mfhd sequence number, tfdt decode time) of each fragment in ``data``."""
+    out = []
+    for kind, start, end in iter_boxes(data):
+        if kind == b"moof":
+            seq = int.from_bytes(data[start + 20 : start + 24], "big")
+            at = data.index(b"tfdt", start, end) + 8
+            out.append((seq, int.from_bytes(data[at : at + 8], "big")))
+    return out
+
+
+def test_timeline_numbers_fragments_and_places_decode_times() -> None:
+    timeline = FragmentTimeline(origin=90_000)
+    a = timeline.fragment([_pkt(90_000, True), _pkt(93_000)], last_duration=3000)
+    b = timeline.fragment([_pkt(96_000), _pkt(99_000)], last_duration=3000)
+    assert _moof_fields(a + b) == [(1, 0), (2, 6000)]
+    assert timeline.end == 12_000
+    with pytest.raises(ValueError):  # a fragment that cannot be made changes nothing
+        timeline.fragment([])
+    # a new init segment: decode time zero again, the numbering goes on
+    timeline.restart(500_000)
+    c = timeline.fragment([_pkt(503_000)])
+    assert _moof_fields(c) == [(3, 3000)] and timeline.end == 3000 + 3000
+    # the 32-bit sequence number wraps to 1, never 0
+    timeline.sequence = 0xFFFFFFFF
+    assert _moof_fields(timeline.fragment([_pkt(506_000)]))[0][0] == 1
+
+
+def test_timeline_frame_lasts_the_spacing_before_it() -> None:
+    """The live view's rule: the next frame is not known yet when a frame is sent."""
+    timeline = FragmentTimeline(origin=0)
+    timeline.frame(_pkt(0, True))
+    assert timeline.end == 3000  # the first frame: 1/30 s
+    timeline.frame(_pkt(6000))
+    assert timeline.end == 12_000  # 6000 + the 6000 before it
+    timeline.restart(100_000)
+    timeline.frame(_pkt(100_000, True))
+    assert timeline.end == 3000
+
+
+def test_retime_moves_a_recorded_fragment_onto_the_timeline() -> None:
+    recorded = FragmentTimeline(origin=0)
+    frag = recorded.fragment([_pkt(0, True), _pkt(3000)], last_duration=3000)
+    moof_end = iter_boxes(frag)[0][2]
+    joined = FragmentTimeline()
+    joined.fragment([_pkt(0, True)], last_duration=45_000)
+    moved = joined.retime(frag[:moof_end], shift=joined.end)
+    assert _moof_fields(moved + frag[moof_end:]) == [(2, 45_000)]
+    assert joined.end == 45_000 + 6000
+    bad = bytearray(frag[:moof_end])
+    bad[bad.index(b"tfdt") + 4] = 0  # tfdt version 0: not this writer's layout
+    with pytest.raises(Fmp4Error, match="version 0"):
+        joined.retime(bytes(bad), shift=0)
+    assert (joined.sequence, joined.end) == (2, 51_000)  # unchanged by the refusal

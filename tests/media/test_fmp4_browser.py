@@ -1,4 +1,5 @@
-"""Chromium's Media Source Extensions play our fMP4, one fragment per frame (live view path)."""
+"""Chromium's Media Source Extensions play our fMP4, one fragment per frame (live view path:
+the live view's own ``FragmentTimeline.frame``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import base64
 import pytest
 from playwright.async_api import async_playwright
 
-from vigilcam.media.fmp4 import Fragmenter
+from vigilcam.media.fmp4 import FragmentTimeline, init_segment
 
 from .test_fmp4 import encode
 
@@ -40,8 +41,8 @@ async function play(codec, chunks) {
 
 async def test_chromium_mse_plays_live_fragments() -> None:
     info, packets = encode(30, 640, 360, 15)
-    frag = Fragmenter(info)
-    chunks = [frag.init_segment()] + [frag.push([p]) for p in packets]
+    timeline = FragmentTimeline(packets[0].dts)
+    chunks = [init_segment(info)] + [timeline.frame(p) for p in packets]
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path="/usr/bin/chromium", args=["--autoplay-policy=no-user-gesture-required"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from rec_support import ListSource, looped, pattern_needles, scan_plaintext
 
+from vigilcam.media import fmp4
 from vigilcam.media.hub import StreamHub
 from vigilcam.recording import fmp4_probe
 from vigilcam.recording.planner import PlannerSettings
@@ -42,7 +43,7 @@ async def test_continuous_segments_each_play_alone_and_tile_the_timeline(store, 
     total = 0.0
     for s in segs:
         data = store.read_all(s)
-        assert fmp4_probe.iter_boxes(data)[0][0] == b"ftyp"
+        assert fmp4.iter_boxes(data)[0][0] == b"ftyp"
         dur = fmp4_probe.duration_seconds(data)
         assert dur == pytest.approx(s.end - s.start, abs=0.04)
         total += dur
@@ -204,21 +205,15 @@ def test_real_full_and_read_only_disk(tmp_path, pattern):
 async def test_a_bad_packet_drops_one_segment_and_recording_goes_on(store, pattern,
                                                                    monkeypatch):
     """A packet the muxer refuses is reported; the segments before and after are kept."""
-    import vigilcam.recording.recorder as recorder_mod
-
     info, packets = pattern
-    real = recorder_mod.fmp4
+    real = fmp4.fragment
 
-    class Picky:
-        init_segment = staticmethod(real.init_segment)
+    def picky(pkts, seq, base, **kw):
+        if any(x is packets[50] for x in pkts):
+            raise ValueError("sample refused")
+        return real(pkts, seq, base, **kw)
 
-        @staticmethod
-        def fragment(pkts, seq, base, **kw):
-            if any(x is packets[50] for x in pkts):
-                raise ValueError("sample refused")
-            return real.fragment(pkts, seq, base, **kw)
-
-    monkeypatch.setattr(recorder_mod, "fmp4", Picky)
+    monkeypatch.setattr(fmp4, "fragment", picky)
     events = []
     await Recorder(store, "main", lambda: ListSource(info, packets), settings=settings(0.5),
                    on_event=lambda *a: events.append(a)).run()

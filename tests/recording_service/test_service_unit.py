@@ -19,15 +19,15 @@ import pytest
 from tests.recording.rec_support import encode_pattern, retime
 from vigilcam.app import Device
 from vigilcam.media import fmp4
+from vigilcam.media.fmp4 import Fmp4Error
 from vigilcam.media.hub import StreamHub
 from vigilcam.media.types import EncodedPacket, StreamInfo
-from vigilcam.recording.fmp4_probe import Fmp4Error
 from vigilcam.recording.planner import PlannerSettings
+from vigilcam.recording.playback import PlaybackJoiner
 from vigilcam.recording.recorder import RecorderSettings
 from vigilcam.recording.segment_format import SegmentFormatError
 from vigilcam.recording.service import (
     MASTER_KEY_NAME,
-    PlaybackJoiner,
     RecordingService,
     parse_time,
 )
@@ -52,13 +52,10 @@ def test_parse_time_accepts_iso_and_epoch() -> None:
 
 
 def _segment(info: StreamInfo, packets: list[EncodedPacket], per_fragment: int = 15) -> bytes:
-    out = fmp4.init_segment(info)
-    base = packets[0].dts
-    for i in range(0, len(packets), per_fragment):
-        chunk = packets[i : i + per_fragment]
-        out += fmp4.fragment(chunk, i // per_fragment + 1, chunk[0].dts - base,
-                             last_duration=3000)
-    return out
+    timeline = fmp4.FragmentTimeline(origin=packets[0].dts)
+    return fmp4.init_segment(info) + b"".join(
+        timeline.fragment(packets[i : i + per_fragment], last_duration=3000)
+        for i in range(0, len(packets), per_fragment))
 
 
 def test_joiner_makes_one_continuous_decodable_stream(pattern) -> None:
@@ -93,6 +90,26 @@ def test_joiner_refuses_malformed_segments(pattern) -> None:
         PlaybackJoiner().feed(good[good.index(b"moof") - 4 :])  # no init
     with pytest.raises(Fmp4Error):
         PlaybackJoiner().feed(b"\x00\x00\x00\x08junk")
+
+
+def test_a_refused_segment_leaves_the_joined_stream_as_it_was(pattern) -> None:
+    """A segment refused half-way sends nothing and changes nothing: the next segment still
+    gets its init segment and starts where the last one sent ended."""
+    info, packets = pattern
+    small, small_packets = encode_pattern(frames=30, fps=30, width=160, height=120, gop=15)
+    broken = bytearray(_segment(small, small_packets))
+    second_tfdt = broken.index(b"tfdt", broken.index(b"tfdt") + 4)
+    broken[second_tfdt + 4] = 0  # the second fragment is not of the recorder's layout
+    joiner = PlaybackJoiner()
+    joiner.feed(_segment(info, packets[:30]))  # two fragments, 30 frames of 3000 ticks
+    with pytest.raises(Fmp4Error, match="version 0"):
+        joiner.feed(bytes(broken))
+    after = joiner.feed(_segment(small, retime(small_packets, 300)))
+    assert after.startswith(fmp4.init_segment(small))  # the new parameters are announced
+    moofs = [start for kind, start, _ in fmp4.iter_boxes(after) if kind == b"moof"]
+    seq = [int.from_bytes(after[m + 20 : m + 24], "big") for m in moofs]
+    tfdt = after.index(b"tfdt", moofs[0]) + 8
+    assert seq == [3, 4] and int.from_bytes(after[tfdt : tfdt + 8], "big") == 30 * 3000
 
 
 @dataclass

@@ -1,13 +1,19 @@
-"""Fragmented MP4 (ISO/IEC 14496-12 + 14496-15) writer for H.264 (pure; bytes in, bytes out).
+"""Fragmented MP4 (ISO/IEC 14496-12 + 14496-15) for H.264: writer, reader, timeline (pure).
 
 Owns the container the browser live view (Media Source Extensions, one fragment per frame for
 low latency) and the recorder (segments of a few seconds, later encrypted at rest, IoT-1005-1
-5.4.1.2) put video in. One video track, ID 1, timescale 90 kHz (the :data:`PTS_CLOCK`).
+5.4.1.2) put video in, and the one fragment timeline: :class:`FragmentTimeline` numbers the
+fragments of a stream and places their decode times, for the live view (``web/api_media``),
+the recorder (``recording/recorder``) and playback, which joins recorded segments into one
+stream (``recording/playback.PlaybackJoiner``). One video track, ID 1, timescale 90 kHz (the
+:data:`PTS_CLOCK`).
 
 Layout: ``init_segment`` = ftyp + moov(mvhd, trak(avc1 + avcC), mvex(trex)); each
 ``fragment`` = moof(mfhd, traf(tfhd default-base-is-moof, tfdt, trun)) + mdat with
 4-byte-length-prefixed NAL units. SPS/PPS/AUD are stripped from samples (they live in avcC),
-so a change of parameter sets needs a new init segment.
+so a change of parameter sets needs a new init segment. Reading (:func:`iter_boxes`,
+:meth:`FragmentTimeline.retime`) understands this layout and refuses others with
+:class:`Fmp4Error`.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from collections.abc import Sequence
 from .h264 import NAL_AUD, NAL_PPS, NAL_SPS, nal_type
 from .types import PTS_CLOCK, EncodedPacket, StreamInfo
 
-__all__ = ["init_segment", "fragment", "Fragmenter", "TRACK_ID", "TIMESCALE"]
+__all__ = [
+    "Fmp4Error", "FragmentTimeline", "TIMESCALE", "TRACK_ID", "fragment", "init_segment",
+    "iter_boxes",
+]
 
 TRACK_ID = 1
 TIMESCALE = PTS_CLOCK
@@ -26,6 +35,12 @@ _MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x4000000
 _SYNC_FLAGS = 0x02000000  # sample_depends_on = 2 (independent)
 _NON_SYNC_FLAGS = 0x01010000  # sample_depends_on = 1, sample_is_non_sync_sample = 1
 _SKIP_IN_SAMPLES = frozenset({NAL_SPS, NAL_PPS, NAL_AUD})
+_MAX_SEQUENCE = 0xFFFFFFFF
+_LONE_SAMPLE_DURATION = PTS_CLOCK // 30
+
+
+class Fmp4Error(Exception):
+    """The bytes are not a fragmented MP4 of the layout above."""
 
 
 def _box(kind: bytes, *payload: bytes) -> bytes:
@@ -86,6 +101,15 @@ def init_segment(info: StreamInfo) -> bytes:
     return ftyp + _box(b"moov", mvhd, trak, _box(b"mvex", trex))
 
 
+def _sample_durations(packets: Sequence[EncodedPacket], last_duration: int | None) -> list[int]:
+    """Each sample lasts until the next one's decode time; the last ``last_duration``."""
+    durations = [max(1, b.dts - a.dts) for a, b in zip(packets, packets[1:], strict=False)]
+    if last_duration is None:
+        last_duration = durations[-1] if durations else _LONE_SAMPLE_DURATION
+    durations.append(max(1, last_duration))
+    return durations
+
+
 def fragment(
     packets: Sequence[EncodedPacket],
     sequence_number: int,
@@ -101,14 +125,11 @@ def fragment(
     """
     if not packets:
         raise ValueError("a fragment needs at least one packet")
-    if not 1 <= sequence_number <= 0xFFFFFFFF:
+    if not 1 <= sequence_number <= _MAX_SEQUENCE:
         raise ValueError("fragment sequence_number must be a positive 32-bit number")
     if base_decode_time < 0:
         raise ValueError("fragment base_decode_time must not be negative")
-    durations = [max(1, b.dts - a.dts) for a, b in zip(packets, packets[1:], strict=False)]
-    if last_duration is None:
-        last_duration = durations[-1] if durations else PTS_CLOCK // 30
-    durations.append(max(1, last_duration))
+    durations = _sample_durations(packets, last_duration)
     samples = [
         b"".join(struct.pack(">I", len(n)) + n for n in p.nals
                  if nal_type(n) not in _SKIP_IN_SAMPLES)
@@ -142,32 +163,122 @@ def fragment(
     return moof + _box(b"mdat", *samples)
 
 
-class Fragmenter:
-    """Stateful helper: numbers fragments and keeps decode times on one timeline.
+def iter_boxes(
+    data: bytes, offset: int = 0, end: int | None = None
+) -> list[tuple[bytes, int, int]]:
+    """Boxes side by side in ``data[offset:end]`` as (type, start, end); stops at the first
+    incomplete box."""
+    limit = len(data) if end is None else end
+    out: list[tuple[bytes, int, int]] = []
+    pos = offset
+    while pos + 8 <= limit:
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        header = 8
+        if size == 1:
+            if pos + 16 > limit:
+                break
+            (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
+            header = 16
+        elif size == 0:
+            size = limit - pos
+        if size < header or pos + size > limit:
+            break
+        out.append((kind, pos, pos + size))
+        pos += size
+    return out
 
-    The first packet pushed (which should be a keyframe) defines time zero; a fragment never
-    starts before the end of the previous one, so the timeline has no overlap.
+
+def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int]:
+    for k, s, e in iter_boxes(data, start, end):
+        if k == kind:
+            return s, e
+    raise Fmp4Error(f"fragment has no {kind.decode()} box")
+
+
+def _trun_duration(data: bytes, start: int, end: int) -> int:
+    """Sum of the sample durations a ``trun`` box lists."""
+    flags = int.from_bytes(data[start + 9 : start + 12], "big")
+    count = int.from_bytes(data[start + 12 : start + 16], "big")
+    pos = start + 16 + (4 if flags & 0x1 else 0) + (4 if flags & 0x4 else 0)
+    if not flags & 0x100:
+        raise Fmp4Error("trun without sample durations")
+    step = 4 * sum(1 for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit)
+    if pos + step * count > end:
+        raise Fmp4Error("trun is truncated")
+    return sum(int.from_bytes(data[pos + i * step : pos + i * step + 4], "big")
+               for i in range(count))
+
+
+class FragmentTimeline:
+    """Sequence numbers and decode times of the fragments of one stream (pure).
+
+    Invariants:
+
+    - fragments are numbered 1, 2, 3, ... (``mfhd``) in the order they are made, also across
+      :meth:`restart`; the 32-bit number wraps from 2**32 - 1 to 1, never 0;
+    - a written fragment's decode time (``tfdt``) is its first sample's dts minus ``origin``
+      (never negative); a fragment read back (:meth:`retime`) keeps its recorded decode time
+      plus the shift. Nothing is re-spaced: samples keep the spacing of their dts;
+    - ``end`` is the latest decode time a sample placed since the last restart reaches;
+    - a fragment that cannot be made (bad packets, malformed box) changes nothing.
     """
 
-    def __init__(self, info: StreamInfo) -> None:
-        self.info = info
-        self.sequence_number = 0
-        self._origin: int | None = None
-        self._next_decode_time = 0
-        self._nominal = max(1, round(PTS_CLOCK / info.fps)) if info.fps > 0 else PTS_CLOCK // 30
+    def __init__(self, origin: int = 0) -> None:
+        self.origin = origin
+        """The dts that is decode time zero."""
+        self.sequence = 0
+        """Number of the last fragment made (0: none yet)."""
+        self.end = 0
+        self._previous_dts: int | None = None
 
-    def init_segment(self) -> bytes:
-        return init_segment(self.info)
+    def restart(self, origin: int) -> None:
+        """A new init segment on the same stream: decode times count from ``origin`` again,
+        the numbering goes on."""
+        self.origin = origin
+        self.end = 0
+        self._previous_dts = None
 
-    def push(self, packets: Sequence[EncodedPacket]) -> bytes:
-        """The fragment for ``packets`` (one per frame for live view, or a whole segment)."""
+    def _next_sequence(self) -> int:
+        return self.sequence % _MAX_SEQUENCE + 1
+
+    def _commit(self, sequence: int, end: int) -> None:
+        self.sequence = sequence
+        self.end = max(self.end, end)
+
+    def fragment(self, packets: Sequence[EncodedPacket], *,
+                 last_duration: int | None = None) -> bytes:
+        """The next fragment, holding ``packets`` (decode order); its last sample lasts
+        ``last_duration`` ticks (default: the spacing before it, 1/30 s for a lone sample)."""
         if not packets:
             raise ValueError("a fragment needs at least one packet")
-        if self._origin is None:
-            self._origin = packets[0].dts
-        base = max(self._next_decode_time, packets[0].dts - self._origin)
-        self.sequence_number += 1
-        data = fragment(packets, self.sequence_number, base, last_duration=self._nominal)
-        span = packets[-1].dts - packets[0].dts + self._nominal
-        self._next_decode_time = base + max(1, span)
+        base = max(0, packets[0].dts - self.origin)
+        durations = _sample_durations(packets, last_duration)
+        sequence = self._next_sequence()
+        data = fragment(packets, sequence, base, last_duration=durations[-1])
+        self._commit(sequence, base + sum(durations))
+        self._previous_dts = packets[-1].dts
         return data
+
+    def frame(self, packet: EncodedPacket) -> bytes:
+        """One fragment for one frame, made before the next frame exists (live view): it
+        lasts as long as the spacing before it, 1/30 s for the first frame after a restart."""
+        last = None if self._previous_dts is None else packet.dts - self._previous_dts
+        return self.fragment([packet], last_duration=last)
+
+    def retime(self, moof: bytes, shift: int) -> bytes:
+        """A ``moof`` read back from a file of this layout, numbered as the next fragment and
+        moved ``shift`` ticks later (its ``mdat`` follows unchanged). Raises Fmp4Error."""
+        mfhd = _child(moof, 8, len(moof), b"mfhd")
+        traf = _child(moof, 8, len(moof), b"traf")
+        tfdt = _child(moof, traf[0] + 8, traf[1], b"tfdt")
+        trun = _child(moof, traf[0] + 8, traf[1], b"trun")
+        if moof[tfdt[0] + 8] != 1:
+            raise Fmp4Error("tfdt version 0 is not supported")
+        decode_time = shift + int.from_bytes(moof[tfdt[0] + 12 : tfdt[0] + 20], "big")
+        end = decode_time + _trun_duration(moof, *trun)
+        sequence = self._next_sequence()
+        out = bytearray(moof)
+        out[mfhd[0] + 12 : mfhd[0] + 16] = sequence.to_bytes(4, "big")
+        out[tfdt[0] + 12 : tfdt[0] + 20] = decode_time.to_bytes(8, "big")
+        self._commit(sequence, end)
+        return bytes(out)

@@ -1,45 +1,19 @@
 """Reading decrypted fragmented MP4 in memory: where it can be cut, how long it plays.
 
 Owns the repair rule for a torn segment (IoT-1005-1 5.6.1.1): keep the init segment and every
-complete ``moof`` + ``mdat`` pair, drop the tail. Works on bytes in memory only; plaintext
-never reaches the disk (IoT-1005-1 5.4.1.2).
+complete ``moof`` + ``mdat`` pair, drop the tail. Boxes are read with ``media/fmp4``, the home
+of the container. Works on bytes in memory only; plaintext never reaches the disk (IoT-1005-1
+5.4.1.2).
 """
 
 from __future__ import annotations
 
 import io
-import struct
 from fractions import Fraction
 
 import av
 
-
-class Fmp4Error(Exception):
-    """The bytes are not a playable fragmented MP4."""
-
-
-def iter_boxes(
-    data: bytes, offset: int = 0, end: int | None = None
-) -> list[tuple[bytes, int, int]]:
-    """Top-level boxes as (type, start, end); stops at the first incomplete box."""
-    limit = len(data) if end is None else end
-    out: list[tuple[bytes, int, int]] = []
-    pos = offset
-    while pos + 8 <= limit:
-        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        header = 8
-        if size == 1:
-            if pos + 16 > limit:
-                break
-            (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
-            header = 16
-        elif size == 0:
-            size = limit - pos
-        if size < header or pos + size > limit:
-            break
-        out.append((kind, pos, pos + size))
-        pos += size
-    return out
+from vigilcam.media.fmp4 import Fmp4Error, iter_boxes
 
 
 def usable_prefix(data: bytes) -> int:

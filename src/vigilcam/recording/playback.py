@@ -1,18 +1,20 @@
 """Playback and export of recordings: decrypt in memory, never write plaintext to disk.
 
-Owns how recorded segments are turned back into video. Serves IoT-1005-1 5.4.1.2 (plaintext
-exists only in memory, and in the export file the owner asked for), and the integrity promise
-of the segment format: a segment that fails authentication, or whose place on the timeline in
-the index is not the one it was recorded at, is refused with an error naming it and skipped:
-the others still play, an export keeps the gap where it was (never footage at the wrong time)
-and lists it in ``segments_refused``, and ``on_error`` tells the edge. Permission checks and
-access events belong to the edge that calls this (web/CLI), which passes ``on_error`` to
-record refusals.
+Owns how recorded segments are turned back into video: one continuous fMP4 stream for playback
+(``PlaybackJoiner``, on the fragment timeline of ``media/fmp4``) and a standard MP4 for export.
+Serves IoT-1005-1 5.4.1.2 (plaintext exists only in memory, and in the export file the owner
+asked for), and the integrity promise of the segment format: a segment that fails
+authentication, or whose place on the timeline in the index is not the one it was recorded at,
+is refused with an error naming it and skipped: the others still play, an export keeps the gap
+where it was (never footage at the wrong time) and lists it in ``segments_refused``, and
+``on_error`` tells the edge. Permission checks and access events belong to the edge that calls
+this (web/CLI), which passes ``on_error`` to record refusals.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Executor
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import av
 
+from vigilcam.media.fmp4 import Fmp4Error, FragmentTimeline, iter_boxes
 from vigilcam.recording.index import SegmentRecord
 from vigilcam.recording.segment_format import SegmentFormatError
 from vigilcam.recording.store import SegmentStore
@@ -41,6 +44,40 @@ class PlaybackSegment:
     """A whole fMP4 file (init segment + fragments), authenticated and decrypted."""
     offset: float = 0.0
     """Seconds into this segment where the requested time is (seek within the first one)."""
+
+
+class PlaybackJoiner:
+    """Whole-segment fMP4 files in, ONE continuous fMP4 stream out (pure, in memory).
+
+    Each recorded segment is a complete file whose decode times start at zero. For a player
+    (browser MSE, ffmpeg, PyAV) the joiner sends the init segment once (again only when the
+    stream parameters change) and puts every fragment on one :class:`FragmentTimeline`:
+    renumbered, and moved to start where the previous segment ends, so decode times keep
+    rising across segments. Nothing is re-encoded or written anywhere. A segment that is not
+    of the recorder's layout is refused whole (Fmp4Error) and leaves the stream as it was.
+    """
+
+    def __init__(self) -> None:
+        self._init: bytes | None = None
+        self._timeline = FragmentTimeline()
+
+    def feed(self, data: bytes) -> bytes:
+        """The bytes to send for one decrypted segment (raises Fmp4Error when malformed)."""
+        boxes = iter_boxes(data)
+        kinds = [b[0] for b in boxes]
+        if len(kinds) < 2 or kinds[0] != b"ftyp" or kinds[1] != b"moov":
+            raise Fmp4Error("segment does not start with ftyp + moov")
+        init = data[boxes[0][1] : boxes[1][2]]
+        out = bytearray() if init == self._init else bytearray(init)
+        timeline = copy.copy(self._timeline)  # committed only when the whole segment reads
+        shift = timeline.end
+        for kind, start, end in boxes[2:]:
+            if kind == b"moof":
+                out += timeline.retime(data[start:end], shift)
+            elif kind == b"mdat":
+                out += data[start:end]
+        self._init, self._timeline = init, timeline
+        return bytes(out)
 
 
 def _read(store: SegmentStore, rec: SegmentRecord, on_error: ErrorSink | None) -> bytes | None:

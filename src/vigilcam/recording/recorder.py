@@ -89,11 +89,11 @@ class SegmentSink:
         self.stream = stream
         self._frag_len = int(fragment_seconds * PTS_CLOCK)
         self._seg: OpenSegment | None = None
+        self._timeline = fmp4.FragmentTimeline()
+        """Numbering and decode times of the open segment's fragments (a new one per segment:
+        each segment is a file of its own)."""
         self._pending: list[EncodedPacket] = []
-        self._first_dts = 0
         self._start_wallclock = 0.0
-        self._seq = 1
-        self._last_dts = 0
         self._frame_dur = PTS_CLOCK // 15
         self.committed = 0
         self.leftovers: list[SegmentRecord] = []
@@ -137,10 +137,8 @@ class SegmentSink:
         if self._seg is not None:
             self._close()
         first = op.packets[0]
-        self._first_dts = first.dts
-        self._last_dts = first.dts
+        self._timeline = fmp4.FragmentTimeline(origin=first.dts)
         self._start_wallclock = first.wallclock
-        self._seq = 1
         self._pending = []
         self._frame_dur = max(1, int(PTS_CLOCK / info.fps)) if info.fps > 0 else PTS_CLOCK // 15
         self._seg = self.store.open_segment(self.stream, first.wallclock, op.trigger)
@@ -164,20 +162,14 @@ class SegmentSink:
             return
         last = self._pending[-1].dts
         duration = next_dts - last if next_dts is not None and next_dts > last else self._frame_dur
-        data = fmp4.fragment(
-            self._pending, self._seq, self._pending[0].dts - self._first_dts,
-            last_duration=duration,
-        )
-        self._seg.write(data)
-        self._seq += 1
-        self._last_dts = last + duration
+        self._seg.write(self._timeline.fragment(self._pending, last_duration=duration))
         self._pending = []
 
     def _close(self) -> int:
         if self._seg is None:
             return 0
         self._flush()
-        end = self._start_wallclock + (self._last_dts - self._first_dts) / PTS_CLOCK
+        end = self._start_wallclock + self._timeline.end / PTS_CLOCK
         self._seg.commit(end)
         self._seg = None
         self.committed += 1

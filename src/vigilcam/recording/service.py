@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vigilcam.recording.erase import DeleteReport, delete_range, erase_all
-from vigilcam.recording.fmp4_probe import Fmp4Error, iter_boxes
 from vigilcam.recording.index import SegmentRecord
 from vigilcam.recording.planner import MODES, RecordMode
 from vigilcam.recording.playback import (
@@ -139,75 +138,6 @@ def list_recordings(
 ) -> Listing:
     segments = store.index.query(start, end, stream)
     return Listing(segments, timeline(segments))
-
-
-class PlaybackJoiner:
-    """Whole-segment fMP4 files in, ONE continuous fMP4 stream out (pure, in memory).
-
-    Each recorded segment is a complete file whose decode times start at zero. For a player
-    (browser MSE, ffmpeg, PyAV) the joiner sends the init segment once (again only when the
-    stream parameters change) and renumbers every fragment and shifts its ``tfdt`` so decode
-    times keep rising across segments. Nothing is re-encoded or written anywhere.
-    """
-
-    def __init__(self) -> None:
-        self._init: bytes | None = None
-        self._seq = 0
-        self._base = 0
-        """Decode time (track timescale) where the next segment starts."""
-
-    @staticmethod
-    def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int]:
-        for k, s, e in iter_boxes(data, start, end):
-            if k == kind:
-                return s, e
-        raise Fmp4Error(f"fragment has no {kind.decode()} box")
-
-    @staticmethod
-    def _trun_duration(data: bytes, start: int, end: int) -> int:
-        flags = int.from_bytes(data[start + 9 : start + 12], "big")
-        count = int.from_bytes(data[start + 12 : start + 16], "big")
-        pos = start + 16 + (4 if flags & 0x1 else 0) + (4 if flags & 0x4 else 0)
-        if not flags & 0x100:
-            raise Fmp4Error("trun without sample durations")
-        step = 4 * sum(1 for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit)
-        if pos + step * count > end:
-            raise Fmp4Error("trun is truncated")
-        return sum(int.from_bytes(data[pos + i * step : pos + i * step + 4], "big")
-                   for i in range(count))
-
-    def feed(self, data: bytes) -> bytes:
-        """The bytes to send for one decrypted segment (raises Fmp4Error when malformed)."""
-        boxes = iter_boxes(data)
-        kinds = [b[0] for b in boxes]
-        if len(kinds) < 2 or kinds[0] != b"ftyp" or kinds[1] != b"moov":
-            raise Fmp4Error("segment does not start with ftyp + moov")
-        out = bytearray()
-        init = data[boxes[0][1] : boxes[1][2]]
-        if init != self._init:
-            out += init
-            self._init = init
-        buf = bytearray(data)
-        seg_end = self._base
-        for kind, start, end in boxes[2:]:
-            if kind == b"moof":
-                self._seq += 1
-                mfhd = self._child(data, start + 8, end, b"mfhd")
-                buf[mfhd[0] + 12 : mfhd[0] + 16] = (self._seq & 0xFFFFFFFF).to_bytes(4, "big")
-                traf = self._child(data, start + 8, end, b"traf")
-                tfdt = self._child(data, traf[0] + 8, traf[1], b"tfdt")
-                trun = self._child(data, traf[0] + 8, traf[1], b"trun")
-                if data[tfdt[0] + 8] != 1:
-                    raise Fmp4Error("tfdt version 0 is not supported")
-                old = int.from_bytes(data[tfdt[0] + 12 : tfdt[0] + 20], "big")
-                new = self._base + old
-                buf[tfdt[0] + 12 : tfdt[0] + 20] = new.to_bytes(8, "big")
-                seg_end = max(seg_end, new + self._trun_duration(data, *trun))
-                out += buf[start:end]
-            elif kind == b"mdat":
-                out += buf[start:end]
-        self._base = seg_end
-        return bytes(out)
 
 
 class RecordingService:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from vigilcam.media.fmp4 import Fmp4Error
 from vigilcam.platform.fsutil import fsync_dir
 from vigilcam.recording import fmp4_probe
 from vigilcam.recording.index import SegmentIndex, SegmentRecord
@@ -100,7 +101,7 @@ def repair_fmp4(plaintext: bytes) -> tuple[bytes, float] | None:
     data = plaintext[:cut]
     try:
         return data, fmp4_probe.duration_seconds(data)
-    except fmp4_probe.Fmp4Error:
+    except Fmp4Error:
         return None
 
 
@@ -351,7 +352,7 @@ class SegmentStore:
             try:
                 plain = self.read_all(rec)
                 duration = fmp4_probe.duration_seconds(plain)
-            except (SegmentFormatError, fmp4_probe.Fmp4Error) as exc:
+            except (SegmentFormatError, Fmp4Error) as exc:
                 path.unlink()
                 fsync_dir(path.parent)
                 if not partial.exists():
@@ -378,7 +379,7 @@ class SegmentStore:
         if saved.complete:
             try:
                 duration = fmp4_probe.duration_seconds(saved.plaintext)
-            except fmp4_probe.Fmp4Error:
+            except Fmp4Error:
                 pass
             else:
                 fd = os.open(partial, os.O_RDONLY)

@@ -29,7 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from vigilcam.auth.permissions import Permission
 from vigilcam.media import fmp4
 from vigilcam.media.pipeline import MediaUnavailable
-from vigilcam.media.types import EncodedPacket, StreamInfo
+from vigilcam.media.types import StreamInfo
 from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, admission_of, authorize, client_address, device_of
@@ -232,10 +232,9 @@ async def _goodbye(ws: WebSocket, revoked: str | None) -> None:
 
 
 async def _pump(ws: WebSocket, subscription: Any) -> None:
+    """One fragment per frame on one timeline; a new init segment when the stream changes."""
     info: StreamInfo | None = None
-    sequence = 0
-    base: int | None = None
-    previous: EncodedPacket | None = None
+    timeline = fmp4.FragmentTimeline()
     async for packet in subscription:
         current = subscription.info
         if packet.keyframe and current is not None and current != info:
@@ -243,15 +242,9 @@ async def _pump(ws: WebSocket, subscription: Any) -> None:
             await ws.send_json({"type": "init", "codec": info.codec_string,
                                 "width": info.width, "height": info.height})
             await ws.send_bytes(fmp4.init_segment(info))
-            base = packet.dts
-            previous = None
-        if info is None or base is None:
-            continue
-        duration = (packet.dts - previous.dts) if previous else None
-        sequence += 1
-        await ws.send_bytes(fmp4.fragment([packet], sequence, max(0, packet.dts - base),
-                                          last_duration=duration))
-        previous = packet
+            timeline.restart(packet.dts)
+        if info is not None:
+            await ws.send_bytes(timeline.frame(packet))
 
 
 async def _watch_state(ws: WebSocket, media: MediaPipeline, viewers: ViewerRegistry) -> None:

@@ -24,6 +24,7 @@ import datetime as dt
 import os
 import weakref
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -31,10 +32,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
-from vigilcam.recording.fmp4_probe import Fmp4Error
-from vigilcam.recording.playback import ExportError
-from vigilcam.recording.service import PlaybackJoiner, parse_time
-from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry
+from vigilcam.media.fmp4 import Fmp4Error
+from vigilcam.recording.playback import ExportError, PlaybackJoiner
+from vigilcam.recording.service import parse_time
+from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry, ViewingSession
+from vigilcam.viewers.revocation import Admission
 from vigilcam.web.cuttable import CuttableStreamingResponse
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, admission_of, client_address, device_of
@@ -128,6 +130,53 @@ def _iso(t: float) -> str:
         "+00:00", "Z")
 
 
+def _admitted(request: Request, principal: Principal, permission: P) -> Admission:
+    """What the stream is re-checked against while it runs (the account may be gone already)."""
+    admission = admission_of(request, principal, permission)
+    if admission is None:
+        raise ApiError(401, "login required")
+    return admission
+
+
+@dataclass(frozen=True)
+class _Viewing:
+    """One recording streamed to one viewer: its viewing session, and ``ended``, set (from any
+    thread) when an admin ends the session or its grant is gone, which cuts the body."""
+
+    viewers: ViewerRegistry
+    session: ViewingSession
+    ended: asyncio.Event
+
+    def close(self, reason: str) -> None:
+        self.viewers.closed(self.session, reason=reason)
+
+    def respond(self, body: AsyncIterator[bytes], headers: dict[str, str]) -> Response:
+        # A client gone before the first byte: the generator never runs its finally; the
+        # session must still end (no viewer may stay listed forever).
+        weakref.finalize(body, self.viewers.closed, self.session, "aborted")
+        return CuttableStreamingResponse(body, self.ended, media_type="video/mp4",
+                                         headers=headers)
+
+
+def _open_viewing(request: Request, principal: Principal, admission: Admission,
+                  kind: str) -> _Viewing:
+    """Open the viewing session of a playback or export (503 while privacy mode is on)."""
+    viewers = _viewers(request)
+    ended = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def cut() -> None:  # an admin ended this viewing session, or its grant is gone
+        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the response
+            loop.call_soon_threadsafe(ended.set)
+
+    try:
+        session = viewers.open(principal.username, client_address(request), kind, "main",
+                               close=cut, admission=admission)
+    except PrivacyModeOn as exc:
+        raise ApiError(503, str(exc)) from None
+    return _Viewing(viewers, session, ended)
+
+
 async def recordings_list(request: Request, principal: Principal) -> Response:
     """Recorded segments and timeline spans in [from, to) (both optional)."""
     q = Query(request, {"from", "to", "limit"})
@@ -161,29 +210,15 @@ async def recordings_play(request: Request, principal: Principal) -> Response:
     if not listing.segments:
         raise ApiError(404, "nothing was recorded in that range")
     first = listing.segments[0]
-    viewers = _viewers(request)
-    ended = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def cut() -> None:  # an admin ended this viewing session, or its grant is gone
-        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the response
-            loop.call_soon_threadsafe(ended.set)
-
-    admission = admission_of(request, principal, P.VIEW_RECORDINGS)
-    if admission is None:
-        raise ApiError(401, "login required")
-    try:
-        session = viewers.open(principal.username, client_address(request), "playback", "main",
-                               close=cut, admission=admission)
-    except PrivacyModeOn as exc:
-        raise ApiError(503, str(exc)) from None
+    viewing = _open_viewing(request, principal, _admitted(request, principal, P.VIEW_RECORDINGS),
+                            "playback")
 
     async def body() -> AsyncIterator[bytes]:
         joiner = PlaybackJoiner()
         reason = "ended"
         try:
             async for seg in service.playback(start, end):
-                if ended.is_set():
+                if viewing.ended.is_set():
                     reason = "terminated"
                     break
                 try:
@@ -194,17 +229,13 @@ async def recordings_play(request: Request, principal: Principal) -> Response:
                     continue
                 yield data
         finally:
-            viewers.closed(session, reason=reason)
+            viewing.close(reason)
 
     offset = max(0.0, start - first.start)
-    stream = body()
-    # A client gone before the first byte: the generator never runs its finally; the session
-    # must still end (no viewer may stay listed forever).
-    weakref.finalize(stream, viewers.closed, session, "aborted")
-    return CuttableStreamingResponse(stream, ended, media_type="video/mp4", headers={
+    return viewing.respond(body(), {
         "X-Playback-Start": f"{first.start:.3f}",
         "X-Playback-Offset": f"{offset:.3f}",
-        "X-Viewing-Session": session.id,
+        "X-Viewing-Session": viewing.session.id,
     })
 
 
@@ -240,55 +271,45 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
         raise ApiError(404, "nothing was recorded in that range")
     if sum(s.size for s in listing.segments) > MAX_EXPORT_BYTES:
         raise ApiError(413, "that range is too large for one export; choose a shorter range")
-    viewers = _viewers(request)
     device = device_of(request)
     source = client_address(request)
-    ended = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def cut() -> None:  # an admin ended this viewing session, or its grant is gone
-        with contextlib.suppress(RuntimeError):  # the loop is gone: so is the response
-            loop.call_soon_threadsafe(ended.set)
-
-    admission = admission_of(request, principal, P.EXPORT_RECORDINGS)
-    if admission is None:
-        raise ApiError(401, "login required")
+    admission = _admitted(request, principal, P.EXPORT_RECORDINGS)
     gate: WorkGate = request.app.state.export_gate
     ticket = gate.enter(principal.username)
     if ticket is None:
         raise ApiError(429, "other exports are running; try again when they have finished",
                        headers={"Retry-After": "10"})
     try:
-        session = viewers.open(principal.username, source, "export", "main", close=cut,
-                               admission=admission)
-    except PrivacyModeOn as exc:
+        viewing = _open_viewing(request, principal, admission, "export")
+    except ApiError:
         ticket()
-        raise ApiError(503, str(exc)) from None
+        raise
     fd, path = _memfd_export_path()
     try:
         result = await service.export(start, end, path)
     except ExportError as exc:
         os.close(fd)
         ticket()
-        viewers.closed(session, reason="failed")
+        viewing.close("failed")
         device.record("recording.exported", result="failure", user=principal.username,
                       source=source, start=_iso(start), end=_iso(end), error=str(exc)[:200])
         raise ApiError(404, str(exc)) from None
     except BaseException:
         os.close(fd)
         ticket()
-        viewers.closed(session, reason="failed")
+        viewing.close("failed")
         raise
-    if session.revoked is not None:  # withdrawn while the MP4 was being built
+    if viewing.session.revoked is not None:  # withdrawn while the MP4 was being built
         os.close(fd)
         ticket()
-        raise ApiError(403, f"export stopped: {session.revoked}")
+        raise ApiError(403, f"export stopped: {viewing.session.revoked}")
     size = os.fstat(fd).st_size
     device.record("recording.exported", user=principal.username, source=source,
                   start=_iso(start), end=_iso(end), segments=len(result.segments_used),
                   refused=len(result.segments_refused), duration=round(result.duration, 3),
                   bytes=size)
     release = _Release(fd, ticket)
+    loop = asyncio.get_running_loop()
 
     async def body() -> AsyncIterator[bytes]:
         offset = 0
@@ -301,15 +322,12 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
                 yield chunk
         finally:
             release()
-            viewers.closed(session, reason="done" if offset >= size else "aborted")
+            viewing.close("done" if offset >= size else "aborted")
 
     stream = body()
-    # Never started (client gone first): free the in-memory file and end the session anyway.
-    weakref.finalize(stream, release)
-    weakref.finalize(stream, viewers.closed, session, "aborted")
-
+    weakref.finalize(stream, release)  # never started (client gone first): free the file too
     name = f"vigilcam-{_iso(start)}-{_iso(end)}.mp4".replace(":", "")
-    return CuttableStreamingResponse(stream, ended, media_type="video/mp4", headers={
+    return viewing.respond(stream, {
         "Content-Length": str(size),
         "Content-Disposition": f'attachment; filename="{name}"',
         "X-Export-Duration": f"{result.duration:.3f}",
