@@ -3,6 +3,10 @@
 Serves IoT-1005-1 5.4.2.1 (HSTS keeps browsers on TLS), 5.5.2.1 (body sizes capped before
 parsing) and TAICS 5.2.6.1 (web management interface security: a CSP without inline script,
 no framing, no MIME sniffing, no caching of API and auth pages, no server version).
+
+The UI's static files (``/static/``) may be cached but are revalidated on every use
+(``no-cache``, answered 304 by ETag): the UI is a graph of ES modules, and a browser that
+mixed modules of two releases after an update would break; ``no-store`` everywhere else.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ BASE_HEADERS: list[tuple[bytes, bytes]] = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 NO_STORE = (b"cache-control", b"no-store")
+REVALIDATE = (b"cache-control", b"no-cache")
 
 
 class SecurityHeadersMiddleware:
@@ -47,8 +52,8 @@ class SecurityHeadersMiddleware:
                 ]
                 present = {k.lower() for k, _ in headers}
                 headers += [h for h in BASE_HEADERS if h[0] not in present]
-                if not cacheable and b"cache-control" not in present:
-                    headers.append(NO_STORE)
+                if b"cache-control" not in present:
+                    headers.append(REVALIDATE if cacheable else NO_STORE)
                 message["headers"] = headers
             await send(message)
 

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from vigilcam.auth.permissions import Permission
 from vigilcam.web import api_core, ui
@@ -26,6 +25,7 @@ from vigilcam.web.schemas import (
     UserCreateBody,
     UserUpdateBody,
 )
+from vigilcam.web.ui_assets import UiAssets
 
 P = Permission
 
@@ -72,5 +72,5 @@ def build_routes(
         routes.append(Route(spec.path, endpoint, methods=[spec.method]))
     for sock in sockets:
         routes.append(WebSocketRoute(sock.path, sock.handler))
-    routes.append(Mount("/static", StaticFiles(directory=static_dir), name="static"))
+    routes.append(Mount("/static", UiAssets(directory=static_dir), name="static"))
     return routes
