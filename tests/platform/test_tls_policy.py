@@ -83,3 +83,35 @@ def test_the_process_entry_sets_the_policy_before_pyav_loads() -> None:
     """, env_policy=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "None"
+
+
+def test_ffmpeg_tls_protocol_has_no_version_or_cipher_option() -> None:
+    """Why the policy goes through GnuTLS's default priority: FFmpeg's ``tls`` protocol (as
+    linked in the PyAV wheel) offers only these options. If a version or cipher option appears,
+    this fails: hand the policy to FFmpeg through it (platform/tls.ffmpeg_client_options)."""
+    out = _run("""
+        import ctypes
+        import av
+        def lib(name):
+            return ctypes.CDLL(next(line.split()[-1] for line in open("/proc/self/maps")
+                                    if f"/lib{name}" in line))
+        fmt, util = lib("avformat"), lib("avutil")
+        class AVOption(ctypes.Structure):  # the first two fields of FFmpeg's AVOption
+            _fields_ = [("name", ctypes.c_char_p), ("help", ctypes.c_char_p)]
+        fmt.avio_protocol_get_class.restype = ctypes.c_void_p
+        fmt.avio_protocol_get_class.argtypes = [ctypes.c_char_p]
+        util.av_opt_next.restype = ctypes.POINTER(AVOption)
+        util.av_opt_next.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        holder = ctypes.c_void_p(fmt.avio_protocol_get_class(b"tls"))
+        option, names = util.av_opt_next(ctypes.byref(holder), None), []
+        while option:
+            names.append(option.contents.name.decode())
+            option = util.av_opt_next(ctypes.byref(holder), option)
+        print(" ".join(names))
+    """, env_policy=True)
+    assert out.returncode == 0, out.stderr
+    names = set(out.stdout.split())
+    assert {"tls_verify", "ca_file", "verifyhost"} <= names, names
+    assert names <= {"listen", "http_proxy", "external_sock", "use_srtp", "mtu", "cert_pem",
+                     "key_pem", "ca_file", "cafile", "tls_verify", "verify", "cert_file",
+                     "cert", "key_file", "key", "verifyhost"}, names

@@ -4,7 +4,10 @@ Owns reading frames from the configured source and surviving its loss (IoT-1005-
 return to normal operation; TAICS 5.1.2.1 signal loss alert). There is no shell-command or
 pipe source: every source is opened by PyAV in this process. Upstream credentials go into the
 URL handed to FFmpeg only; every message leaving this module is built from the exception type
-and errno text, then scrubbed of the credentials (IoT-1005-1 5.4.2.2).
+and errno text, then scrubbed of the credentials (IoT-1005-1 5.4.2.2). An ``rtsps://``
+upstream gets its TLS options from the one client policy (``platform/tls.py``,
+docs/upstream-tls.md): TLS >= 1.2 with ECDHE AES-GCM in FFmpeg's GnuTLS, or the source is
+refused (IoT-1005-1 5.4.2.1).
 
 Readers are blocking and run in the capture thread started by :class:`CaptureWorker`, which
 is started and stopped by the pipeline (no hidden threads).

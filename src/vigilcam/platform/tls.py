@@ -11,9 +11,10 @@ Policy (a reviewer judges TLS by reading this file):
 - No compression (CRIME), no renegotiation, no session tickets (forward secrecy of resumption).
 - Clients verify the peer certificate and host name unless the caller pins a certificate.
 - Upstream cameras are read by FFmpeg (through PyAV), whose TLS is GnuTLS in the PyAV wheel,
-  not Python's ``ssl``. FFmpeg's ``tls`` protocol takes no version or cipher option (only
-  ``tls_verify``, ``ca_file``, ``cert_file``, ``key_file``, ``verifyhost`` and the listener
-  ones) and calls ``gnutls_set_default_priority``. So the same policy is handed to GnuTLS as
+  not Python's ``ssl``. FFmpeg's ``tls`` protocol options (as the wheel's libavformat lists
+  them: ``tls_verify``, ``ca_file``, ``verifyhost``, ``cert_file``, ``key_file``, ``listen``,
+  ``http_proxy`` and the DTLS ones) set no version and no cipher, and its GnuTLS backend calls
+  ``gnutls_set_default_priority``. So the same policy is handed to GnuTLS as
   its default priority string (``GNUTLS_PRIORITY``, from the same suite table), through a
   config file named by ``GNUTLS_SYSTEM_PRIORITY_FILE``. GnuTLS reads that variable ONCE, when
   the library loads (``import av``): ``native_library_environment()`` is applied by the process
