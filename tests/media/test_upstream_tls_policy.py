@@ -11,8 +11,6 @@ suite on TLS 1.2 or TLS 1.3 delivers video.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
@@ -22,11 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
+from tests.extras.certs import self_signed
 from vigilcam.media.capture import SourceError, make_reader
 from vigilcam.media.source_spec import UpstreamTls, parse_source
 
@@ -35,28 +30,6 @@ from .test_capture import free_port, start_rtsp_upstream, stop_proc
 pytestmark = [pytest.mark.timeout(90), pytest.mark.peer]
 
 V = ssl.TLSVersion
-
-
-def certificate(tmp: Path, kind: str) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else rsa.generate_private_key(
-        public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "weak-camera")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / f"{kind}-cert.pem", tmp / f"{kind}-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 class TlsFront:
@@ -137,7 +110,8 @@ def camera(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Camera]:
     port = free_port()
     proc = start_rtsp_upstream(port)
     try:
-        yield Camera(port, {"ec": certificate(tmp, "ec"), "rsa": certificate(tmp, "rsa")})
+        yield Camera(port, {"ec": self_signed(tmp, "ec-camera"),
+                            "rsa": self_signed(tmp, "rsa-camera", rsa_key=True)})
     finally:
         stop_proc(proc)
 
@@ -158,20 +132,23 @@ def first_frames(port: int, cafile: Path) -> int:
         reader.close()
 
 
+# case -> certificate, versions offered, suites offered, why the handshake must fail
 WEAK = {
-    "TLS 1.0 only": ("ec", (V.TLSv1, V.TLSv1), "ALL:@SECLEVEL=0"),
-    "TLS 1.1 only": ("ec", (V.TLSv1_1, V.TLSv1_1), "ALL:@SECLEVEL=0"),
-    "TLS 1.2 CBC-SHA1": ("ec", (V.TLSv1_2, V.TLSv1_2), "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0"),
-    "TLS 1.2 RSA key exchange": ("rsa", (V.TLSv1_2, V.TLSv1_2), "AES128-GCM-SHA256"),
+    "TLS 1.0 only": ("ec", (V.TLSv1, V.TLSv1), "ALL:@SECLEVEL=0", "UNSUPPORTED_PROTOCOL"),
+    "TLS 1.1 only": ("ec", (V.TLSv1_1, V.TLSv1_1), "ALL:@SECLEVEL=0", "UNSUPPORTED_PROTOCOL"),
+    "TLS 1.2 CBC-SHA1": ("ec", (V.TLSv1_2, V.TLSv1_2), "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0",
+                         "NO_SHARED_CIPHER"),
+    "TLS 1.2 RSA key exchange": ("rsa", (V.TLSv1_2, V.TLSv1_2), "AES128-GCM-SHA256",
+                                 "NO_SHARED_CIPHER"),
     "TLS 1.2 outside the suite list": ("ec", (V.TLSv1_2, V.TLSv1_2),
-                                       "ECDHE-ECDSA-CHACHA20-POLY1305"),
+                                       "ECDHE-ECDSA-CHACHA20-POLY1305", "NO_SHARED_CIPHER"),
 }
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # ssl.TLSVersion.TLSv1, on purpose
 @pytest.mark.parametrize("case", sorted(WEAK))
 def test_a_camera_below_the_policy_is_refused(camera: Camera, case: str) -> None:
-    kind, versions, ciphers = WEAK[case]
+    kind, versions, ciphers, reason = WEAK[case]
     cert = camera.certs[kind]
     front = TlsFront(server_context(cert, versions, ciphers), camera.rtsp_port)
     try:
@@ -184,6 +161,7 @@ def test_a_camera_below_the_policy_is_refused(camera: Camera, case: str) -> None
         front.close()
     assert front.handshakes == [], f"{case}: FFmpeg negotiated {front.handshakes}"
     assert front.failures, f"{case}: no handshake was attempted"
+    assert all(reason in failure for failure in front.failures), front.failures
 
 
 @pytest.mark.parametrize("case", ["TLS 1.2 ECDHE-ECDSA-AES256-GCM", "TLS 1.3"])
