@@ -13,6 +13,9 @@ The anchor file (``keys/anchor.json``, beside the key-encryption key, 0600) hold
     seclog_mac   that record's MAC
     hmac         HMAC-SHA256 over the fields above, key derived from the KEK (HKDF-SHA256)
 
+written and verified by ``platform/macfile.py`` (the one keyed state-file format), under the
+file lock of ``platform/fsutil.exclusive_lock``.
+
 Invariants:
 - Counters only go up: ``advance`` keeps the larger of the stored and the offered value, under
   an exclusive file lock, so writers in several processes (the service and a CLI run) never
