@@ -8,14 +8,17 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(folder: Path, name: str = "syslog") -> tuple[Path, Path]:
-    """A self-signed P-256 certificate for 127.0.0.1 / localhost: (cert.pem, key.pem)."""
+def self_signed(folder: Path, name: str = "syslog", *, rsa_key: bool = False
+                ) -> tuple[Path, Path]:
+    """A self-signed P-256 (or RSA-2048) certificate for 127.0.0.1 / localhost."""
     folder.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key
+        else ec.generate_private_key(ec.SECP256R1()))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
     cert = (

@@ -4,7 +4,10 @@ Owns reading frames from the configured source and surviving its loss (IoT-1005-
 return to normal operation; TAICS 5.1.2.1 signal loss alert). There is no shell-command or
 pipe source: every source is opened by PyAV in this process. Upstream credentials go into the
 URL handed to FFmpeg only; every message leaving this module is built from the exception type
-and errno text, then scrubbed of the credentials (IoT-1005-1 5.4.2.2).
+and errno text, then scrubbed of the credentials (IoT-1005-1 5.4.2.2). An ``rtsps://``
+upstream gets its TLS options from the one client policy (``platform/tls.py``,
+docs/upstream-tls.md): TLS >= 1.2 with ECDHE AES-GCM in FFmpeg's GnuTLS, or the source is
+refused (IoT-1005-1 5.4.2.1).
 
 Readers are blocking and run in the capture thread started by :class:`CaptureWorker`, which
 is started and stopped by the pipeline (no hidden threads).
@@ -12,7 +15,6 @@ is started and stopped by the pipeline (no hidden threads).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +26,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from vigilcam.platform import tls as tls_policy
 from vigilcam.platform.backoff import Backoff
 
 from .backoff import source_backoff
@@ -172,17 +175,14 @@ SYSTEM_CA_BUNDLES = (
 
 
 def tls_options(tls: UpstreamTls, bundles: tuple[str, ...] = SYSTEM_CA_BUNDLES) -> dict[str, str]:
-    """FFmpeg TLS options for an ``rtsps://`` upstream (raises SourceError when unverifiable)."""
-    if not tls.verify:
-        return {"tls_verify": "0"}
-    ca = tls.ca_file
-    if ca is None:
-        ca = next((b for b in bundles if os.path.isfile(b)), None)
-        if ca is None:
-            raise SourceError("no CA bundle to verify the rtsps upstream; configure its CA file")
-    elif not os.path.isfile(ca):
-        raise SourceError("the configured upstream CA file does not exist")
-    return {"tls_verify": "1", "ca_file": ca}
+    """FFmpeg TLS options for an ``rtsps://`` upstream, from the one client TLS policy
+    (``platform/tls.py``: verification here, version and suites through FFmpeg's GnuTLS).
+    Raises SourceError when the upstream cannot be verified or the policy is not in force."""
+    try:
+        return tls_policy.ffmpeg_client_options(verify=tls.verify, cafile=tls.ca_file,
+                                                bundles=bundles)
+    except tls_policy.TlsPolicyError as exc:
+        raise SourceError(f"rtsps upstream refused: {exc}") from None
 
 
 def v4l2_options(width: int, height: int, fps: float) -> dict[str, str]:

@@ -13,6 +13,9 @@ The anchor file (``keys/anchor.json``, beside the key-encryption key, 0600) hold
     seclog_mac   that record's MAC
     hmac         HMAC-SHA256 over the fields above, key derived from the KEK (HKDF-SHA256)
 
+written and verified by ``platform/macfile.py`` (the one keyed state-file format), under the
+file lock of ``platform/fsutil.exclusive_lock``.
+
 Invariants:
 - Counters only go up: ``advance`` keeps the larger of the stored and the offered value, under
   an exclusive file lock, so writers in several processes (the service and a CLI run) never
@@ -32,18 +35,14 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import hmac
-import json
-import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vigilcam.platform.fsutil import exclusive_lock
+from vigilcam.platform.macfile import MacFile, MacFileDamaged, MacFileUnauthentic
 
 _INFO = b"vigilcam rollback anchor v1"
 
@@ -67,21 +66,10 @@ def anchor_key(kek: bytes) -> bytes:
 class Anchor:
     def __init__(self, path: Path, key: bytes) -> None:
         self.path = path
-        self._key = key
-
-    def _mac(self, state: AnchorState) -> str:
-        body = json.dumps(asdict(state), sort_keys=True).encode()
-        return hmac.new(self._key, body, hashlib.sha256).hexdigest()
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        lock = self.path.with_name(f".{self.path.name}.lock")
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        # No folder fsync after the rename: a lost rename leaves the anchor behind, which the
+        # invariant allows; the content itself is durable before the rename (a torn anchor
+        # would read as tampering).
+        self._file = MacFile(path, key, sync_dir=False)
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -89,44 +77,31 @@ class Anchor:
     def read(self) -> AnchorState | None:
         """The anchored state; None when there is no anchor file at all."""
         try:
-            raw = json.loads(self.path.read_bytes())
-            state = AnchorState(int(raw["vault"]), int(raw["seclog_seq"]), str(raw["seclog_mac"]))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise AnchorError(f"rollback anchor {self.path} is damaged: {exc}") from None
-        if not hmac.compare_digest(str(raw.get("hmac", "")), self._mac(state)):
+            raw = self._file.read()
+            if raw is None:
+                return None
+            return AnchorState(int(raw["vault"]), int(raw["seclog_seq"]), str(raw["seclog_mac"]))
+        except MacFileUnauthentic:
             raise AnchorError(
                 f"rollback anchor {self.path} failed authentication (edited, or from another "
                 "key-encryption key)"
-            )
-        return state
+            ) from None
+        except (MacFileDamaged, ValueError, KeyError, TypeError) as exc:
+            raise AnchorError(f"rollback anchor {self.path} is damaged: {exc}") from None
 
     def _write(self, state: AnchorState) -> None:
-        data = json.dumps({**asdict(state), "hmac": self._mac(state)}).encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            # The content must be durable before the rename (a torn anchor would read as
-            # tampering); the rename itself need not be: a lost rename leaves the anchor
-            # behind, which the invariant allows.
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+        self._file.write(asdict(state))
 
     def reset(self, state: AnchorState | None = None) -> None:
         """Start a fresh anchor (provisioning and factory reset: a new KEK, a new key)."""
-        with self._lock():
+        with exclusive_lock(self.path):
             self._write(state or AnchorState())
 
     def advance(
         self, *, vault: int | None = None, seclog: tuple[int, str] | None = None
     ) -> None:
         """Raise the named counters to the given values; never lowers one."""
-        with self._lock():
+        with exclusive_lock(self.path):
             current = self.read() or AnchorState()
             new = current
             if vault is not None and vault > current.vault:

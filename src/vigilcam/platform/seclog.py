@@ -49,16 +49,13 @@ import hmac
 import io
 import json
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from vigilcam.platform.aead import Aead, AeadError
 from vigilcam.platform.anchor import Anchor, AnchorError, AnchorState
 from vigilcam.platform.fsutil import atomic_write, fsync_dir
 
@@ -150,7 +147,7 @@ class SecurityLog:
         self.folder = folder
         self.device_id = device_id
         self._mac_key = mac_key
-        self._archive = AESGCM(archive_key)
+        self._archive = Aead(archive_key)
         self.retention_days = retention_days
         self.rotate_bytes = rotate_bytes
         self._lock = threading.Lock()
@@ -399,8 +396,10 @@ class SecurityLog:
             os.fsync(fh.fileno())
         plain = self.current_file.read_bytes()
         name = f"{seal.seq:012d}.jsonl.enc"
-        nonce = secrets.token_bytes(12)
-        blob = nonce + self._archive.encrypt(nonce, plain, name.encode())
+        # Archive file: nonce(12) || AES-256-GCM (``platform/aead.py``). Nonce: random per file
+        # (one per rotation under the archive key). Associated data: the file name, which holds
+        # the seal's seq, so an archive file renamed to another place in the chain fails.
+        blob = self._archive.seal_random(plain, name.encode())
         atomic_write(self.archive_dir / name, blob, mode=0o600)
         self._index_append(name, _records_from_plain(plain, name))
         self.current_file.unlink()
@@ -431,10 +430,9 @@ class SecurityLog:
     # -- reading -----------------------------------------------------------------------------
     def _records_of(self, path: Path) -> Iterator[SecurityEvent]:
         if path.suffix == ".enc":
-            blob = path.read_bytes()
             try:
-                plain = self._archive.decrypt(blob[:12], blob[12:], path.name.encode())
-            except InvalidTag:
+                plain = self._archive.open_random(path.read_bytes(), path.name.encode())
+            except AeadError:
                 raise LogError(f"archived log file {path.name} failed authentication") from None
         else:
             plain = path.read_bytes() if path.exists() else b""

@@ -27,26 +27,26 @@ Invariants:
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from vigilcam.platform.aead import KEY_BYTES, NONCE_BYTES, TAG_BYTES, Aead, AeadError, new_key
 from vigilcam.platform.anchor import Anchor, AnchorError, AnchorState, anchor_key
 from vigilcam.platform.fsutil import (
     PermissionProblem,
     atomic_write,
     check_private,
     ensure_private_dir,
+    exclusive_lock,
 )
 
+# File: magic(8) || nonce(12) || AES-256-GCM(JSON) (``platform/aead.py``). Nonce: random per
+# write (one KEK, a few writes a day). Associated data: the format's label, so a blob of one
+# format never opens as the other.
 _MAGIC_V1 = b"VCVAULT1"
 _AAD_V1 = b"vigilcam vault v1"
 _MAGIC = b"VCVAULT2"
@@ -98,7 +98,7 @@ class FileKek:
 
     def create(self) -> None:
         ensure_private_dir(self.path.parent)
-        atomic_write(self.path, secrets.token_bytes(32), mode=0o600)
+        atomic_write(self.path, new_key(), mode=0o600)
 
     def load(self) -> bytes:
         try:
@@ -111,7 +111,7 @@ class FileKek:
             raise VaultError(
                 f"key-encryption key unreadable: {self.path}: {exc.strerror}"
             ) from None
-        if len(key) != 32:
+        if len(key) != KEY_BYTES:
             raise VaultError(f"key-encryption key {self.path} is damaged (wrong length)")
         return key
 
@@ -153,15 +153,8 @@ class Vault:
         if self._entries is not None and self._stamp() != self._loaded:
             self.open()
 
-    @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        lock_path = self.path.with_name(f".{self.path.name}.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _write_lock(self) -> AbstractContextManager[None]:
+        return exclusive_lock(self.path)
 
     @property
     def backend(self) -> str:
@@ -197,14 +190,11 @@ class Vault:
         except OSError as exc:
             raise VaultError(f"vault unreadable: {self.path}: {exc.strerror}") from None
         magic = blob[: len(_MAGIC)]
-        if magic not in (_MAGIC, _MAGIC_V1) or len(blob) < len(_MAGIC) + 12 + 16:
+        if magic not in (_MAGIC, _MAGIC_V1) or len(blob) < len(_MAGIC) + NONCE_BYTES + TAG_BYTES:
             raise VaultError(f"vault {self.path} is damaged or not a vigilcam vault")
-        nonce = blob[len(_MAGIC) : len(_MAGIC) + 12]
         try:
-            plain = AESGCM(kek).decrypt(
-                nonce, blob[len(_MAGIC) + 12 :], _AAD if magic == _MAGIC else _AAD_V1
-            )
-        except InvalidTag:
+            plain = Aead(kek).open_random(blob[len(_MAGIC) :], _AAD if magic == _MAGIC else _AAD_V1)
+        except AeadError:
             raise VaultError(
                 f"vault {self.path} failed authentication: it was modified or the key is wrong"
             ) from None
@@ -276,8 +266,7 @@ class Vault:
             "tpm_counter": tpm_counter,
             "secrets": {k: base64.b64encode(v).decode() for k, v in entries.items()},
         }).encode()
-        nonce = secrets.token_bytes(12)
-        atomic_write(self.path, _MAGIC + nonce + AESGCM(kek).encrypt(nonce, plain, _AAD))
+        atomic_write(self.path, _MAGIC + Aead(kek).seal_random(plain, _AAD))
         self.version = version
         self.tpm_counter = tpm_counter
         self._loaded = self._stamp()

@@ -13,9 +13,12 @@ Layout (all integers big-endian)::
     chunks   ciphertext of each plaintext chunk + 16-byte tag, back to back
 
 Invariants:
+- The AEAD is ``platform/aead.py`` (AES-256-GCM); this module owns the nonces and associated
+  data below, and maps an authentication failure to ``SegmentAuthError`` naming what failed.
 - Every segment has its own random 256-bit data key, wrapped by the master key with
-  AES-256-GCM; the associated data of the wrap is every header byte before the wrapped key,
-  so any change to the header (id, stream, chunk size, nonce prefix) refuses the whole file.
+  AES-256-GCM under a random 12-byte wrap nonce (one wrap per master key and segment); the
+  associated data of the wrap is every header byte before the wrapped key, so any change to
+  the header (id, stream, chunk size, nonce prefix) refuses the whole file.
 - A chunk's nonce is the segment's random 4-byte prefix followed by the 64-bit chunk counter.
   The key is never used for another segment and the counter never repeats inside one, so a
   (key, nonce) pair is never reused. Repairing a torn segment re-encrypts under a NEW data key
@@ -47,8 +50,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from vigilcam.platform import aead
+from vigilcam.platform.aead import Aead, AeadError
 
 MAGIC = b"VCSEG\x00\r\n"
 VERSION = 2
@@ -56,10 +59,10 @@ LEGACY_VERSION = 1
 DEFAULT_CHUNK_SIZE = 64 * 1024
 MIN_CHUNK_SIZE = 256
 MAX_CHUNK_SIZE = 16 * 1024 * 1024
-KEY_SIZE = 32
-TAG_SIZE = 16
-NONCE_PREFIX_SIZE = 4
-_WRAP_NONCE_SIZE = 12
+KEY_SIZE = aead.KEY_BYTES
+TAG_SIZE = aead.TAG_BYTES
+NONCE_PREFIX_SIZE = 4  # + the 8-byte chunk counter = the AEAD's 12-byte nonce
+_WRAP_NONCE_SIZE = aead.NONCE_BYTES
 _WRAPPED_KEY_SIZE = KEY_SIZE + TAG_SIZE
 _MAX_STREAM_LEN = 64
 _AAD_TAG = b"vigilcam-seg-chunk-v1"
@@ -192,8 +195,8 @@ class SegmentWriter:
             raise ValueError(f"chunk size must be {MIN_CHUNK_SIZE}..{MAX_CHUNK_SIZE} bytes")
         self._dst = dst
         self._segment_id = segment_id
-        data_key = AESGCM.generate_key(bit_length=256)
-        self._aead = AESGCM(data_key)
+        data_key = aead.new_key()
+        self._aead = Aead(data_key)
         partial = SegmentHeader(
             segment_id=segment_id,
             stream=stream,
@@ -205,7 +208,7 @@ class SegmentWriter:
             start=None if timeline is None else float(timeline.start),
             seq=None if timeline is None else int(timeline.seq or 0),
         )
-        wrapped = AESGCM(bytes(master_key)).encrypt(
+        wrapped = Aead(master_key).seal(
             partial.wrap_nonce, data_key, _wrap_aad(partial.authenticated_prefix())
         )
         self.header = SegmentHeader(
@@ -234,7 +237,7 @@ class SegmentWriter:
     def _seal(self, plaintext: bytes, final: bool, end: float | None = None) -> None:
         nonce = _chunk_nonce(self.header.nonce_prefix, self._index)
         aad = _chunk_aad(self._segment_id, self._index, final, end)
-        self._emit(self._aead.encrypt(nonce, plaintext, aad))
+        self._emit(self._aead.seal(nonce, plaintext, aad))
         self._index += 1
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -316,10 +319,10 @@ def read_header(src: BinaryIO) -> SegmentHeader:
 def unwrap_key(header: SegmentHeader, master_key: bytes) -> bytes:
     _check_master_key(master_key)
     try:
-        return AESGCM(bytes(master_key)).decrypt(
+        return Aead(master_key).open(
             header.wrap_nonce, header.wrapped_key, _wrap_aad(header.authenticated_prefix())
         )
-    except InvalidTag as exc:
+    except AeadError as exc:
         raise SegmentAuthError(
             f"segment {header.segment_id}: data key does not unwrap "
             "(wrong master key, or the header was altered)"
@@ -388,7 +391,7 @@ def decrypt_chunks(
             f"segment file holds segment {header.segment_id}, expected {expected_id} "
             "(files swapped or renamed)"
         )
-    aead = AESGCM(unwrap_key(header, master_key))
+    cipher = Aead(unwrap_key(header, master_key))
     end = check_timeline(header, timeline)
     if header.version >= 2 and end is None:
         raise SegmentAuthError(f"segment {header.segment_id}: the index holds no end time for "
@@ -404,12 +407,12 @@ def decrypt_chunks(
                 f"segment {header.segment_id}: truncated at chunk {index} (no final chunk)"
             )
         try:
-            plain = aead.decrypt(
+            plain = cipher.open(
                 _chunk_nonce(header.nonce_prefix, index),
                 current,
                 _chunk_aad(header.segment_id, index, final, end),
             )
-        except InvalidTag as exc:
+        except AeadError as exc:
             if final and end is not None:
                 raise SegmentAuthError(
                     f"segment {header.segment_id}: final chunk {index} failed authentication "
@@ -464,7 +467,7 @@ def salvage(
     for a format-2 segment: its final chunk only counts as final when bound to that end.
     """
     header = read_header(src)
-    aead = AESGCM(unwrap_key(header, master_key))
+    cipher = Aead(unwrap_key(header, master_key))
     if header.version < 2:
         end = None
     block = header.chunk_size + TAG_SIZE
@@ -478,13 +481,13 @@ def salvage(
             try:
                 if header.version < 2 or end is not None:
                     aad = _chunk_aad(header.segment_id, index, True, end)
-                    out += aead.decrypt(nonce, current, aad)
+                    out += cipher.open(nonce, current, aad)
                     return Salvage(header, bytes(out), True)
-            except InvalidTag:
+            except AeadError:
                 pass
         try:
-            out += aead.decrypt(nonce, current, _chunk_aad(header.segment_id, index, False))
-        except InvalidTag:
+            out += cipher.open(nonce, current, _chunk_aad(header.segment_id, index, False))
+        except AeadError:
             break
         if len(out) > max_bytes:
             raise SegmentFormatError(f"segment {header.segment_id} is larger than {max_bytes}")

@@ -4,8 +4,11 @@ Owns the package format and its safe unpacking. Serves IoT-1005-1 5.3.1.2 (softw
 confidentiality and integrity in transit), 5.4.1.1 (release packages encrypted with a NIST
 approved algorithm) and 5.3.1.1 (a package can only fill the inactive slot, never escape it).
 
-Format: ``MAGIC || nonce(12) || AES-256-GCM(tar)``, the associated data binds the ciphertext to
-its target name and version, so a package cannot be passed off as another release.
+Format: ``MAGIC || nonce(12) || AES-256-GCM(tar)`` (the AEAD of ``platform/aead.py``). Nonce:
+random per package (one package per key). Associated data: ``MAGIC || name || 0 || version``,
+which binds the ciphertext to its target name and version, so a package cannot be passed off as
+another release. A wrapped package key is ``nonce(12) || AES-256-GCM(package key)`` under the
+distribution key, random nonce, associated data the wrap label then the package's.
 
 The package key travels in the TUF-signed targets metadata (``custom.vigilcam``), either in
 clear (confidentiality only against someone who has the package but not the metadata, e.g. a
@@ -20,20 +23,18 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from vigilcam.platform import aead
+from vigilcam.platform.aead import Aead, AeadError
 from vigilcam.update.errors import RefusalKind, UpdateError
 
 MAGIC = b"VCPKG\x01"
-CIPHER = "AES-256-GCM"
-KEY_BYTES = 32
-NONCE_BYTES = 12
+CIPHER = aead.ALGORITHM  # named in the signed metadata: a device refuses any other
+KEY_BYTES = aead.KEY_BYTES
+NONCE_BYTES = aead.NONCE_BYTES
 MAX_UNPACKED = 512 * 1024 * 1024  # bytes: a bound on what one package may write
 MAX_MEMBERS = 20000
 _WRAP_LABEL = b"vigilcam-package-key\x00"
@@ -44,31 +45,28 @@ def _aad(name: str, version: str) -> bytes:
 
 
 def new_key() -> bytes:
-    return AESGCM.generate_key(bit_length=256)
+    return aead.new_key()
 
 
 def encrypt(tar_bytes: bytes, key: bytes, name: str, version: str) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    return MAGIC + nonce + AESGCM(key).encrypt(nonce, tar_bytes, _aad(name, version))
+    return MAGIC + Aead(key).seal_random(tar_bytes, _aad(name, version))
 
 
 def decrypt(blob: bytes, key: bytes, name: str, version: str) -> bytes:
     if len(key) != KEY_BYTES:
         raise UpdateError(RefusalKind.DECRYPT, f"package key must be {KEY_BYTES} bytes")
-    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + NONCE_BYTES + 16:
+    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + NONCE_BYTES + aead.TAG_BYTES:
         raise UpdateError(RefusalKind.DECRYPT, "not a vigilcam update package")
-    nonce = blob[len(MAGIC):len(MAGIC) + NONCE_BYTES]
     try:
-        return AESGCM(key).decrypt(nonce, blob[len(MAGIC) + NONCE_BYTES:], _aad(name, version))
-    except InvalidTag:
+        return Aead(key).open_random(blob[len(MAGIC):], _aad(name, version))
+    except AeadError:
         raise UpdateError(RefusalKind.DECRYPT, f"package {name} {version} does not decrypt "
                           "(wrong key, or not the release it claims to be)") from None
 
 
 def wrap_key(package_key: bytes, distribution_key: bytes, name: str, version: str) -> str:
-    nonce = os.urandom(NONCE_BYTES)
-    ct = AESGCM(distribution_key).encrypt(nonce, package_key, _WRAP_LABEL + _aad(name, version))
-    return base64.b64encode(nonce + ct).decode()
+    sealed = Aead(distribution_key).seal_random(package_key, _WRAP_LABEL + _aad(name, version))
+    return base64.b64encode(sealed).decode()
 
 
 def unwrap_key(wrapped: str, distribution_key: bytes | None, name: str, version: str) -> bytes:
@@ -77,9 +75,8 @@ def unwrap_key(wrapped: str, distribution_key: bytes | None, name: str, version:
                           "distribution key (vigilcam update configure --distribution-key)")
     try:
         raw = base64.b64decode(wrapped, validate=True)
-        return AESGCM(distribution_key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
-                                                _WRAP_LABEL + _aad(name, version))
-    except (ValueError, InvalidTag):
+        return Aead(distribution_key).open_random(raw, _WRAP_LABEL + _aad(name, version))
+    except (ValueError, AeadError):
         raise UpdateError(RefusalKind.DECRYPT, "the package key does not unwrap with this "
                           "device's distribution key") from None
 
