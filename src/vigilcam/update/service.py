@@ -19,6 +19,7 @@ from typing import Any
 
 import vigilcam
 from vigilcam import product
+from vigilcam.platform.events import Event
 from vigilcam.platform.tls import client_context
 from vigilcam.update import dependencies
 from vigilcam.update.client import Release, UpdateClient
@@ -122,7 +123,7 @@ class UpdateService:
             status.last_check = utc_now()
             status.last_check_result = str(exc)
         self.store.save(status)
-        action = "update.refused" if exc.kind in ATTACK_KINDS else "update.checked"
+        action = Event.UPDATE_REFUSED if exc.kind in ATTACK_KINDS else Event.UPDATE_CHECKED
         record(action, result="failure", step=step, kind=exc.kind.value, reason=str(exc),
                     installed=self.installed_version)
 
@@ -138,7 +139,7 @@ class UpdateService:
         status.available_version = release.version if release else None
         self.store.save(status)
         tls = client.fetcher.last_tls
-        record("update.checked", installed=self.installed_version,
+        record(Event.UPDATE_CHECKED, installed=self.installed_version,
                     available=status.available_version,
                     tls=f"{tls[0]} {tls[1]}" if tls else None)
         return release
