@@ -270,7 +270,7 @@ class SyslogForwarder:
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         body = json.dumps({"action": Event.SYSLOG_FORWARD_DROPPED, "count": count})
         return (f"<{FACILITY_AUTHPRIV * 8 + 4}>1 {ts} {_header_field(self.hostname, 255)} "
-                f"{APP_NAME} - syslog.forward_dropped [{SD_ID} dropped=\"{count}\"] "
+                f"{APP_NAME} - {Event.SYSLOG_FORWARD_DROPPED.value} [{SD_ID} dropped=\"{count}\"] "
                 ).encode("ascii") + b"\xef\xbb\xbf" + body.encode()
 
     def _requeue(self, message: bytes) -> None:
