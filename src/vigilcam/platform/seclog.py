@@ -1,10 +1,12 @@
 """The security event log: append-only, hash-chained, keyed, verifiable.
 
-Owns ``record()``, the one path every security event takes. Serves TAICS 5.2.8.1 (security
-event log with full timestamp, user identity and action; shown to the user; no unauthorised
-modification; retention per NIST SP 800-92), TAICS 5.2.8.2 (an event that cannot be stored is
-still handed to the alert subscribers, flagged, so the owner is told), IoT-1005-1 5.1.1.1 (the
-device ID in every record) and 5.6.1.1 (a torn write from a crash is repaired at start).
+Owns ``record()``, the one path every security event takes (named by a member of
+``platform/events.py``), and ``tail()``, the one reader of records written after a position.
+Serves TAICS 5.2.8.1 (security event log with full timestamp, user identity and action; shown
+to the user; no unauthorised modification; retention per NIST SP 800-92), TAICS 5.2.8.2 (an
+event that cannot be stored is still handed to the alert subscribers, flagged, so the owner is
+told), IoT-1005-1 5.1.1.1 (the device ID in every record) and 5.6.1.1 (a torn write from a crash
+is repaired at start).
 
 Invariants:
 - Record N carries ``prev`` = MAC of record N-1 and ``mac`` = HMAC-SHA256(log key, canonical
