@@ -33,6 +33,7 @@ from vigilcam.auth.setup_secret import issue_setup_secret
 from vigilcam.auth.throttle import LoginThrottle
 from vigilcam.platform.config import Settings
 from vigilcam.platform.db import Database
+from vigilcam.platform.events import Event
 from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
 from vigilcam.platform.identity import DeviceIdentity, TlsIdentity, default_hosts
 from vigilcam.platform.paths import DataPaths
@@ -104,7 +105,7 @@ def create_device_state(
     seclog = SecurityLog(paths.seclog_dir, ident.device_id, vault.get(SECLOG_MAC_KEY),
                          vault.get(SECLOG_ARCHIVE_KEY), anchor=vault.anchor)
     seclog.open()
-    seclog.record("device.provisioned", serial=ident.serial, model=product.MODEL,
+    seclog.record(Event.DEVICE_PROVISIONED, serial=ident.serial, model=product.MODEL,
                   version=product.VERSION)
     return secret, seclog
 
@@ -128,7 +129,7 @@ class Device:
     extras: dict[str, Any] = field(default_factory=dict)
     route_specs: list = field(default_factory=list)
 
-    def record(self, action: str, **kwargs: Any) -> SecurityEvent:
+    def record(self, action: Event, **kwargs: Any) -> SecurityEvent:
         return self.seclog.record(action, **kwargs)
 
     def describe(self) -> dict[str, Any]:
@@ -147,7 +148,7 @@ class Device:
     def setup_secret_consumed(self) -> None:
         if self.paths.setup_secret_file.exists():
             self.paths.setup_secret_file.unlink()
-            self.record("device.setup_secret_retired")
+            self.record(Event.DEVICE_SETUP_SECRET_RETIRED)
 
     def close(self) -> None:
         self.auth.failures.flush_all()
@@ -191,9 +192,9 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
                     throttle, auth)
     device.extras["viewers"] = ViewerRegistry(device.record)
     if seclog.repaired_tail:
-        seclog.record("seclog.torn_write_repaired", result="error")
+        seclog.record(Event.SECLOG_TORN_WRITE_REPAIRED, result="error")
     if seclog.open_problems:
-        seclog.record("seclog.tampering_detected", result="error",
+        seclog.record(Event.SECLOG_TAMPERING_DETECTED, result="error",
                       problems=seclog.open_problems)
     return device
 
@@ -229,7 +230,7 @@ def _record_rollback(
     try:
         seclog = _security_log(paths, ident, settings, exc.vault)
         seclog.open()
-        seclog.record("vault.rollback_detected", result="error", problem=str(exc),
+        seclog.record(Event.VAULT_ROLLBACK_DETECTED, result="error", problem=str(exc),
                       vault_version=exc.vault.version)
     except (VaultError, LogError, OSError, ValueError):
         pass  # the StartupError still names the rollback
@@ -243,7 +244,7 @@ def mark_running(device: Device) -> None:
             since = marker.read_text().strip()
         except OSError:
             since = "?"
-        device.record("device.unclean_shutdown", result="error", previous_start=since)
+        device.record(Event.DEVICE_UNCLEAN_SHUTDOWN, result="error", previous_start=since)
     atomic_write(marker, f"{time.time():.0f}\n".encode(), mode=0o600)
 
 

@@ -22,6 +22,7 @@ from vigilcam.app import Device, StartupError, open_device, provision
 from vigilcam.auth.accounts import AccountError
 from vigilcam.auth.permissions import Role
 from vigilcam.platform.config import ConfigError, Settings, load_settings
+from vigilcam.platform.events import Event
 from vigilcam.platform.paths import DataPaths, default_data_dir
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_START = 0, 1, 2, 3
@@ -173,7 +174,7 @@ def cmd_user(args: argparse.Namespace) -> int:
             if args.password_stdin:
                 password = _read_password(args)
                 user = accounts.add(args.name, role, password, must_change=False)
-                device.record("user.added", user="cli", source=CLI_SOURCE, target=user.username,
+                device.record(Event.USER_ADDED, user="cli", source=CLI_SOURCE, target=user.username,
                               role=role.value)
                 print(f"added {user.username} ({role.value})")
             else:
@@ -181,21 +182,22 @@ def cmd_user(args: argparse.Namespace) -> int:
 
                 secret = generate_secret()
                 user = accounts.add(args.name, role, secret, check_policy=False)
-                device.record("user.added", user="cli", source=CLI_SOURCE, target=user.username,
+                device.record(Event.USER_ADDED, user="cli", source=CLI_SOURCE, target=user.username,
                               role=role.value)
                 print(f"added {user.username} ({role.value}); one-time password: {secret}")
             return EXIT_OK
         if args.user_cmd == "set-role":
             accounts.set_role(args.name, Role(args.role))
             device.sessions.end_all(args.name)
-            device.record("user.role_changed", user="cli", source=CLI_SOURCE, target=args.name,
+            device.record(Event.USER_ROLE_CHANGED, user="cli", source=CLI_SOURCE, target=args.name,
                           new=args.role)
             print(f"{args.name} is now {args.role}")
             return EXIT_OK
         if args.user_cmd in ("disable", "enable"):
             accounts.set_disabled(args.name, args.user_cmd == "disable")
             device.sessions.end_all(args.name)
-            device.record(f"user.{args.user_cmd}d", user="cli", source=CLI_SOURCE,
+            device.record(Event.USER_DISABLED if args.user_cmd == "disable"
+                          else Event.USER_ENABLED, user="cli", source=CLI_SOURCE,
                           target=args.name)
             print(f"{args.name} {args.user_cmd}d")
             return EXIT_OK
@@ -224,7 +226,7 @@ def cmd_user(args: argparse.Namespace) -> int:
                 raise CliError(f"no user named {args.name!r}")
             secret = accounts.reset_password(args.name)
             device.sessions.end_all(args.name)
-            device.record("user.password_reset", user="cli", source=CLI_SOURCE,
+            device.record(Event.USER_PASSWORD_RESET, user="cli", source=CLI_SOURCE,
                           target=args.name)
             print(f"one-time password for {args.name}: {secret}")
             return EXIT_OK
@@ -248,7 +250,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             events = device.seclog.query(limit=10**9)
             events.reverse()
             text = device.seclog.export(args.format, events)
-            device.record("seclog.exported", user="cli", source=CLI_SOURCE, format=args.format,
+            device.record(Event.SECLOG_EXPORTED, user="cli", source=CLI_SOURCE, format=args.format,
                           records=len(events))
             if args.output:
                 Path(args.output).write_text(text, encoding="utf-8")

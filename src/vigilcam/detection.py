@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from vigilcam.analytics.motion import MotionDetector
 from vigilcam.analytics.tamper import TamperDetector, TamperEvent
 from vigilcam.motion_settings import MotionSettings
+from vigilcam.platform.events import TAMPER_EVENTS, Event
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
@@ -108,7 +109,7 @@ class DetectionService:
         if self._pending_rebaseline is not None:
             by, source = self._pending_rebaseline
             self._pending_rebaseline = None
-            self.device.record("tamper.rebaselined", user=by, source=source)
+            self.device.record(Event.TAMPER_REBASELINED, user=by, source=source)
             for event in self.tamper.rebaseline(t):
                 self._tamper_event(event)
         if self._pending_motion is not None:
@@ -117,13 +118,13 @@ class DetectionService:
             self._tamper_event(event)
         motion = self.motion.update(gray, t)  # type: ignore[arg-type]
         if motion is not None and motion.phase == "started":
-            self.device.record("motion.started", zones=list(motion.zones),
+            self.device.record(Event.MOTION_STARTED, zones=list(motion.zones),
                                score=round(motion.score, 4))
             if self.on_motion is not None:
                 self.on_motion("motion")
         elif motion is not None and motion.phase == "ended":
             # ONVIF subscribers (IsMotion false) learn of the end; it raises no alert.
-            self.device.record("motion.ended", zones=list(motion.zones),
+            self.device.record(Event.MOTION_ENDED, zones=list(motion.zones),
                                score=round(motion.score, 4))
 
     def _tamper_event(self, event: TamperEvent) -> None:
@@ -131,7 +132,7 @@ class DetectionService:
             event.kind, event.phase, time.time(), event.before_jpeg, event.after_jpeg
         )
         self.device.record(
-            f"tamper.{event.kind}",
+            TAMPER_EVENTS[event.kind],
             result="failure" if event.phase == "raised" else "ok",
             phase=event.phase,
             since_s=round(event.t - event.since, 2),

@@ -25,6 +25,7 @@ from vigilcam.motion_settings import MotionSettings, MotionSettingsError
 from vigilcam.motion_settings import load as load_motion_file
 from vigilcam.onvif import lifecycle as onvif_lifecycle
 from vigilcam.platform import supervisor, tls
+from vigilcam.platform.events import Event
 from vigilcam.platform.syslog_forward import SyslogForwarder, SyslogTarget
 from vigilcam.privacy import masks_store
 from vigilcam.recording.service import RecordingService
@@ -44,7 +45,7 @@ def build_media(device: Device) -> MediaPipeline:
         data = json.loads(raw)
         credentials = UpstreamCredentials(data["username"], data["password"])
 
-    def on_event(action: str, result: str, details: dict[str, Any]) -> None:
+    def on_event(action: Event, result: str, details: dict[str, Any]) -> None:
         device.record(action, result=result, **details)
 
     pipeline = MediaPipeline(
@@ -61,7 +62,7 @@ def load_motion_settings(device: Device) -> MotionSettings:
     try:
         return load_motion_file(device.paths.root)
     except MotionSettingsError as exc:
-        device.record("config.motion_unreadable", result="failure", reason=str(exc),
+        device.record(Event.CONFIG_MOTION_UNREADABLE, result="failure", reason=str(exc),
                       fallback="whole picture, default sensitivity")
         return MotionSettings()
 
@@ -86,7 +87,7 @@ def start_hotplug(device: Device) -> HotplugMonitor | None:
     try:
         monitor.start()
     except HotplugUnavailable as exc:
-        device.record("host.hotplug_unavailable", result="error", reason=str(exc))
+        device.record(Event.HOST_HOTPLUG_UNAVAILABLE, result="error", reason=str(exc))
         return None
     return monitor
 
@@ -116,10 +117,10 @@ class Runtime:
             stack.push_async_callback(alerts.stop)
             mark_running(device)
             stack.callback(mark_stopped, device)
-            device.record("device.started", version=product.VERSION,
+            device.record(Event.DEVICE_STARTED, version=product.VERSION,
                           https_port=device.settings.https_port, bind=device.settings.bind,
                           source=device.settings.media.source.split(":", 1)[0])
-            stack.callback(device.record, "device.stopped")
+            stack.callback(device.record, Event.DEVICE_STOPPED)
             await alerts.start()
             # Before any listener: every stream opened later is re-checked while it runs.
             revocation = revocation_watcher(device)

@@ -19,13 +19,15 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from vigilcam.platform.events import Event
+
 if TYPE_CHECKING:
     from vigilcam.platform.config import Settings
     from vigilcam.platform.paths import DataPaths
     from vigilcam.update.manifest import StartVerdict
 
 log = logging.getLogger(__name__)
-EVENT = "code.verification_failed"
+EVENT = Event.CODE_VERIFICATION_FAILED
 
 
 def report_refused_start(paths: DataPaths, settings: Settings, verdict: StartVerdict, *,

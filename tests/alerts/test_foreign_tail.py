@@ -1,37 +1,58 @@
 """The log tail that finds other processes' events: own writes never doubled, a racing write
-held one poll, torn lines skipped, a rotated file read from its start."""
+held one poll, torn and forged lines skipped, records sealed by a rotation still found."""
 
 from __future__ import annotations
 
 import json
-import os
 
 from vigilcam.alerts.foreign_tail import ForeignTail
+from vigilcam.platform.events import Event
+from vigilcam.platform.seclog import SecurityLog
 
 
-def _line(seq: int, action: str = "user.added") -> bytes:
-    return json.dumps({"seq": seq, "ts": "2026-01-01T00:00:00Z", "device_id": "d",
-                       "action": action, "result": "ok"}).encode() + b"\n"
+def _log(tmp_path, **kw) -> SecurityLog:
+    log = SecurityLog(tmp_path / "seclog", "dev-1", b"k" * 32, b"a" * 32, **kw)
+    log.open()
+    return log
 
 
-def test_own_foreign_race_torn_and_rotation(tmp_path) -> None:
-    log = tmp_path / "current.jsonl"
-    log.write_bytes(_line(1) + _line(2))
-    tail = ForeignTail(log, after_seq=2)  # what exists at start is the catch-up's business
-    with open(log, "ab") as fh:
-        fh.write(_line(3) + _line(4) + b'{"seq": 5, "ts": ')  # 5 is still being written
-    tail.note_own(3)
-    assert tail.poll() == []  # 4 is held one poll: it may be ours, announced late
-    tail.note_own(4)
+def test_own_foreign_race_torn_forged_and_rotation(tmp_path) -> None:
+    service = _log(tmp_path)
+    cli = _log(tmp_path)  # another process writing the same log under its file lock
+    service.record(Event.DEVICE_STARTED)
+    cli.record(Event.USER_ADDED, target="before")
+    tail = ForeignTail(service, service.tail_position())  # earlier: the catch-up's business
+    own = service.record(Event.AUTH_LOGOUT)
+    late = service.record(Event.AUTH_LOGOUT)
+    tail.note_own(own.seq)
+    assert tail.poll() == []  # ``late`` is held one poll: it may be ours, announced late
+    tail.note_own(late.seq)
     assert tail.poll() == []  # it was ours
-    with open(log, "ab") as fh:
-        fh.write(b'"2026-01-01T00:00:00Z", "device_id": "d", "action": "x", "result": "ok"}\n')
-        fh.write(b"garbage\n" + _line(6))
+    first = cli.record(Event.USER_ADDED, target="a")
+    with open(service.current_file, "ab") as fh:  # half a line: a writer mid-append
+        fh.write(b'{"seq": 99, "ts": ')
     assert tail.poll() == []
-    assert [e.seq for e in tail.poll()] == [5, 6]  # foreign, each once
+    with open(service.current_file, "ab") as fh:  # the torn line completed as garbage
+        fh.write(b'"x"}\n')
+    forged = dict(json.loads(service.current_file.read_text().splitlines()[-2]))
+    forged.update(seq=first.seq + 1, action="user.role_changed", mac="0" * 64)
+    with open(service.current_file, "ab") as fh:  # no log key: refused, never alerted
+        fh.write(json.dumps(forged).encode() + b"\n")
+    second = cli.record(Event.USER_DISABLED, target="a")
+    assert [e.seq for e in tail.poll()] == [first.seq]  # foreign, after one poll held
+    assert [e.seq for e in tail.poll()] == [second.seq]
     assert tail.poll() == []
-    rotated = tmp_path / "new.jsonl"
-    rotated.write_bytes(_line(7, "seclog.rotated") + _line(8))
-    os.replace(rotated, log)
+
+
+def test_records_sealed_by_a_rotation_between_polls_are_read_from_the_archive(tmp_path):
+    service, cli = _log(tmp_path), _log(tmp_path)
+    service.record(Event.DEVICE_STARTED)
+    tail = ForeignTail(service, service.tail_position())
+    sealed = cli.record(Event.TOKEN_CREATED, token_id="t")
+    cli.rotate()
+    after = cli.record(Event.USER_ENABLED, target="a")
     tail.poll()
-    assert [e.seq for e in tail.poll()] == [7, 8]
+    got = [e.action for e in tail.poll()]
+    assert got == ["token.created", "seclog.rotated", "user.enabled"]
+    assert tail.position.seq == after.seq > sealed.seq
+    assert tail.poll() == []

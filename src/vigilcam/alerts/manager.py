@@ -28,6 +28,7 @@ from vigilcam.alerts.rules import (
     make_alert,
 )
 from vigilcam.platform.egress import check_destination
+from vigilcam.platform.events import Event
 from vigilcam.platform.seclog import SecurityEvent, utc_timestamp
 from vigilcam.platform.tls import client_context
 
@@ -117,7 +118,7 @@ class ChannelManager:
             if secret is not None:
                 self.device.vault.delete(vault_name(channel_id))
             raise
-        self.device.record("alerts.channel_added", user=by, source=source,
+        self.device.record(Event.ALERTS_CHANNEL_ADDED, user=by, source=source,
                            channel_id=channel_id, kind=kind, target_host=target.host,
                            categories=sorted(categories))
         return channel_id, shown
@@ -128,7 +129,7 @@ class ChannelManager:
             return False
         self.device.vault.delete(vault_name(channel_id))
         # Pending alerts of a removed channel are dropped on the owner's order, and said so.
-        self.device.record("alerts.channel_removed", user=by, source=source,
+        self.device.record(Event.ALERTS_CHANNEL_REMOVED, user=by, source=source,
                            channel_id=channel_id, pending_dropped=pending)
         return True
 
@@ -164,7 +165,7 @@ class ChannelManager:
     # -- test alert --------------------------------------------------------------------------
     def test_alert(self, by: str | None, source: str | None) -> Alert:
         event = SecurityEvent(seq=0, ts=now_iso(), device_id=self.device.identity.device_id,
-                              action="alerts.test", result="ok", user=by, source=source)
+                              action=Event.ALERTS_TEST, result="ok", user=by, source=source)
         return make_alert(event, _TEST_TRIGGER, self.device.identity.device_id, product.MODEL,
                           self.device.identity.serial)
 
@@ -178,7 +179,7 @@ class ChannelManager:
                 raise KeyError(f"no alert channel {channel_id!r}")
         alert = self.test_alert(by, source)
         results = await asyncio.gather(*(self._test_one(row, alert) for row in rows))
-        self.device.record("alerts.test_sent", user=by, source=source,
+        self.device.record(Event.ALERTS_TEST_SENT, user=by, source=source,
                            channels=len(results), ok=sum(1 for r in results if r["ok"]))
         return list(results)
 

@@ -1,6 +1,8 @@
 """Which security events become alerts, and how floods fold into one alert with a count.
 
-Pure logic (no IO, no clock of its own: callers pass ``now``). Serves IoT-1005-1 5.8.1.1
+Pure logic (no IO, no clock of its own: callers pass ``now``). The decision is one table,
+:data:`RULES` (event names from ``platform/events.py``, never bare strings); ``docs/events.md``
+is generated from it (``python -m vigilcam.alerts.events_doc``). Serves IoT-1005-1 5.8.1.1
 (failed-login bursts, lockouts and logins from a new source alert, with the device ID),
 TAICS TS 5100-2-1 5.5.1.1 (every new login and every new viewing session alerts), 5.1.2.1
 (tamper, signal loss and power loss alert) and 5.2.8.2 (the log cannot be stored: alert).
@@ -20,9 +22,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from vigilcam.platform.events import TAMPER_EVENTS, Event
 from vigilcam.platform.seclog import SecurityEvent
 
 # Categories a channel can subscribe to. REQUIRED ones are always on for every channel.
@@ -34,6 +38,7 @@ OPTIONAL_CATEGORIES = frozenset({CONFIG, MOTION})
 ALL_CATEGORIES = REQUIRED_CATEGORIES | OPTIONAL_CATEGORIES
 
 _MAX_DETAIL_CHARS = 4096
+_TAMPER_KIND = {event.value: kind for kind, event in TAMPER_EVENTS.items()}
 _TOP = 10
 
 
@@ -59,61 +64,144 @@ class Trigger:
     title: str
 
 
+@dataclass(frozen=True)
+class Condition:
+    """A test on the event beyond its name, with the words the docs show for it."""
+
+    text: str
+    holds: Callable[[SecurityEvent], bool]
+
+
+ALWAYS = Condition("", lambda e: True)
+FAILED = Condition("result failure", lambda e: e.result == "failure")
+CLEARED = Condition("result ok or phase cleared",
+                    lambda e: e.result == "ok" or e.details.get("phase") == "cleared")
+RAISED = Condition("otherwise (phase raised)", lambda e: not CLEARED.holds(e))
+OK_KNOWN_SOURCE = Condition("result ok, from a known source",
+                            lambda e: e.result == "ok" and not e.details.get("new_source"))
+
+Window = Literal["burst_window_s", "lockout_window_s", "repeat_window_s", "incident_window_s"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the alert table: these events, under this condition, raise this alert."""
+
+    events: tuple[Event, ...]
+    category: str
+    severity: str
+    title: str
+    window: Window
+    key_fields: tuple[str, ...] = ()
+    when: Condition = ALWAYS
+    name: str | None = None  # the trigger (window) name; None: the event's action
+    burst: bool = False  # first alert at ``burst_threshold`` events in a window, not at one
+    clauses: tuple[str, ...] = ()
+
+    def trigger(self, event: SecurityEvent, policy: RulePolicy) -> Trigger:
+        return Trigger(self.name or event.action, self.category, self.severity,
+                       policy.burst_threshold if self.burst else 1,
+                       getattr(policy, self.window), self.key_fields, self.title)
+
+
+_TAMPER = (Event.TAMPER_COVERED, Event.TAMPER_DEFOCUSED, Event.TAMPER_MOVED,
+           Event.TAMPER_REBASELINED)
+_IOT_LOGIN, _ACCESS, _TAMPER_CLAUSE, _LOG_CLAUSE = (
+    "IoT-1005-1 5.8.1.1", "TAICS 5.5.1.1", "TAICS 5.1.2.1", "TAICS 5.2.8.2")
+
+RULES: tuple[Rule, ...] = (
+    Rule((Event.AUTH_LOGIN, Event.AUTH_LOGIN_FAILURES), LOGIN, "warning", "Failed logins",
+         "burst_window_s", when=FAILED, name="login_failures", burst=True,
+         clauses=(_IOT_LOGIN,)),
+    Rule((Event.AUTH_LOCKOUT,), LOGIN, "critical", "Login locked out", "lockout_window_s",
+         ("kind", "user", "source"), name="lockout", clauses=(_IOT_LOGIN,)),
+    # TAICS 5.5.1.1: every new login is an access event (a new source has its own warning).
+    Rule((Event.AUTH_LOGIN,), ACCESS, "info", "New login", "repeat_window_s",
+         ("user", "source", "interface"), when=OK_KNOWN_SOURCE, name="login_ok",
+         clauses=(_ACCESS,)),
+    Rule((Event.AUTH_NEW_SOURCE,), LOGIN, "warning", "Login from a new source",
+         "repeat_window_s", ("user", "source"), name="new_source",
+         clauses=(_IOT_LOGIN, _ACCESS)),
+    Rule((Event.VIDEO_VIEW_STARTED,), ACCESS, "info", "New viewing session", "repeat_window_s",
+         ("user", "source", "stream"), name="view_started", clauses=(_ACCESS,)),
+    Rule(_TAMPER, TAMPER, "info", "Camera tampering cleared", "incident_window_s", ("phase",),
+         when=CLEARED, clauses=(_TAMPER_CLAUSE,)),
+    Rule(_TAMPER, TAMPER, "critical", "Camera tampering", "incident_window_s", ("phase",),
+         when=RAISED, clauses=(_TAMPER_CLAUSE,)),
+    Rule((Event.MEDIA_SIGNAL_LOST,), TAMPER, "critical", "Video signal lost",
+         "incident_window_s", clauses=(_TAMPER_CLAUSE,)),
+    Rule((Event.MEDIA_SIGNAL_RESTORED,), TAMPER, "info", "Video signal restored",
+         "incident_window_s", clauses=(_TAMPER_CLAUSE,)),
+    Rule((Event.DEVICE_UNCLEAN_SHUTDOWN,), TAMPER, "critical",
+         "Power loss or crash (unclean shutdown)", "incident_window_s",
+         clauses=(_TAMPER_CLAUSE,)),
+    Rule((Event.CODE_VERIFICATION_FAILED,), TAMPER, "critical",
+         "Installed code modified: start refused", "incident_window_s",
+         clauses=("TAICS 5.1.4.1",)),
+    Rule((Event.SECLOG_WRITE_FAILED,), LOG, "critical", "Security log cannot be stored",
+         "incident_window_s", clauses=(_LOG_CLAUSE,)),
+    Rule((Event.SECLOG_TORN_WRITE_REPAIRED,), LOG, "warning",
+         "Security log repaired after a crash", "incident_window_s",
+         clauses=("IoT-1005-1 5.6.1.1",)),
+    Rule((Event.ALERTS_CHANNEL_FAILING,), ALERTS, "warning", "Alert channel failing",
+         "incident_window_s", ("channel_id",), clauses=(_IOT_LOGIN,)),
+    Rule((Event.ALERTS_CORRUPT_DROPPED,), ALERTS, "warning", "Damaged queued alert dropped",
+         "incident_window_s", ("channel_id",), clauses=(_IOT_LOGIN,)),
+    Rule((Event.ALERTS_CHANNEL_RECOVERED,), ALERTS, "info", "Alert channel recovered",
+         "incident_window_s", ("channel_id",), clauses=(_IOT_LOGIN,)),
+    # motion.ended closes the event for ONVIF; no second alert.
+    Rule((Event.MOTION_STARTED,), MOTION, "info", "Motion", "incident_window_s"),
+    Rule((Event.USER_ADDED, Event.USER_DISABLED, Event.USER_ENABLED, Event.USER_PASSWORD_RESET,
+          Event.USER_ROLE_CHANGED, Event.AUTH_PASSWORD_CHANGED, Event.TOKEN_CREATED,
+          Event.TOKEN_REVOKED, Event.CONFIG_MOTION_CHANGED, Event.CONFIG_MOTION_UNREADABLE,
+          Event.CONFIG_ONVIF_CHANGED, Event.UPDATE_CHECKED, Event.UPDATE_CONFIGURED,
+          Event.UPDATE_INSTALL_REQUESTED,
+          Event.UPDATE_INSTALLED, Event.UPDATE_REFUSED, Event.UPDATE_ROLLED_BACK,
+          Event.PRIVACY_MASKS_CHANGED, Event.PRIVACY_ERASE_STARTED, Event.PRIVACY_ERASED,
+          Event.ALERTS_CHANNEL_ADDED, Event.ALERTS_CHANNEL_REMOVED, Event.VIDEO_PRIVACY_MODE,
+          Event.SECLOG_EXPORTED),
+         CONFIG, "info", "Configuration change", "repeat_window_s", ("user",)),
+)
+"""Tried in order; the first rule whose events and condition match decides."""
+
+NOT_ALERTED: frozenset[Event] = frozenset({
+    Event.AUTH_LOGOUT, Event.AUTH_LOGOUT_ALL,
+    # Credentials for stream and ONVIF clients: logged, revoked viewers cut; no alert.
+    Event.STREAM_CREDENTIAL_CREATED, Event.STREAM_CREDENTIAL_ROTATED,
+    Event.STREAM_CREDENTIAL_REVOKED, Event.ONVIF_CREDENTIAL_CREATED,
+    Event.ONVIF_CREDENTIAL_ROTATED, Event.ONVIF_CREDENTIAL_REVOKED,
+    Event.VIDEO_VIEW_ENDED, Event.VIDEO_VIEW_TERMINATED, Event.VIDEO_VIEW_REVOKED,
+    Event.MOTION_ENDED,
+    Event.DEVICE_PROVISIONED, Event.DEVICE_STARTED, Event.DEVICE_STOPPED,
+    Event.DEVICE_RESTART_REQUESTED, Event.DEVICE_FACTORY_RESET,
+    Event.DEVICE_SETUP_SECRET_CREATED, Event.DEVICE_SETUP_SECRET_RETIRED,
+    Event.VAULT_ROLLBACK_DETECTED,
+    Event.HOST_DEVICE_ADDED, Event.HOST_DEVICE_REMOVED, Event.HOST_DEVICE_EVENTS_SUPPRESSED,
+    Event.HOST_HOTPLUG_UNAVAILABLE,
+    Event.SECLOG_ROTATED, Event.SECLOG_TAMPERING_DETECTED, Event.SECLOG_VERIFIED,
+    # Never fed to the rules: they are alerts themselves, or a syslog notice.
+    Event.SYSLOG_FORWARD_DROPPED, Event.ALERTS_TEST, Event.ALERTS_OVERFLOW,
+    Event.ALERTS_TEST_SENT,
+    Event.RECORDING_EXPORTED, Event.RECORDING_DELETED, Event.RECORDING_MODE_CHANGED,
+    Event.RECORDING_VERIFIED, Event.RECORDING_SEGMENT_REFUSED, Event.RECORDING_RECOVERED,
+    Event.RECORDING_UNAVAILABLE, Event.RECORDING_STOPPED, Event.RECORDING_WRITE_FAILED,
+    Event.RECORDING_RESUMED, Event.RECORDING_SEGMENT_DROPPED,
+    Event.RECORDING_RETENTION_DELETED, Event.RECORDING_RETENTION_FAILED,
+    Event.ONVIF_DISCOVERY_STARTED, Event.ONVIF_SUBSCRIBED,
+})
+"""Events that are logged but raise no alert: every event is in a rule or here (a test
+checks), so a new event name is a decision, not a silent gap."""
+
+_RULES_OF: dict[str, tuple[Rule, ...]] = {
+    event: tuple(rule for rule in RULES if event in rule.events) for event in Event
+}
+
+
 def classify(event: SecurityEvent, policy: RulePolicy) -> Trigger | None:
     """The trigger an event matches, or None (most events are not alerts)."""
-    a, p = event.action, policy
-    if a in ("auth.login", "auth.login_failures") and event.result == "failure":
-        return Trigger("login_failures", LOGIN, "warning", p.burst_threshold, p.burst_window_s,
-                       (), "Failed logins")
-    if a == "auth.lockout":
-        return Trigger("lockout", LOGIN, "critical", 1, p.lockout_window_s,
-                       ("kind", "user", "source"), "Login locked out")
-    if a == "auth.login" and event.result == "ok" and not event.details.get("new_source"):
-        # TAICS 5.5.1.1: every new login is an access event (a new source has its own warning).
-        return Trigger("login_ok", ACCESS, "info", 1, p.repeat_window_s,
-                       ("user", "source", "interface"), "New login")
-    if a == "auth.new_source":
-        return Trigger("new_source", LOGIN, "warning", 1, p.repeat_window_s,
-                       ("user", "source"), "Login from a new source")
-    if a == "video.view_started":
-        return Trigger("view_started", ACCESS, "info", 1, p.repeat_window_s,
-                       ("user", "source", "stream"), "New viewing session")
-    if a.startswith("tamper."):
-        cleared = event.result == "ok" or event.details.get("phase") == "cleared"
-        return Trigger(a, TAMPER, "info" if cleared else "critical", 1, p.incident_window_s,
-                       ("phase",), "Camera tampering cleared" if cleared else "Camera tampering")
-    if a == "media.signal_lost":
-        return Trigger(a, TAMPER, "critical", 1, p.incident_window_s, (), "Video signal lost")
-    if a == "media.signal_restored":
-        return Trigger(a, TAMPER, "info", 1, p.incident_window_s, (), "Video signal restored")
-    if a == "device.unclean_shutdown":
-        return Trigger(a, TAMPER, "critical", 1, p.incident_window_s, (),
-                       "Power loss or crash (unclean shutdown)")
-    if a == "code.verification_failed":  # TAICS 5.1.4.1: verified start refused
-        return Trigger(a, TAMPER, "critical", 1, p.incident_window_s, (),
-                       "Installed code modified: start refused")
-    if a == "seclog.write_failed":
-        return Trigger(a, LOG, "critical", 1, p.incident_window_s, (),
-                       "Security log cannot be stored")
-    if a == "seclog.torn_write_repaired":
-        return Trigger(a, LOG, "warning", 1, p.incident_window_s, (),
-                       "Security log repaired after a crash")
-    if a == "alerts.channel_failing":
-        return Trigger(a, ALERTS, "warning", 1, p.incident_window_s, ("channel_id",),
-                       "Alert channel failing")
-    if a == "alerts.corrupt_dropped":
-        return Trigger(a, ALERTS, "warning", 1, p.incident_window_s, ("channel_id",),
-                       "Damaged queued alert dropped")
-    if a == "alerts.channel_recovered":
-        return Trigger(a, ALERTS, "info", 1, p.incident_window_s, ("channel_id",),
-                       "Alert channel recovered")
-    if a == "motion.started":  # motion.ended closes the event for ONVIF; no second alert
-        return Trigger(a, MOTION, "info", 1, p.incident_window_s, (), "Motion")
-    if a.startswith(("user.", "config.", "update.", "privacy.", "auth.token")) or a in (
-        "auth.password_changed", "alerts.channel_added", "alerts.channel_removed",
-        "video.privacy_mode", "seclog.exported",
-    ):
-        return Trigger(a, CONFIG, "info", 1, p.repeat_window_s, ("user",), "Configuration change")
+    for rule in _RULES_OF.get(event.action, ()):
+        if rule.when.holds(event):
+            return rule.trigger(event, policy)
     return None
 
 
@@ -257,8 +345,8 @@ class AlertRules:
         user = window.users.most_common(1)[0][0] if window.users else None
         source = window.sources.most_common(1)[0][0] if window.sources else None
         details = bounded_details(last.details)
-        if last.action.startswith("tamper.") and last.result != "ok":
-            kind = last.action.split(".", 1)[1]
+        kind = _TAMPER_KIND.get(last.action)
+        if kind is not None and last.result != "ok":
             details["evidence_before"] = f"/api/v1/tamper/{kind}/before.jpg"
             details["evidence_after"] = f"/api/v1/tamper/{kind}/after.jpg"
         if window.count > 1:

@@ -42,7 +42,8 @@ from vigilcam.alerts.outbox import (
     backoff_delay,
 )
 from vigilcam.alerts.rules import Alert, AlertRules, RulePolicy, wants
-from vigilcam.platform.seclog import SecurityEvent
+from vigilcam.platform.events import Event
+from vigilcam.platform.seclog import SecurityEvent, TailPosition
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
@@ -109,13 +110,14 @@ class AlertService:
         self.no_channel_alerts = 0
         self.delivered_total = 0
         # Events from now on arrive by subscription; older unhandled ones are read at start.
-        self._start_seq = self._tail_seq()
+        start = device.seclog.tail_position()
+        self._start_seq = start.seq
         try:
             if self.outbox.get_meta(WATERMARK) is None:
                 self.outbox.set_meta(WATERMARK, str(self._start_seq))
         except StoreError:
             log.warning("alerts database not writable at start")
-        self._foreign = ForeignTail(device.seclog.current_file, self._start_seq)
+        self._foreign = ForeignTail(device.seclog, start)
         device.seclog.subscribe(self._on_event)
 
     # -- the security-log subscription (any thread) ------------------------------------------
@@ -253,7 +255,7 @@ class AlertService:
 
     def _overflow_alert(self, count: int) -> Alert:
         alert = self.manager.test_alert(None, None)
-        alert.event, alert.category, alert.severity = "alerts.overflow", "alerts", "critical"
+        alert.event, alert.category, alert.severity = Event.ALERTS_OVERFLOW, "alerts", "critical"
         alert.title = "Alert inbox overflow"
         alert.summary = f"{count} security events arrived faster than alerts could be queued"
         alert.count = count
@@ -264,7 +266,7 @@ class AlertService:
             targets = [
                 cid for cid, row in self._channels.items()
                 if wants(row.categories, alert)
-                and not (alert.event == "alerts.channel_failing"
+                and not (alert.event == Event.ALERTS_CHANNEL_FAILING
                          and alert.details.get("channel_id") == cid)
             ]
             if not targets:
@@ -285,10 +287,6 @@ class AlertService:
                     wake.set()
 
     # -- catch-up of events recorded while the service was not listening ---------------------
-    def _tail_seq(self) -> int:
-        events = _read_current(self.device.seclog.current_file, 0)
-        return events[-1].seq if events else 0
-
     async def _catch_up(self) -> None:
         try:
             mark = int(await asyncio.to_thread(self.outbox.get_meta, WATERMARK) or 0)
@@ -297,8 +295,8 @@ class AlertService:
         self._watermark = mark
         if mark >= self._start_seq:
             return
-        events = await asyncio.to_thread(_read_current, self.device.seclog.current_file, mark)
-        missed = [e for e in events if mark < e.seq <= self._start_seq][-CATCH_UP_LIMIT:]
+        read = await asyncio.to_thread(self.device.seclog.tail, TailPosition(mark))
+        missed = [e for e in read.events if e.seq <= self._start_seq][-CATCH_UP_LIMIT:]
         if missed:
             log.info("alerting %d security events recorded while alerts were not running",
                      len(missed))
@@ -407,7 +405,7 @@ class AlertService:
             await asyncio.to_thread(self.outbox.mark_delivered, seq, cid, now_iso())
         except StoreError:
             self._unmarked.setdefault(cid, set()).add(seq)
-        self.device.record("alerts.corrupt_dropped", result="error", channel_id=cid,
+        self.device.record(Event.ALERTS_CORRUPT_DROPPED, result="error", channel_id=cid,
                            outbox_seq=seq)
 
     async def _sleep(self, wake: asyncio.Event, seconds: float) -> None:
@@ -493,10 +491,10 @@ class AlertService:
         if failing:
             log.warning("alert channel %s (%s) failing: %s; %d alerts waiting", cid, kind,
                         error, pending)
-            self.device.record("alerts.channel_failing", result="failure", channel_id=cid,
+            self.device.record(Event.ALERTS_CHANNEL_FAILING, result="failure", channel_id=cid,
                                kind=kind, pending=pending, last_error=(error or "")[:300])
         else:
-            self.device.record("alerts.channel_recovered", channel_id=cid, kind=kind)
+            self.device.record(Event.ALERTS_CHANNEL_RECOVERED, channel_id=cid, kind=kind)
 
 
 async def _wait_event(event: asyncio.Event, seconds: float) -> None:
@@ -508,19 +506,3 @@ async def _wait_event(event: asyncio.Event, seconds: float) -> None:
     except TimeoutError:
         pass
 
-
-def _read_current(path: Any, after_seq: int) -> list[SecurityEvent]:
-    """Records of the current log file with seq > after_seq (torn lines skipped)."""
-    try:
-        lines = path.read_bytes().splitlines()
-    except OSError:
-        return []
-    out: list[SecurityEvent] = []
-    for line in lines:
-        try:
-            event = SecurityEvent(**json.loads(line))
-        except (ValueError, TypeError):
-            continue
-        if event.seq > after_seq:
-            out.append(event)
-    return out

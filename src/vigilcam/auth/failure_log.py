@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigilcam.auth.throttle import source_key
+from vigilcam.platform.events import Event, Record
 from vigilcam.platform.seclog import utc_timestamp
 
-SUMMARY_ACTION = "auth.login_failures"
+SUMMARY_ACTION = Event.AUTH_LOGIN_FAILURES
 _TOP_USERS = 5
 
 
@@ -51,7 +52,7 @@ class _Window:
 class FailureLog:
     def __init__(
         self,
-        record: Callable[..., Any],
+        record: Record,
         *,
         window_s: float = 60.0,
         individual: int = 3,
@@ -83,7 +84,7 @@ class FailureLog:
                 extra["throttled"] = True
             if reason:
                 extra["reason"] = reason[:120]
-            self._record("auth.login", result="failure", user=user, source=source,
+            self._record(Event.AUTH_LOGIN, result="failure", user=user, source=source,
                          interface=interface, **extra)
             return
         stamp = utc_timestamp()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from vigilcam.auth.stream_credentials import StreamCredentialError, StreamCredentials
+from vigilcam.platform.events import Event
 
 __all__ = ["OnvifCredentials", "VideoCredentials", "onvif_credential_command",
            "viewer_secrets"]
@@ -26,7 +27,9 @@ class OnvifCredentials(StreamCredentials):
     """Create, rotate, revoke and check ONVIF credentials (one per user)."""
 
     PREFIX = "onvif_credential:"
-    EVENT = "onvif_credential"
+    CREATED = Event.ONVIF_CREDENTIAL_CREATED
+    ROTATED = Event.ONVIF_CREDENTIAL_ROTATED
+    REVOKED = Event.ONVIF_CREDENTIAL_REVOKED
     EXTRAS_KEY = "onvif_credentials"
 
 

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from vigilcam.auth.accounts import AccountError, AccountStore, User
 from vigilcam.auth.failure_log import FailureLog
 from vigilcam.auth.passwords import PasswordHasher
 from vigilcam.auth.sessions import Session, SessionStore
 from vigilcam.auth.throttle import LoginThrottle, Reservation, Verdict
+from vigilcam.platform.events import Event, Record
 
-Recorder = Callable[..., Any]
+Recorder = Record
 
 OK, DENIED, THROTTLED, VOID = "ok", "denied", "throttled", "void"
 MAX_USERNAME = 64
@@ -101,10 +101,10 @@ class AuthService:
             if not announce:
                 return LoginOutcome(OK, user)
             new_source = self.accounts.remember_source(user.username, source)
-            self.record("auth.login", user=user.username, source=source, interface=interface,
+            self.record(Event.AUTH_LOGIN, user=user.username, source=source, interface=interface,
                         new_source=new_source)
             if new_source:
-                self.record("auth.new_source", user=user.username, source=source,
+                self.record(Event.AUTH_NEW_SOURCE, user=user.username, source=source,
                             interface=interface)
             return LoginOutcome(OK, user)
         self.throttle.settle(slot, "failed")
@@ -113,7 +113,7 @@ class AuthService:
                              known_user=user is not None)
         for threshold in slot.crossed:
             if threshold in ("source_locked", "account_capped"):
-                self.record("auth.lockout", result="failure", user=name, source=source,
+                self.record(Event.AUTH_LOCKOUT, result="failure", user=name, source=source,
                             interface=interface, kind=threshold)
         return LoginOutcome(DENIED, None, reason=reason)
 
@@ -196,5 +196,5 @@ class AuthService:
         self.accounts.store_hash(user.username, new_hash, False)
         self.sessions.end_all(user.username)
         cookie, fresh = self.sessions.create(user.username, source, restricted=False)
-        self.record("auth.password_changed", user=user.username, source=source)
+        self.record(Event.AUTH_PASSWORD_CHANGED, user=user.username, source=source)
         return cookie, fresh

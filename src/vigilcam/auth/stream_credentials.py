@@ -26,6 +26,8 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Protocol, Self
 
+from vigilcam.platform.events import Event, Record
+
 __all__ = [
     "CREDENTIAL_BYTES",
     "StreamCredentialError",
@@ -66,7 +68,7 @@ class _Device(Protocol):
     def accounts(self) -> Any: ...
     @property
     def extras(self) -> dict[str, Any]: ...
-    def record(self, action: str, **kwargs: Any) -> Any: ...
+    def record(self, action: Event, **kwargs: Any) -> Any: ...
 
 
 def vault_name(username: str) -> str:
@@ -81,11 +83,13 @@ class StreamCredentials:
     """Create, rotate, revoke and check stream credentials (one per user)."""
 
     PREFIX = _PREFIX
-    EVENT = "stream_credential"
+    CREATED = Event.STREAM_CREDENTIAL_CREATED
+    ROTATED = Event.STREAM_CREDENTIAL_ROTATED
+    REVOKED = Event.STREAM_CREDENTIAL_REVOKED
     EXTRAS_KEY = "stream_credentials"
 
     def __init__(
-        self, vault: _Vault, accounts: _Accounts, record: Callable[..., Any]
+        self, vault: _Vault, accounts: _Accounts, record: Record
     ) -> None:
         self._vault = vault
         self._accounts = accounts
@@ -126,7 +130,7 @@ class StreamCredentials:
         for listener in list(self._listeners):
             listener(username)
 
-    def _event(self, action: str, username: str, by: str | None) -> None:
+    def _event(self, action: Event, username: str, by: str | None) -> None:
         details = {"by": by} if by else {}
         self._record(action, user=username, **details)
 
@@ -145,7 +149,7 @@ class StreamCredentials:
         self._require_user(username)
         secret = _new_secret()
         self._vault.put(self._name(username), secret.encode())
-        self._event(f"{self.EVENT}.created", username, by)
+        self._event(self.CREATED, username, by)
         return secret
 
     def rotate(self, username: str, *, by: str | None = None) -> str:
@@ -153,7 +157,7 @@ class StreamCredentials:
         self._require_user(username)
         secret = _new_secret()
         self._vault.put(self._name(username), secret.encode())
-        self._event(f"{self.EVENT}.rotated", username, by)
+        self._event(self.ROTATED, username, by)
         self._notify(username)
         return secret
 
@@ -162,7 +166,7 @@ class StreamCredentials:
         if self.find(username) is None:
             return False
         self._vault.delete(self._name(username))
-        self._event(f"{self.EVENT}.revoked", username, by)
+        self._event(self.REVOKED, username, by)
         self._notify(username)
         return True
 

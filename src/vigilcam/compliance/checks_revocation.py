@@ -31,6 +31,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from vigilcam.compliance.model import Result, merge
+from vigilcam.platform.events import Event
 
 if TYPE_CHECKING:
     from vigilcam.compliance.state import LocalContext
@@ -40,11 +41,11 @@ LOG_SLACK_S = 0.05  # log timestamps are milliseconds; records are written one a
 WEB_KINDS = frozenset({"web-live", "playback", "export"})
 # event -> the kinds of stream it must end (None: all); the user is in ``target`` or ``user``
 WITHDRAWALS: dict[str, frozenset[str] | None] = {
-    "user.disabled": None,
-    "user.password_reset": None,
-    "auth.password_changed": None,
-    "auth.logout_all": WEB_KINDS,
-    "user.role_changed": WEB_KINDS,
+    Event.USER_DISABLED: None,
+    Event.USER_PASSWORD_RESET: None,
+    Event.AUTH_PASSWORD_CHANGED: None,
+    Event.AUTH_LOGOUT_ALL: WEB_KINDS,
+    Event.USER_ROLE_CHANGED: WEB_KINDS,
 }
 MAX_FINDINGS = 5
 
@@ -130,7 +131,7 @@ async def _exercise() -> tuple[float, float]:
                 cross = await _until(cut, "audit-a", t0)
                 t1 = time.monotonic()
                 sessions.end_all("audit-b")
-                watcher.notice(SimpleNamespace(action="auth.logout_all"))
+                watcher.notice(SimpleNamespace(action=Event.AUTH_LOGOUT_ALL))
                 pushed = await _until(cut, "audit-b", t1)
             finally:
                 await watcher.stop()
@@ -194,24 +195,24 @@ def history(log_file: Path) -> Result:
             details = record.get("details") or {}
         except (ValueError, KeyError, TypeError):
             continue  # a torn last line: the log check reports damage
-        if action == "video.view_started":
+        if action == Event.VIDEO_VIEW_STARTED:
             view = _View(str(record.get("user")), str(details.get("kind")),
                          str(details.get("viewing_id")), at)
             open_views[view.viewing_id] = view
-        elif action == "video.view_ended":
+        elif action == Event.VIDEO_VIEW_ENDED:
             view_or_none = open_views.pop(str(details.get("viewing_id")), None)
             if view_or_none is not None:
                 view_or_none.ended = at
         elif action in WITHDRAWALS:
             kinds = WITHDRAWALS[action]
             user = str(details.get("target") or record.get("user"))
-            if action == "user.role_changed" and user == record.get("user"):
+            if action == Event.USER_ROLE_CHANGED and user == record.get("user"):
                 continue  # an admin's own role change keeps their session
             affected = [v for v in open_views.values()
                         if v.user == user and (kinds is None or v.kind in kinds)]
             withdrawals += 1
             pending.append((at, action, user, affected))
-        elif action in ("device.stopped", "device.started"):
+        elif action in (Event.DEVICE_STOPPED, Event.DEVICE_STARTED):
             for view in open_views.values():  # a stop ends every stream of that run
                 view.ended = at
             open_views.clear()

@@ -37,6 +37,7 @@ from vigilcam.hostevents.uevent import (
     hotplug_action,
     parse_uevent,
 )
+from vigilcam.platform.events import Event, Record
 
 NETLINK_KOBJECT_UEVENT = 15
 KERNEL_GROUP = 1
@@ -45,7 +46,7 @@ BLOCK_ATTRS = {"vendor": "device/vendor", "model": "device/model", "removable": 
 _MAX_REMEMBERED = 256
 
 log = logging.getLogger(__name__)
-Record = Callable[..., Any]
+
 
 
 class HotplugUnavailable(RuntimeError):
@@ -173,10 +174,10 @@ class HotplugMonitor:
     def _summarise(self) -> None:
         suppressed = self.budget.take_suppressed()
         if suppressed:
-            self._safe_record("host.device_events_suppressed", count=suppressed,
+            self._safe_record(Event.HOST_DEVICE_EVENTS_SUPPRESSED, count=suppressed,
                               window_seconds=self.budget.window)
 
-    def _safe_record(self, action: str, **fields: Any) -> None:
+    def _safe_record(self, action: Event, **fields: Any) -> None:
         try:
             self.record(action, **fields)
         except Exception:  # the log reports its own failures (seclog.write_failed)

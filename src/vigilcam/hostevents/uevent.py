@@ -22,10 +22,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from vigilcam.platform.events import Event
+
 MAX_DATAGRAM = 8192
 MAX_FIELDS = 128
 MAX_VALUE = 128
-ACTIONS = {"add": "host.device_added", "remove": "host.device_removed"}
+ACTIONS: dict[str, Event] = {"add": Event.HOST_DEVICE_ADDED, "remove": Event.HOST_DEVICE_REMOVED}
 WATCHED = {("usb", "usb_device"), ("block", "disk")}
 
 
@@ -88,7 +90,7 @@ def parse_uevent(data: bytes) -> Uevent:
     return Uevent(action, devpath, props)
 
 
-def hotplug_action(event: Uevent, *, include_virtual: bool = False) -> str | None:
+def hotplug_action(event: Uevent, *, include_virtual: bool = False) -> Event | None:
     """The security-log action for this uevent, or None when it is not a port hot-plug."""
     if (event.subsystem, event.devtype) not in WATCHED:
         return None

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigilcam.platform.backoff import Backoff
+from vigilcam.platform.events import Event
 
 from .backoff import source_backoff
 from .capture import CapturedFrame, CaptureWorker, FrameReader, make_reader
@@ -50,7 +51,7 @@ __all__ = ["MediaPipeline", "AnalyticsFrame", "MediaUnavailable", "PipelineState
 
 Frame = npt.NDArray[np.uint8]
 PipelineState = Literal["starting", "live", "signal_lost", "privacy", "stopped"]
-EventSink = Callable[[str, str, dict[str, object]], None]
+EventSink = Callable[[Event, str, dict[str, object]], None]
 
 
 def _resize(frame: Frame, width: int, height: int) -> Frame:
@@ -279,7 +280,7 @@ class MediaPipeline:
             "subscribers": {k: h.subscriber_count for k, h in self.hubs.items()},
         }
 
-    def _emit(self, action: str, result: str, details: dict[str, object]) -> None:
+    def _emit(self, action: Event, result: str, details: dict[str, object]) -> None:
         if self._on_event is not None:
             self._call_on_loop(self._on_event, action, result, details)
 
@@ -450,12 +451,12 @@ class MediaPipeline:
         with self._lock:
             self._force_key = {"main": True, "sub": True}
             self._need_pt_key = True
-        self._emit("media.signal_lost", "failure",
+        self._emit(Event.MEDIA_SIGNAL_LOST, "failure",
                    {"source": self.spec.kind, "error": error, "attempt": attempt})
 
     def _on_restored(self, down_seconds: float, attempts: int) -> None:
         self._set_state("live")
-        self._emit("media.signal_restored", "success",
+        self._emit(Event.MEDIA_SIGNAL_RESTORED, "success",
                    {"source": self.spec.kind, "down_seconds": round(down_seconds, 3),
                     "attempts": attempts})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from vigilcam.cli import CLI_SOURCE, EXIT_OK, add_data_dir, device_from_args
+from vigilcam.platform.events import Event
 
 from .state import switch_of
 
@@ -27,7 +28,7 @@ def cmd_onvif(args: argparse.Namespace) -> int:
         enabled = args.onvif_cmd == "enable"
         discovery = bool(getattr(args, "discovery", False)) if enabled else False
         state = switch.set(enabled=enabled, discovery=discovery)
-        device.record("config.onvif_changed", user="cli", source=CLI_SOURCE,
+        device.record(Event.CONFIG_ONVIF_CHANGED, user="cli", source=CLI_SOURCE,
                       enabled=state.enabled, discovery=state.discovery)
         print(f"ONVIF {'enabled' if state.enabled else 'disabled'}"
               + ("; WS-Discovery on (from the next start)" if state.discovery else ""))

@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 from vigilcam import product
+from vigilcam.platform.events import Event
 
 from .soap import SoapFault, esc, parse_envelope
 
@@ -163,7 +164,7 @@ class DiscoveryResponder:
             joined = False  # no multicast-capable interface: unicast probes still answered
         transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
         self.transport = transport
-        self.device.record("onvif.discovery_started", port=self.port, multicast=joined)
+        self.device.record(Event.ONVIF_DISCOVERY_STARTED, port=self.port, multicast=joined)
 
     def stop(self) -> None:
         if self.transport is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vigilcam import product
 from vigilcam.auth.permissions import Permission as P
+from vigilcam.platform.events import Event
 
 from .context import Call, Operation
 from .soap import NS, SoapFault, esc
@@ -194,7 +195,7 @@ async def get_users(call: Call) -> str:
 
 async def system_reboot(call: Call) -> str:
     assert call.caller is not None
-    call.device.record("device.restart_requested", user=call.caller.username,
+    call.device.record(Event.DEVICE_RESTART_REQUESTED, user=call.caller.username,
                        source=call.caller.source, interface="onvif")
     restart = call.device.extras.get("restart")
     if callable(restart):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from vigilcam.auth.permissions import Permission as P
+from vigilcam.platform.events import Event
 
 from .context import Call, Operation
 from .durations import parse_duration
@@ -97,7 +98,7 @@ async def create_pull_point_subscription(call: Call) -> str:
         sub = hub.create(call.caller.username, seconds)
     except SubscriptionError as exc:
         raise _refused(exc) from None
-    call.device.record("onvif.subscribed", user=call.caller.username,
+    call.device.record(Event.ONVIF_SUBSCRIBED, user=call.caller.username,
                        source=call.caller.source, subscription=sub.sub_id[:8])
     now, term = _times(sub, hub)
     address = call.base_url + SUBSCRIPTION_PATH + sub.sub_id

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .topics import TAMPER, TAMPER_KINDS, TOPICS, Notification, changes_for
+from .topics import EVENTS, TAMPER, TAMPER_KINDS, TOPICS, Notification, changes_for
 
 QUEUE_MAX = 256
 MAX_TERMINATION_S = 3600.0
@@ -88,7 +88,7 @@ class EventHub:
 
     def offer(self, action: str, details: dict[str, object]) -> None:
         """Called by the security log subscriber, on whatever thread recorded the event."""
-        if not (action.startswith("tamper.") or action.startswith("motion.")):
+        if action not in EVENTS:
             return
         loop = self.loop
         if loop is None or loop.is_closed():

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from vigilcam.platform.events import TAMPER_EVENTS, Event
+
 from .soap import attr, esc
 
 VIDEO_SOURCE = "vs_main"
@@ -45,6 +47,11 @@ MOVED = Topic("tns1:VideoSource/GlobalSceneChange/AnalyticsService",
 
 TOPICS: tuple[Topic, ...] = (MOTION, TAMPER, COVERED, DEFOCUSED, MOVED)
 TAMPER_KINDS = {"covered": COVERED, "defocused": DEFOCUSED, "moved": MOVED}
+TAMPER_TOPICS: dict[str, Topic] = {TAMPER_EVENTS[kind]: topic
+                                   for kind, topic in TAMPER_KINDS.items()}
+"""The security event of each tamper topic (``tamper.covered`` -> ImageTooDark ...)."""
+EVENTS: frozenset[str] = frozenset({Event.MOTION_STARTED, Event.MOTION_ENDED, *TAMPER_TOPICS})
+"""The security events that change an ONVIF property."""
 
 
 def changes_for(action: str, details: dict[str, object],
@@ -52,12 +59,12 @@ def changes_for(action: str, details: dict[str, object],
     """The property values a security event changes, given the current ``state``
     (topic name -> value). Unrelated events give ``{}``."""
     out: dict[str, bool] = {}
-    if action == "motion.started":
+    if action == Event.MOTION_STARTED:
         out[MOTION.name] = True
-    elif action == "motion.ended":
+    elif action == Event.MOTION_ENDED:
         out[MOTION.name] = False
-    elif action.startswith("tamper.") and action[7:] in TAMPER_KINDS:
-        topic = TAMPER_KINDS[action[7:]]
+    elif action in TAMPER_TOPICS:
+        topic = TAMPER_TOPICS[action]
         raised = details.get("phase") == "raised"
         out[topic.name] = raised
         others = any(state.get(t.name, False) for k, t in TAMPER_KINDS.items()

@@ -1,10 +1,12 @@
 """The security event log: append-only, hash-chained, keyed, verifiable.
 
-Owns ``record()``, the one path every security event takes. Serves TAICS 5.2.8.1 (security
-event log with full timestamp, user identity and action; shown to the user; no unauthorised
-modification; retention per NIST SP 800-92), TAICS 5.2.8.2 (an event that cannot be stored is
-still handed to the alert subscribers, flagged, so the owner is told), IoT-1005-1 5.1.1.1 (the
-device ID in every record) and 5.6.1.1 (a torn write from a crash is repaired at start).
+Owns ``record()``, the one path every security event takes (named by a member of
+``platform/events.py``), and ``tail()``, the one reader of records written after a position.
+Serves TAICS 5.2.8.1 (security event log with full timestamp, user identity and action; shown
+to the user; no unauthorised modification; retention per NIST SP 800-92), TAICS 5.2.8.2 (an
+event that cannot be stored is still handed to the alert subscribers, flagged, so the owner is
+told), IoT-1005-1 5.1.1.1 (the device ID in every record) and 5.6.1.1 (a torn write from a crash
+is repaired at start).
 
 Invariants:
 - Record N carries ``prev`` = MAC of record N-1 and ``mac`` = HMAC-SHA256(log key, canonical
@@ -33,6 +35,9 @@ Invariants:
   a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return), IoT-1005-1 5.5.2.1.
 - Secrets never enter the log: detail keys that name one are redacted before writing.
 - Persist first, then notify subscribers (the alert outbox).
+- ``tail`` is the one reader of records written after a position (by this process or another):
+  only whole lines, only records whose MAC verifies, each once, across rotation (the records
+  sealed into the archive since the position are read from it).
 - Several processes may write (the service and the CLI): each append happens under an
   exclusive file lock, after re-reading the chain tail when another process moved it, so the
   chain never forks.
@@ -57,6 +62,7 @@ from typing import Any
 
 from vigilcam.platform.aead import Aead, AeadError
 from vigilcam.platform.anchor import Anchor, AnchorError, AnchorState
+from vigilcam.platform.events import Event, event_named
 from vigilcam.platform.fsutil import atomic_write, fsync_dir
 
 DEFAULT_RETENTION_DAYS = 365
@@ -67,6 +73,7 @@ _MAX_PENDING = 10_000
 # spreadsheet strips the tab / carriage return).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _INDEX_NAME = "index.jsonl"
+TAIL_MAX_BYTES = 8 << 20  # per tail call: a huge burst is taken in several calls
 
 
 def csv_safe(value: object) -> object:
@@ -130,6 +137,24 @@ class VerifyReport:
 
 class LogError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class TailPosition:
+    """Where a reader of new records stands: every record up to ``seq`` is behind it, and
+    ``offset`` bytes of the current file (inode ``inode``) are read."""
+
+    seq: int = 0
+    inode: int | None = None
+    offset: int = 0
+
+
+@dataclass
+class TailRead:
+    events: list[SecurityEvent]
+    position: TailPosition
+    refused: int = 0
+    """Records whose MAC did not verify (written without the log key): not returned."""
 
 
 class SecurityLog:
@@ -301,14 +326,18 @@ class SecurityLog:
 
     def record(
         self,
-        action: str,
+        action: Event,
         *,
         result: str = "ok",
         user: str | None = None,
         source: str | None = None,
         **details: Any,
     ) -> SecurityEvent:
-        """The one path for every security event: persist, then tell the subscribers."""
+        """The one path for every security event: persist, then tell the subscribers.
+
+        ``action`` must be an :class:`Event` (or its exact value): any other name raises
+        :class:`~vigilcam.platform.events.UnknownEvent` before anything is written."""
+        action = event_named(action)
         with self._lock, self._file_lock():
             if not self._pending and self._tail_key() != self._tail_seen:
                 self._load_tail(repair=False)  # another process appended or rotated
@@ -319,8 +348,10 @@ class SecurityLog:
             subscriber(event, persisted)
         if not persisted:
             failure = SecurityEvent(
-                seq=0, ts=utc_timestamp(), device_id=self.device_id, action="seclog.write_failed",
-                result="error", details={"pending": len(self._pending), "lost_action": action},
+                seq=0, ts=utc_timestamp(), device_id=self.device_id,
+                action=Event.SECLOG_WRITE_FAILED.value,
+                result="error",
+                details={"pending": len(self._pending), "lost_action": action.value},
             )
             for subscriber in list(self._subscribers):
                 subscriber(failure, False)
@@ -333,7 +364,7 @@ class SecurityLog:
             raise LogError("security log is not open")
         event = SecurityEvent(
             seq=self._last_seq + 1, ts=utc_timestamp(), device_id=self.device_id,
-            action=action, result=result, user=user, source=source, details=details,
+            action=str(action), result=result, user=user, source=source, details=details,
             prev=self._last_mac,
         )
         event.mac = self._mac(event.body())
@@ -389,7 +420,8 @@ class SecurityLog:
         return sorted(self.archive_dir.glob("*.jsonl.enc"))
 
     def _rotate_locked(self) -> None:
-        seal = self._chain("seclog.rotated", "ok", None, None, {"sealed_through": self._last_seq})
+        seal = self._chain(Event.SECLOG_ROTATED, "ok", None, None,
+                           {"sealed_through": self._last_seq})
         with open(self.current_file, "a", encoding="utf-8") as fh:
             fh.write(seal.to_json() + "\n")
             fh.flush()
@@ -503,6 +535,80 @@ class SecurityLog:
     def records(self) -> Iterator[SecurityEvent]:
         for path in self._files():
             yield from self._records_of(path)
+
+    # -- following the log -------------------------------------------------------------------
+    def tail_position(self) -> TailPosition:
+        """The end of the log now: a reader starting here gets only records written later."""
+        with self._file_lock():
+            try:
+                with open(self.current_file, "rb") as fh:
+                    inode = os.fstat(fh.fileno()).st_ino
+                    data = fh.read()
+            except OSError:
+                return TailPosition(self._head_or_default()["seq"])
+        complete = data[: data.rfind(b"\n") + 1]
+        seq = self._head_or_default()["seq"]
+        for line in reversed(complete.splitlines()):
+            with contextlib.suppress(ValueError, TypeError):
+                seq = max(seq, SecurityEvent(**json.loads(line)).seq)
+                break
+        return TailPosition(seq, inode, len(complete))
+
+    def tail(self, since: TailPosition, *, max_bytes: int = TAIL_MAX_BYTES) -> TailRead:
+        """Records with seq > ``since.seq`` written after ``since``, oldest first.
+
+        Reads whole lines of the current file from the position on (a line being written waits
+        for the next call; a torn line is skipped); when the current file is not the one the
+        position was in (rotated, or a position from a bare seq), the archived records after
+        ``since.seq`` come first. Only records whose MAC verifies are returned.
+        """
+        out: list[SecurityEvent] = []
+        refused = 0
+        inode, offset, data = since.inode, since.offset, b""
+        archives = self._archive_files()
+        # The file the position was in is sealed once an archive ends at or after its seq
+        # (the inode alone cannot tell: a new file may get the old one's inode). Reading from
+        # the start again is always safe: records at or before ``since.seq`` are skipped.
+        sealed = bool(archives) and _archive_seq(archives[-1]) >= since.seq
+        try:
+            with open(self.current_file, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if st.st_ino != since.inode or st.st_size < since.offset or sealed:
+                    inode, offset = st.st_ino, 0
+                fh.seek(offset)
+                data = fh.read(max(0, min(st.st_size - offset, max_bytes)))
+        except OSError:
+            inode, offset = None, 0  # between rotation and the next record: no current file
+        if inode != since.inode or offset != since.offset or sealed:
+            out += self._archived_after(since.seq, archives)
+        complete = data[: data.rfind(b"\n") + 1]
+        for line in complete.splitlines():
+            with contextlib.suppress(ValueError, TypeError):
+                out.append(SecurityEvent(**json.loads(line)))
+        seq, events = since.seq, []
+        for event in out:
+            if event.seq <= seq:
+                continue
+            if not hmac.compare_digest(str(event.mac), self._mac(event.body())):
+                refused += 1
+                continue
+            events.append(event)
+            seq = event.seq
+        return TailRead(events, TailPosition(seq, inode, offset + len(complete)), refused)
+
+    def _archived_after(self, seq: int, files: list[Path]) -> list[SecurityEvent]:
+        """Archived records after ``seq`` (only the archive files that hold some are read)."""
+        if not files or _archive_seq(files[-1]) <= seq:
+            return []
+        out: list[SecurityEvent] = []
+        for path in files:
+            if _archive_seq(path) <= seq:
+                continue  # its last record (the seal) is at or before seq
+            try:
+                out += [e for e in self._records_of(path) if e.seq > seq]
+            except (LogError, OSError):
+                continue  # a damaged or vanished archive: ``verify`` reports it
+        return out
 
     def query(
         self,

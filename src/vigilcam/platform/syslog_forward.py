@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vigilcam.platform.backoff import Backoff
+from vigilcam.platform.events import Event
 
 if TYPE_CHECKING:
     from vigilcam.platform.seclog import SecurityEvent, SecurityLog
@@ -46,7 +47,7 @@ FACILITY_AUTHPRIV = 10
 SD_ID = "vigilcam@32473"
 APP_NAME = "vigilcam"
 _SEVERITY = {"ok": 5, "failure": 4, "error": 3}
-_CRITICAL = {"seclog.write_failed"}
+_CRITICAL = {Event.SECLOG_WRITE_FAILED}
 
 log = logging.getLogger(__name__)
 
@@ -267,9 +268,9 @@ class SyslogForwarder:
 
     def _dropped_notice(self, count: int) -> bytes:
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        body = json.dumps({"action": "syslog.forward_dropped", "count": count})
+        body = json.dumps({"action": Event.SYSLOG_FORWARD_DROPPED, "count": count})
         return (f"<{FACILITY_AUTHPRIV * 8 + 4}>1 {ts} {_header_field(self.hostname, 255)} "
-                f"{APP_NAME} - syslog.forward_dropped [{SD_ID} dropped=\"{count}\"] "
+                f"{APP_NAME} - {Event.SYSLOG_FORWARD_DROPPED.value} [{SD_ID} dropped=\"{count}\"] "
                 ).encode("ascii") + b"\xef\xbb\xbf" + body.encode()
 
     def _requeue(self, message: bytes) -> None:

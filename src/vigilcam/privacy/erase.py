@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vigilcam.auth.setup_secret import ADMIN, issue_setup_secret
+from vigilcam.platform.events import Event
 
 if TYPE_CHECKING:
     from vigilcam.app import Device
@@ -135,7 +136,7 @@ async def erase_all_personal_data(
 ) -> ErasureReport:
     """Delete every kind of personal data that may be deleted; returns what was deleted."""
     report = ErasureReport()
-    device.record("privacy.erase_started", user=by, source=source)
+    device.record(Event.PRIVACY_ERASE_STARTED, user=by, source=source)
     segments, freed = await _erase_recordings(device)
     report.deleted["recording_segments"] = segments
     report.deleted["recording_bytes"] = freed
@@ -150,7 +151,7 @@ async def erase_all_personal_data(
     report.deleted["alert_outbox"] = _erase_outbox(device)
     report.deleted["snapshots"] = 0
     # One string: detail names such as "api_tokens" would be redacted as secrets.
-    device.record("privacy.erased", user=by, source=source,
+    device.record(Event.PRIVACY_ERASED, user=by, source=source,
                   deleted=" ".join(f"{k}={v}" for k, v in report.deleted.items()))
-    device.record("device.setup_secret_created", user=by, source=source, reason="erase")
+    device.record(Event.DEVICE_SETUP_SECRET_CREATED, user=by, source=source, reason="erase")
     return report

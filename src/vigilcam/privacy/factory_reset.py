@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigilcam.platform.config import Settings, load_settings
+from vigilcam.platform.events import Event
 from vigilcam.platform.fsutil import fsync_dir
 from vigilcam.platform.identity import DeviceIdentity
 from vigilcam.platform.paths import DataPaths
@@ -117,7 +118,7 @@ def _provision_again(paths: DataPaths, settings: Settings, ident: DeviceIdentity
     from vigilcam.app import create_device_state
 
     secret, seclog = create_device_state(paths, settings, ident)
-    seclog.record("device.factory_reset", user="local", source="cli",
+    seclog.record(Event.DEVICE_FACTORY_RESET, user="local", source="cli",
                   kept_device_id=ident.device_id)
     return secret
 

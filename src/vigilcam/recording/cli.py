@@ -19,6 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vigilcam.platform.events import Event
+
 CLI = "cli"
 
 
@@ -78,7 +80,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
                 print("recordings OK: nothing was recorded on this device")
                 return EXIT_OK
             checked = verify_segments(store, start, end)
-            device.record("recording.verified", result="ok" if checked.ok else "failure",
+            device.record(Event.RECORDING_VERIFIED, result="ok" if checked.ok else "failure",
                           user=CLI, source=CLI, segments=checked.verified + checked.legacy,
                           refused=checked.bad_segments[:20])
             for problem in checked.problems:
@@ -100,18 +102,18 @@ def cmd_recordings(args: argparse.Namespace) -> int:
 
             def refused(rec: Any, message: str) -> None:
                 refusals.append(message)
-                device.record("recording.segment_refused", result="failure", user=CLI,
+                device.record(Event.RECORDING_SEGMENT_REFUSED, result="failure", user=CLI,
                               source=CLI, segment_id=str(rec.id), error=message[:200])
 
             try:
                 result = export_range(store, start, end, out, "main", refused)
             except ExportError as exc:
-                device.record("recording.exported", result="failure", user=CLI, source=CLI,
+                device.record(Event.RECORDING_EXPORTED, result="failure", user=CLI, source=CLI,
                               start=_iso(start), end=_iso(end), error=str(exc))
                 raise CliError("; ".join([str(exc), *refusals])) from None
             finally:
                 viewers.closed(session, reason="done")
-            device.record("recording.exported", user=CLI, source=CLI, start=_iso(start),
+            device.record(Event.RECORDING_EXPORTED, user=CLI, source=CLI, start=_iso(start),
                           end=_iso(end), segments=len(result.segments_used),
                           refused=len(result.segments_refused),
                           duration=round(result.duration, 3))
@@ -125,7 +127,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
                 print("deleted 0 segments")
                 return EXIT_OK
             report = delete_range(store, start, end)
-            device.record("recording.deleted", user=CLI, source=CLI, start=_iso(start),
+            device.record(Event.RECORDING_DELETED, user=CLI, source=CLI, start=_iso(start),
                           end=_iso(end), segments=report.segments, bytes=report.bytes_freed)
             print(f"deleted {report.segments} segments ({report.bytes_freed} bytes)")
             return EXIT_OK

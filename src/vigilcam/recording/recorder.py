@@ -24,6 +24,7 @@ from typing import Protocol
 
 from vigilcam.media import fmp4
 from vigilcam.media.types import PTS_CLOCK, EncodedPacket, StreamInfo
+from vigilcam.platform.events import Event
 from vigilcam.recording.index import SegmentRecord
 from vigilcam.recording.planner import (
     CloseOp,
@@ -297,7 +298,7 @@ class Recorder:
             await loop.run_in_executor(self._executor, self._sink.abort)
             if self._on_event is not None:
                 self._on_event(
-                    "recording.segment_dropped",
+                    Event.RECORDING_SEGMENT_DROPPED,
                     "failure",
                     {"stream": self.stream, "error": f"{type(exc).__name__}: {exc}"[:200]},
                 )

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from vigilcam.platform.events import Event
 from vigilcam.recording.index import SegmentRecord
 from vigilcam.recording.store import SegmentStore
 
-EventSink = Callable[[str, str, dict[str, str]], None]
+EventSink = Callable[[Event, str, dict[str, str]], None]
 """``on_event(action, result, details)``: the app forwards it to the security log."""
 
 STORAGE_ERRNOS = frozenset(
@@ -128,7 +129,7 @@ class RetentionEnforcer:
         freed = self.store.delete(doomed)
         if self._on_event is not None:
             self._on_event(
-                "recording.retention_deleted",
+                Event.RECORDING_RETENTION_DELETED,
                 "success",
                 {
                     "segments": str(len(doomed)),
@@ -170,7 +171,7 @@ class WriteFailureMonitor:
             self.failing = True
             if self._on_event is not None:
                 self._on_event(
-                    "recording.write_failed",
+                    Event.RECORDING_WRITE_FAILED,
                     "failure",
                     {"stream": self.stream, "errno": code, "error": str(exc.strerror or exc)},
                 )
@@ -180,7 +181,7 @@ class WriteFailureMonitor:
             self.failing = False
             if self._on_event is not None:
                 self._on_event(
-                    "recording.resumed",
+                    Event.RECORDING_RESUMED,
                     "success",
                     {"stream": self.stream, "failed_attempts": str(self.failures)},
                 )

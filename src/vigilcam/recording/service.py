@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from vigilcam.platform.events import Event
 from vigilcam.recording.erase import DeleteReport, delete_range, erase_all
 from vigilcam.recording.index import SegmentRecord
 from vigilcam.recording.planner import MODES, RecordMode
@@ -180,7 +181,7 @@ class RecordingService:
 
     # -- events -------------------------------------------------------------------------------
 
-    def _on_event(self, action: str, result: str, details: dict[str, str]) -> None:
+    def _on_event(self, action: Event, result: str, details: dict[str, str]) -> None:
         """Recorder / retention news -> the security log (the one path for events)."""
         self.device.record(action, result=_RESULTS.get(result, "error"), **details)
 
@@ -199,7 +200,7 @@ class RecordingService:
             # The camera stays live without recordings (IoT-1005-1 5.6.1.1); the owner is told.
             self.unavailable = f"{type(exc).__name__}: {exc}"[:300]
             log.error("recordings unavailable: %s", self.unavailable)
-            self.device.record("recording.unavailable", result="error", error=self.unavailable)
+            self.device.record(Event.RECORDING_UNAVAILABLE, result="error", error=self.unavailable)
             return
         self._tasks.append(asyncio.create_task(self._retention_loop(), name="rec-retention"))
 
@@ -214,7 +215,7 @@ class RecordingService:
             raise
         for action in actions:
             result, details = recovery_event(action)
-            self.device.record("recording.recovered", result=result, **details)
+            self.device.record(Event.RECORDING_RECOVERED, result=result, **details)
         self.recovered = actions
         self.store = store
         self._retention = RetentionEnforcer(store, self.policy, self._on_event)
@@ -244,7 +245,7 @@ class RecordingService:
             raise
         except Exception as exc:  # noqa: BLE001 - report, never take the camera down
             log.exception("recorder stopped")
-            self.device.record("recording.stopped", result="error", stream=self.stream,
+            self.device.record(Event.RECORDING_STOPPED, result="error", stream=self.stream,
                                error=f"{type(exc).__name__}: {exc}"[:200])
 
     async def _stop_recorder(self) -> None:
@@ -290,7 +291,7 @@ class RecordingService:
             result = await self._run(enforcer.run_once)
         except (OSError, sqlite3.Error) as exc:
             text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._on_event("recording.retention_failed", "error", {"error": text[:200]})
+            self._on_event(Event.RECORDING_RETENTION_FAILED, "error", {"error": text[:200]})
             return 0
         return result.deleted
 
@@ -377,8 +378,8 @@ class RecordingService:
             yield seg
 
     def _refused(self, rec: SegmentRecord, message: str) -> None:
-        self.device.record("recording.segment_refused", result="failure", segment_id=str(rec.id),
-                           error=message[:200])
+        self.device.record(Event.RECORDING_SEGMENT_REFUSED, result="failure",
+                           segment_id=str(rec.id), error=message[:200])
 
     async def export(self, start: float, end: float, out_path: Path) -> ExportResult:
         """Remux [start, end) into a standard MP4 at ``out_path`` (off the loop)."""

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vigilcam.platform.events import Event
+
 
 def _service(args: argparse.Namespace) -> tuple[Any, Any]:
     from vigilcam.cli import device_from_args
@@ -161,7 +163,7 @@ def cmd_configure(args: argparse.Namespace) -> int:
             device.vault.put(DISTRIBUTION_KEY_SECRET, key_bytes)
             pinned.append("distribution key (in the vault)")
         config.save(paths.config_file)
-        device.record("update.configured", repository=config.repository_url,
+        device.record(Event.UPDATE_CONFIGURED, repository=config.repository_url,
                       install_root=config.install_root, pinned=pinned,
                       interval_hours=config.interval_hours)
     finally:

@@ -23,6 +23,7 @@ from typing import Any
 
 import vigilcam
 from vigilcam import product
+from vigilcam.platform.events import Event
 from vigilcam.platform.fsutil import atomic_write
 from vigilcam.platform.tls import client_context
 from vigilcam.update import dependencies
@@ -131,7 +132,7 @@ class UpdateService:
             status.last_check = utc_now()
             status.last_check_result = str(exc)
         self.store.save(status)
-        action = "update.refused" if exc.kind in ATTACK_KINDS else "update.checked"
+        action = Event.UPDATE_REFUSED if exc.kind in ATTACK_KINDS else Event.UPDATE_CHECKED
         record(action, result="failure", step=step, kind=exc.kind.value, reason=str(exc),
                     installed=self.installed_version)
 
@@ -150,7 +151,7 @@ class UpdateService:
         status.available_version = release.version if release else None
         self.store.save(status)
         tls = client.fetcher.last_tls
-        record("update.checked", installed=self.installed_version,
+        record(Event.UPDATE_CHECKED, installed=self.installed_version,
                     available=status.available_version,
                     tls=f"{tls[0]} {tls[1]}" if tls else None,
                     advisories=advisories is not None)
@@ -250,7 +251,7 @@ class UpdateService:
         asked = {"at": utc_now(), "user": user, "source": source}
         self.paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write(self.paths.install_request, json.dumps(asked).encode(), mode=0o600)
-        self._recorder(user, source)("update.install_requested",
+        self._recorder(user, source)(Event.UPDATE_INSTALL_REQUESTED,
                                      installed=self.installed_version)
         return asked
 

@@ -28,8 +28,8 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from vigilcam.platform.events import Event, Record
 from vigilcam.platform.fsutil import atomic_write, fsync_dir
 from vigilcam.update import package
 from vigilcam.update.errors import RefusalKind, UpdateError
@@ -47,7 +47,7 @@ class HealthResult:
 
 HealthCheck = Callable[[Path], HealthResult]
 Verifier = Callable[[Path], None]  # raises UpdateError when the slot's code is not authorised
-Recorder = Callable[..., Any]
+Recorder = Record
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class SlotManager:
         if running is not None:
             reason = (f"the service still runs {running}: restart it to start the version "
                       "installed before, then install this one")
-            record("update.refused", result="failure", version=version, step="pending-restart",
+            record(Event.UPDATE_REFUSED, result="failure", version=version, step="pending-restart",
                    reason=reason)
             return InstallOutcome("refused", version, previous, reason)
         # 1. unpack and verify, with nothing switched yet
@@ -136,7 +136,7 @@ class SlotManager:
                 verify(path)
         except (UpdateError, OSError) as exc:
             shutil.rmtree(self.slot_path(target), ignore_errors=True)
-            record("update.refused", result="failure", version=version, step="unpack",
+            record(Event.UPDATE_REFUSED, result="failure", version=version, step="unpack",
                    reason=str(exc))
             return InstallOutcome("refused", version, previous, str(exc))
         # 2. switch
@@ -149,12 +149,12 @@ class SlotManager:
         if health.ok:
             if previous is not None:
                 self._write_pending(previous)
-            record("update.installed", version=version, slot=target, previous_slot=previous,
+            record(Event.UPDATE_INSTALLED, version=version, slot=target, previous_slot=previous,
                    health=health.detail)
             return InstallOutcome("installed", version, target, health.detail)
         # 4. automatic rollback
         self.switch(previous)
-        record("update.rolled_back", result="failure", version=version, failed_slot=target,
+        record(Event.UPDATE_ROLLED_BACK, result="failure", version=version, failed_slot=target,
                restored_slot=previous, reason=health.detail)
         return InstallOutcome("rolled_back", version, previous, health.detail)
 
@@ -185,6 +185,6 @@ class SlotManager:
         if not self.slot_path(other).is_dir() or not any(self.slot_path(other).iterdir()):
             raise UpdateError(RefusalKind.PACKAGE, "no previous version to roll back to")
         self.switch(other)
-        record("update.rolled_back", result="ok", failed_slot=current, restored_slot=other,
+        record(Event.UPDATE_ROLLED_BACK, result="ok", failed_slot=current, restored_slot=other,
                reason=reason)
         return other

@@ -25,9 +25,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-Recorder = Callable[..., Any]
+from vigilcam.platform.events import Event, Record
+
+Recorder = Record
 RECENT_REVOCATIONS = 50
 
 
@@ -72,7 +73,7 @@ class ViewerRegistry:
                                  close, admission)
         with self._lock:
             self._sessions[session.id] = session
-        self._record("video.view_started", user=user, source=source, kind=kind, stream=stream,
+        self._record(Event.VIDEO_VIEW_STARTED, user=user, source=source, kind=kind, stream=stream,
                      viewing_id=session.id)
         return session
 
@@ -80,7 +81,7 @@ class ViewerRegistry:
         with self._lock:
             if self._sessions.pop(session.id, None) is None:
                 return
-        self._record("video.view_ended", user=session.user, source=session.source,
+        self._record(Event.VIDEO_VIEW_ENDED, user=session.user, source=session.source,
                      kind=session.kind, stream=session.stream, viewing_id=session.id,
                      seconds=round(time.time() - session.since, 1), reason=reason)
 
@@ -98,7 +99,7 @@ class ViewerRegistry:
             session = self._sessions.get(session_id)
         if session is None:
             return False
-        self._record("video.view_terminated", user=by, target=session.user,
+        self._record(Event.VIDEO_VIEW_TERMINATED, user=by, target=session.user,
                      source=session.source, kind=session.kind, viewing_id=session.id)
         session.close()
         self.closed(session, reason=f"ended by {by}")
@@ -111,10 +112,10 @@ class ViewerRegistry:
                 return False
             session.revoked = reason
             self._revoked.append({**session.public(), "ended": time.time(), "reason": reason})
-        self._record("video.view_revoked", user=session.user, source=session.source,
+        self._record(Event.VIDEO_VIEW_REVOKED, user=session.user, source=session.source,
                      interface=session.kind, stream=session.stream, viewing_id=session.id,
                      reason=reason)
-        self._record("video.view_ended", user=session.user, source=session.source,
+        self._record(Event.VIDEO_VIEW_ENDED, user=session.user, source=session.source,
                      kind=session.kind, stream=session.stream, viewing_id=session.id,
                      seconds=round(time.time() - session.since, 1), reason=reason)
         session.close()  # after the log: whoever sees the cut finds the reason recorded
@@ -133,7 +134,7 @@ class ViewerRegistry:
         if enabled == self._privacy:
             return
         self._privacy = enabled
-        self._record("video.privacy_mode", user=by, source=source, enabled=enabled)
+        self._record(Event.VIDEO_PRIVACY_MODE, user=by, source=source, enabled=enabled)
         for listener in list(self._privacy_listeners):
             listener(enabled)
         if enabled:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from vigilcam.auth.permissions import Permission, Role, allowed
+from vigilcam.platform.events import Event
 from vigilcam.viewers.registry import ViewerRegistry, ViewingSession
 
 __all__ = [
@@ -61,14 +62,20 @@ REVOCATION_BOUND_S = 1.0
 CredentialKind = Literal["session", "token", "stream-credential"]
 
 # Security events after which a grant may be gone (the watcher re-checks every open viewer).
-_TRIGGER_PREFIXES = ("user.", "token.", "stream_credential.", "onvif_credential.")
-_TRIGGER_ACTIONS = frozenset({"auth.password_changed", "auth.logout", "auth.logout_all",
-                              "privacy.erased", "device.factory_reset"})
+_TRIGGER_ACTIONS: frozenset[str] = frozenset({
+    Event.USER_ADDED, Event.USER_DISABLED, Event.USER_ENABLED, Event.USER_PASSWORD_RESET,
+    Event.USER_ROLE_CHANGED, Event.TOKEN_CREATED, Event.TOKEN_REVOKED,
+    Event.STREAM_CREDENTIAL_CREATED, Event.STREAM_CREDENTIAL_ROTATED,
+    Event.STREAM_CREDENTIAL_REVOKED, Event.ONVIF_CREDENTIAL_CREATED,
+    Event.ONVIF_CREDENTIAL_ROTATED, Event.ONVIF_CREDENTIAL_REVOKED,
+    Event.AUTH_PASSWORD_CHANGED, Event.AUTH_LOGOUT, Event.AUTH_LOGOUT_ALL,
+    Event.PRIVACY_ERASED, Event.DEVICE_FACTORY_RESET,
+})
 
 
 def triggers_check(action: str) -> bool:
     """Is ``action`` an event after which some viewer's grant may be gone?"""
-    return action in _TRIGGER_ACTIONS or action.startswith(_TRIGGER_PREFIXES)
+    return action in _TRIGGER_ACTIONS
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from vigilcam.auth.accounts import AccountError
 from vigilcam.auth.permissions import MATRIX, Permission, Role
 from vigilcam.auth.sessions import token_scopes_allowed
+from vigilcam.platform.events import Event
 from vigilcam.web.errors import ApiError, parse_body, validate
 from vigilcam.web.guard import Principal, client_address, device_of, error
 from vigilcam.web.schemas import (
@@ -73,7 +74,7 @@ async def logout(request: Request, principal: Principal) -> Response:
     device = device_of(request)
     if principal.session:
         device.sessions.end(principal.session.id_hash)
-    device.record("auth.logout", user=principal.username, source=client_address(request))
+    device.record(Event.AUTH_LOGOUT, user=principal.username, source=client_address(request))
     response = JSONResponse({"ok": True})
     clear_session_cookie(response)
     return response
@@ -83,7 +84,7 @@ async def logout_everywhere(request: Request, principal: Principal) -> Response:
     """End every session of the calling user."""
     device = device_of(request)
     ended = device.sessions.end_all(principal.username)
-    device.record("auth.logout_all", user=principal.username, source=client_address(request),
+    device.record(Event.AUTH_LOGOUT_ALL, user=principal.username, source=client_address(request),
                   sessions=ended)
     response = JSONResponse({"ok": True, "sessions_ended": ended})
     clear_session_cookie(response)
@@ -132,7 +133,7 @@ async def users_create(request: Request, principal: Principal) -> Response:
         user = device.accounts.add(body.username, body.role, secret, check_policy=False)
     except AccountError as exc:
         raise ApiError(409 if "exists" in str(exc) else 422, str(exc)) from None
-    device.record("user.added", user=principal.username, source=client_address(request),
+    device.record(Event.USER_ADDED, user=principal.username, source=client_address(request),
                   target=user.username, role=user.role.value)
     return JSONResponse({**user.public(), "one_time_password": secret}, status_code=201)
 
@@ -148,12 +149,12 @@ async def users_update(request: Request, principal: Principal) -> Response:
         if body.role is not None:
             before = device.accounts.get(name)
             device.accounts.set_role(name, body.role)
-            device.record("user.role_changed", user=principal.username,
+            device.record(Event.USER_ROLE_CHANGED, user=principal.username,
                           source=client_address(request), target=name,
                           old=before.role.value if before else None, new=body.role.value)
         if body.disabled is not None:
             device.accounts.set_disabled(name, body.disabled)
-            device.record("user.disabled" if body.disabled else "user.enabled",
+            device.record(Event.USER_DISABLED if body.disabled else Event.USER_ENABLED,
                           user=principal.username, source=client_address(request), target=name)
     except AccountError as exc:
         raise ApiError(409, str(exc)) from None
@@ -173,8 +174,8 @@ async def users_reset_password(request: Request, principal: Principal) -> Respon
     secret = device.accounts.reset_password(name)
     device.sessions.end_all(name)
     device.throttle.reset_account(name)
-    device.record("user.password_reset", user=principal.username, source=client_address(request),
-                  target=name)
+    device.record(Event.USER_PASSWORD_RESET, user=principal.username,
+                  source=client_address(request), target=name)
     return JSONResponse({"username": name, "one_time_password": secret})
 
 
@@ -205,7 +206,7 @@ async def log_export(request: Request, principal: Principal) -> Response:
         since=q.since, until=q.until, action=q.action, user=q.user, result=q.result,
         limit=q.limit,
     )
-    device.record("seclog.exported", user=principal.username, source=client_address(request),
+    device.record(Event.SECLOG_EXPORTED, user=principal.username, source=client_address(request),
                   format=q.format, records=len(events))
     text = device.seclog.export(q.format, events)
     media = "text/csv" if q.format == "csv" else "application/json"
@@ -217,7 +218,7 @@ async def log_verify(request: Request, principal: Principal) -> Response:
     """Verify the whole hash chain now."""
     device = device_of(request)
     report = device.seclog.verify()
-    device.record("seclog.verified", result="ok" if report.ok else "failure",
+    device.record(Event.SECLOG_VERIFIED, result="ok" if report.ok else "failure",
                   user=principal.username, source=client_address(request),
                   records=report.records)
     return JSONResponse({"ok": report.ok, "records": report.records, "problems": report.problems})
@@ -240,7 +241,7 @@ async def tokens_create(request: Request, principal: Principal) -> Response:
         raise ApiError(422, "a token cannot hold user or token management, or exceed your role")
     raw, token = device.sessions.create_token(principal.username, body.label, scopes,
                                               body.ttl_days * 86400)
-    device.record("token.created", user=principal.username, source=client_address(request),
+    device.record(Event.TOKEN_CREATED, user=principal.username, source=client_address(request),
                   token_id=token.id, scopes=sorted(s.value for s in scopes))
     return JSONResponse({"id": token.id, "token": raw, "expires": token.expires}, status_code=201)
 
@@ -251,6 +252,6 @@ async def tokens_revoke(request: Request, principal: Principal) -> Response:
     token_id = request.path_params["token_id"]
     if not device.sessions.revoke_token(token_id):
         raise ApiError(404, "no such token")
-    device.record("token.revoked", user=principal.username, source=client_address(request),
+    device.record(Event.TOKEN_REVOKED, user=principal.username, source=client_address(request),
                   token_id=token_id)
     return JSONResponse({"ok": True})

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigilcam import motion_settings
 from vigilcam.auth.permissions import Permission as P
+from vigilcam.platform.events import Event
 from vigilcam.web.errors import ApiError, parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
 from vigilcam.web.route_spec import RouteSpec
@@ -70,7 +71,7 @@ async def motion_set(request: Request, principal: Principal) -> Response:
     detection = device.extras.get("detection")
     if detection is not None:
         detection.configure_motion(settings)
-    device.record("config.motion_changed", user=principal.username,
+    device.record(Event.CONFIG_MOTION_CHANGED, user=principal.username,
                   source=client_address(request), sensitivity=settings.sensitivity,
                   zones=[z.name for z in settings.zones])
     return _answer(settings, detection is not None)

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
 from vigilcam.onvif.state import switch_of
+from vigilcam.platform.events import Event
 from vigilcam.web.errors import parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
 from vigilcam.web.route_spec import RouteSpec
@@ -42,7 +43,7 @@ async def onvif_set(request: Request, principal: Principal) -> Response:
     device = device_of(request)
     state = switch_of(device).set(enabled=body.enabled,
                                   discovery=body.discovery and body.enabled)
-    device.record("config.onvif_changed", user=principal.username,
+    device.record(Event.CONFIG_ONVIF_CHANGED, user=principal.username,
                   source=client_address(request), enabled=state.enabled,
                   discovery=state.discovery)
     return JSONResponse(_public(request))

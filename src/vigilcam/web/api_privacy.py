@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
 from vigilcam.media.masks import MaskSet
+from vigilcam.platform.events import Event
 from vigilcam.privacy import masks_store
 from vigilcam.privacy.erase import erase_all_personal_data
 from vigilcam.privacy.inventory import NOT_PERSONAL, data_inventory, measure
@@ -109,7 +110,7 @@ async def masks_set(request: Request, principal: Principal) -> Response:
         except ValueError:
             restart = True  # a pass-through source switches to re-encoding at restart
     masks_store.save(device.paths.root, clean)
-    device.record("privacy.masks_changed", user=principal.username,
+    device.record(Event.PRIVACY_MASKS_CHANGED, user=principal.username,
                   source=client_address(request), masks=len(clean), applied=applied)
     return JSONResponse({"masks": clean, "applied": applied, "restart_required": restart})
 

@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
 from vigilcam.media.fmp4 import Fmp4Error
+from vigilcam.platform.events import Event
 from vigilcam.recording.playback import ExportError, PlaybackJoiner
 from vigilcam.recording.service import parse_time
 from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry, ViewingSession
@@ -224,7 +225,7 @@ async def recordings_play(request: Request, principal: Principal) -> Response:
                 try:
                     data = joiner.feed(seg.data)
                 except Fmp4Error as exc:
-                    service.device.record("recording.segment_refused", result="failure",
+                    service.device.record(Event.RECORDING_SEGMENT_REFUSED, result="failure",
                                           segment_id=str(seg.record.id), error=str(exc)[:200])
                     continue
                 yield data
@@ -291,7 +292,7 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
         os.close(fd)
         ticket()
         viewing.close("failed")
-        device.record("recording.exported", result="failure", user=principal.username,
+        device.record(Event.RECORDING_EXPORTED, result="failure", user=principal.username,
                       source=source, start=_iso(start), end=_iso(end), error=str(exc)[:200])
         raise ApiError(404, str(exc)) from None
     except BaseException:
@@ -304,7 +305,7 @@ async def recordings_export(request: Request, principal: Principal) -> Response:
         ticket()
         raise ApiError(403, f"export stopped: {viewing.session.revoked}")
     size = os.fstat(fd).st_size
-    device.record("recording.exported", user=principal.username, source=source,
+    device.record(Event.RECORDING_EXPORTED, user=principal.username, source=source,
                   start=_iso(start), end=_iso(end), segments=len(result.segments_used),
                   refused=len(result.segments_refused), duration=round(result.duration, 3),
                   bytes=size)
@@ -340,7 +341,7 @@ async def recordings_delete(request: Request, principal: Principal) -> Response:
     start, end = _range(q, required=True, max_span=MAX_LIST_RANGE_S * 50)
     assert start is not None and end is not None
     report = await _service(request).delete_range(start, end)
-    device_of(request).record("recording.deleted", user=principal.username,
+    device_of(request).record(Event.RECORDING_DELETED, user=principal.username,
                               source=client_address(request), start=_iso(start),
                               end=_iso(end), segments=report.segments,
                               bytes=report.bytes_freed)
@@ -359,7 +360,7 @@ async def mode_set(request: Request, principal: Principal) -> Response:
     service = _service(request)
     old = service.mode
     service.set_mode(body.mode)
-    device_of(request).record("recording.mode_changed", user=principal.username,
+    device_of(request).record(Event.RECORDING_MODE_CHANGED, user=principal.username,
                               source=client_address(request), old=old, new=body.mode)
     return JSONResponse({"mode": body.mode, "persistent": False,
                          "hint": "set record = \"" + body.mode + "\" in config.toml to keep "
