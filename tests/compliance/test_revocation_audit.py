@@ -3,6 +3,7 @@ and a stream that outlived the withdrawal of its grant in the device's log fails
 
 from __future__ import annotations
 
+import re
 import time
 
 from vigilcam.app import Device
@@ -45,7 +46,8 @@ def test_history_passes_prompt_ends_and_fails_a_stream_that_outlived_a_disable(
     _ended(device, "ann", "v2", kind="rtsps")  # as the old code did: 1.2 s later
     bad = history(log_file)
     assert bad.verdict == Verdict.FAIL
-    assert any("rtsps viewer v2 of ann: ended 1.2 s later after user.disabled" in e
-               for e in bad.evidence), bad.evidence
+    # 1.2 s or a little more on a loaded machine: more than the 1 s the clause allows
+    assert any(re.search(r"rtsps viewer v2 of ann: ended 1\.[2-9] s later after "
+                         r"user\.disabled", e) for e in bad.evidence), bad.evidence
     assert bad.todo
     assert not any("v3" in e for e in bad.evidence)  # ben was never withdrawn
