@@ -175,9 +175,10 @@ CLAUSES: tuple[Clause, ...] = (
          note="Release packages AES-256-GCM encrypted and TUF-signed; the installed package is "
               "scanned for embedded secrets and undeclared URLs/IPs."),
     _iot("5.4.1.2", "Stored security-sensitive data encrypted", ("5.4-1",),
-         ("platform/vault.py", "platform/anchor.py", "platform/fsutil.py", "auth/passwords.py",
-          "recording/segment_format.py"),
-         ("tests/platform/test_vault.py", "tests/attack/test_evidence_log.py",
+         ("platform/aead.py", "platform/vault.py", "platform/anchor.py", "platform/macfile.py",
+          "platform/fsutil.py", "auth/passwords.py", "recording/segment_format.py"),
+         ("tests/platform/test_vault.py", "tests/platform/test_aead.py",
+          "tests/attack/test_evidence_log.py",
           "tests/attack/test_evidence_recordings.py", "tests/extras/test_tpm.py",
           *_AUDIT_TESTS), IMPL,
          _L + "storage_protected",
@@ -188,13 +189,16 @@ CLAUSES: tuple[Clause, ...] = (
               "`recordings verify`."),
     _iot("5.4.2.1", "All data over a secure channel: TLS >= 1.2 with forward secrecy",
          ("5.5-1", "5.8-1", "5.8-2"), ("platform/tls.py", "web/server.py",
-                                       "compliance/tls_scan.py", "onvif/ops_media.py"),
-         ("tests/web/test_tls_scan.py", "tests/onvif/test_home_assistant.py", *_AUDIT_TESTS,
-          *_REMOTE_TESTS), IMPL,
+                                       "compliance/tls_scan.py", "onvif/ops_media.py",
+                                       "media/capture.py"),
+         ("tests/web/test_tls_scan.py", "tests/onvif/test_home_assistant.py",
+          "tests/media/test_upstream_tls_policy.py", *_AUDIT_TESTS, *_REMOTE_TESTS), IMPL,
          _N + "secure_channels", _R + "secure_channels",
          note="Every listener takes its context from platform/tls.py; the audit scans each TLS "
               "port that is listening (HTTPS now; RTSPS once enabled). ONVIF runs only on the "
-              "HTTPS listener and hands out only https:// XAddrs and rtsps:// stream URIs."),
+              "HTTPS listener and hands out only https:// XAddrs and rtsps:// stream URIs. An "
+              "upstream camera (gateway mode) is read over rtsps:// under the same policy, "
+              "given to FFmpeg's GnuTLS as a priority file (docs/upstream-tls.md)."),
     _iot("5.4.2.2", "Authentication factors only transmitted encrypted", ("5.5-6", "5.5-7"),
          ("web/server.py", "platform/tls.py"),
          ("tests/web/test_tls_scan.py", *_AUDIT_TESTS, *_REMOTE_TESTS), IMPL,
@@ -304,9 +308,10 @@ CLAUSES: tuple[Clause, ...] = (
            ("tests/web/test_permissions.py", *_REMOTE_TESTS), IMPL, _N + "api_security",
            _R + "api_headers"),
     _taics("5.2.8.1", 1, "Security event log: complete, shown, protected, retained",
-           (), ("platform/seclog.py", "platform/anchor.py", "web/api_core.py", "cli.py",
-                "platform/syslog_forward.py"),
+           (), ("platform/seclog.py", "platform/events.py", "platform/anchor.py",
+                "web/api_core.py", "cli.py", "platform/syslog_forward.py"),
            ("tests/platform/test_seclog.py", "tests/platform/test_seclog_query.py",
+            "tests/platform/test_events.py", "tests/platform/test_seclog_tail.py",
             "tests/attack/test_evidence_log.py", "tests/extras/test_syslog_forward.py",
             *_AUDIT_TESTS), IMPL, _L + "security_log",
            note="Hash-chained, keyed records; the head is anchored outside the log folder, so "
