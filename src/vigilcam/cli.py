@@ -206,7 +206,8 @@ def cmd_user(args: argparse.Namespace) -> int:
             )
 
             try:
-                print(stream_credential_command(device, args.name, args.rotate))
+                print(stream_credential_command(device.services.stream_credentials, args.name,
+                                                args.rotate))
             except StreamCredentialError as exc:
                 raise CliError(str(exc)) from None
             return EXIT_OK
@@ -215,7 +216,8 @@ def cmd_user(args: argparse.Namespace) -> int:
             from vigilcam.auth.stream_credentials import StreamCredentialError
 
             try:
-                print(onvif_credential_command(device, args.name, args.rotate, args.revoke))
+                print(onvif_credential_command(device.services.onvif_credentials, args.name,
+                                               args.rotate, args.revoke))
             except StreamCredentialError as exc:
                 raise CliError(str(exc)) from None
             return EXIT_OK

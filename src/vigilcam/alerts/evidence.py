@@ -1,6 +1,6 @@
 """Pictures that go with an alert: the before/after thumbnails of a tamper event.
 
-Owns how the alert service finds tamper evidence (``device.extras["detection"].evidence``,
+Owns how the alert service finds tamper evidence (``device.services.detection.evidence``,
 kept in memory by the detection service) without importing it. Serves TAICS TS 5100-2-1
 5.1.2.1 (the owner sees what the camera saw before and after the tampering). Email and apprise
 push carry the pictures; webhook and MQTT bodies name the API paths of the same pictures.
@@ -35,7 +35,7 @@ def tamper_pictures(device: Device) -> Attachments:
     def find(alert: Alert) -> list[Attachment]:
         if not alert.event.startswith("tamper.") or alert.severity == "info":
             return []
-        detection = device.extras.get("detection")
+        detection = device.services.detection
         evidence = getattr(detection, "evidence", {}).get(alert.event.split(".", 1)[1])
         out = []
         for which in ("before", "after"):

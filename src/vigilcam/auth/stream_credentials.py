@@ -24,7 +24,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 __all__ = [
     "CREDENTIAL_BYTES",
@@ -59,16 +59,6 @@ class _Accounts(Protocol):
     def get(self, username: str) -> Any: ...
 
 
-class _Device(Protocol):
-    @property
-    def vault(self) -> Any: ...
-    @property
-    def accounts(self) -> Any: ...
-    @property
-    def extras(self) -> dict[str, Any]: ...
-    def record(self, action: str, **kwargs: Any) -> Any: ...
-
-
 def vault_name(username: str) -> str:
     return f"{_PREFIX}{username}"
 
@@ -82,7 +72,6 @@ class StreamCredentials:
 
     PREFIX = _PREFIX
     EVENT = "stream_credential"
-    EXTRAS_KEY = "stream_credentials"
 
     def __init__(
         self, vault: _Vault, accounts: _Accounts, record: Callable[..., Any]
@@ -93,16 +82,6 @@ class StreamCredentials:
         self._listeners: list[Callable[[str], None]] = []
         # Compared against when a user has no credential, so "no credential" costs the same.
         self._dummy = _new_secret().encode()
-
-    @classmethod
-    def of(cls, device: _Device) -> Self:
-        """The device's instance (kept in ``device.extras`` so listeners are shared)."""
-        found = device.extras.get(cls.EXTRAS_KEY)
-        if isinstance(found, cls):
-            return found
-        made = cls(device.vault, device.accounts, device.record)
-        device.extras[cls.EXTRAS_KEY] = made
-        return made
 
     def on_change(self, listener: Callable[[str], None]) -> None:
         """``listener(username)`` runs after a rotation or revocation (edges cut sessions)."""
@@ -180,12 +159,11 @@ class StreamCredentials:
         return hmac.compare_digest(given, stored.encode())
 
 
-def stream_credential_command(device: _Device, name: str, rotate: bool = False) -> str:
+def stream_credential_command(creds: StreamCredentials, name: str, rotate: bool = False) -> str:
     """What ``vigilcam user stream-credential NAME [--rotate]`` prints: the credential.
 
     Raises :class:`StreamCredentialError` (clear message) for an unknown or disabled user.
     """
-    creds = StreamCredentials.of(device)
     if rotate:
         return creds.rotate(name, by="cli")
     return creds.get_or_create(name, by="cli")

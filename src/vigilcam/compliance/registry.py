@@ -66,7 +66,7 @@ CLAUSES: tuple[Clause, ...] = (
          ("tests/platform/test_identity.py", "tests/compliance/test_pkgscan.py"), IMPL,
          _L + "unique_keys"),
     _iot("5.1.1.3", "Authentication resists replay", ("5.1-3", "5.5-1"),
-         ("auth/sessions.py", "web/guard.py", "rtsp/digest.py", "rtsp/access.py",
+         ("auth/sessions.py", "web/guard.py", "auth/digest.py", "rtsp/access.py",
           "onvif/wsse.py", "onvif/service.py", "onvif/snapshot.py"),
          ("tests/web/test_api.py", "tests/web/test_attacks.py", "tests/rtsp/test_digest.py",
           "tests/onvif/test_security.py", "tests/onvif/test_soap_parser.py",

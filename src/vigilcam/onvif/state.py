@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vigilcam.platform.fsutil import atomic_write
 
@@ -57,13 +58,8 @@ class OnvifSwitch:
         return state
 
 
-def switch_of(device: object) -> OnvifSwitch:
-    """The device's switch (kept in ``device.extras``)."""
-    extras: dict = device.extras  # type: ignore[attr-defined]
-    found = extras.get("onvif_switch")
-    if isinstance(found, OnvifSwitch):
-        return found
-    conf = device.settings.onvif  # type: ignore[attr-defined]
-    made = OnvifSwitch(device.paths.root, conf.enabled, conf.discovery)  # type: ignore[attr-defined]
-    extras["onvif_switch"] = made
-    return made
+def switch_of(device: Any) -> OnvifSwitch:
+    """A switch for the device's data dir and settings (the server keeps one in its
+    ``OnvifEdge``; the CLI and the web API make their own: the file is the state)."""
+    conf = device.settings.onvif
+    return OnvifSwitch(device.paths.root, conf.enabled, conf.discovery)

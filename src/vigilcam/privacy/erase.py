@@ -73,7 +73,7 @@ async def _erase_recordings(device: Device) -> tuple[int, int]:
     from vigilcam.recording.index import RecordingIndexError
     from vigilcam.recording.service import MASTER_KEY_NAME, RecordingService, open_device_store
 
-    service = device.extras.get("recording")
+    service = device.services.recording
     if isinstance(service, RecordingService) and service.store is not None:
         report = await service.erase_all()
         return report.segments, report.bytes_freed
@@ -139,7 +139,7 @@ async def erase_all_personal_data(
     segments, freed = await _erase_recordings(device)
     report.deleted["recording_segments"] = segments
     report.deleted["recording_bytes"] = freed
-    viewers = device.extras.get("viewers")
+    viewers = device.services.viewers
     ended = 0
     if viewers is not None:
         for session in viewers.list():

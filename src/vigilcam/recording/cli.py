@@ -94,7 +94,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
             if store is None:
                 raise CliError("nothing was recorded on this device")
             out = Path(args.output)
-            viewers = device.extras["viewers"]
+            viewers = device.services.viewers
             session = viewers.open(CLI, CLI, "export", "main")
             refusals: list[str] = []
 
