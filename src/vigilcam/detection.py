@@ -16,15 +16,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vigilcam.analytics.motion import MotionDetector
 from vigilcam.analytics.tamper import TamperDetector, TamperEvent
 from vigilcam.motion_settings import MotionSettings
 
 if TYPE_CHECKING:
-    from vigilcam.app import Device
     from vigilcam.media.pipeline import AnalyticsFrame, MediaPipeline
+
+
+
+class EventRecorder(Protocol):
+    """What detection needs of the device: the one ``record()`` of the security log."""
+
+    def record(self, action: str, **kwargs: Any) -> Any: ...
+
 
 ANALYSIS_FPS = 5.0
 ANALYSIS_WIDTH = 320
@@ -42,7 +49,7 @@ class TamperEvidence:
 class DetectionService:
     def __init__(
         self,
-        device: Device,
+        device: EventRecorder,
         pipeline: MediaPipeline,
         *,
         on_motion: Callable[[str], None] | None = None,

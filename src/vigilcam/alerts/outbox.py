@@ -158,6 +158,12 @@ class Outbox:
         return None
 
     # -- queue -------------------------------------------------------------------------------
+    def clear_queue(self) -> int:
+        """Drop every alert waiting for delivery (they carry user names and addresses; the
+        owner's erase, IoT-1005-1 5.7.1.1); channels stay. Returns how many were dropped."""
+        with self.db.transaction() as conn:
+            return int(conn.execute("DELETE FROM outbox").rowcount)
+
     def enqueue(self, alert_id: str, payload: str, channel_ids: list[str], now: float) -> int:
         """Queue one alert for each channel in one transaction (all or none)."""
         with self.db.transaction() as conn:

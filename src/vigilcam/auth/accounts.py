@@ -177,6 +177,15 @@ class AccountStore:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM users WHERE username != ?", (keep,)).rowcount
 
+    def erase_all(self) -> dict[str, int]:
+        """Delete every account and every remembered login source (the owner's erase,
+        IoT-1005-1 5.7.1.1); returns how many of each there were."""
+        with self.db.transaction() as conn:
+            sources = int(conn.execute("SELECT COUNT(*) FROM known_sources").fetchone()[0])
+            accounts = int(conn.execute("DELETE FROM users").rowcount)
+            conn.execute("DELETE FROM known_sources")  # in case a row outlived its user
+        return {"accounts": accounts, "known_sources": sources}
+
     def _require(self, username: str) -> User:
         user = self.get(username)
         if user is None:

@@ -48,6 +48,7 @@ class _Vault(Protocol):
     def find(self, name: str) -> bytes | None: ...
     def put(self, name: str, value: bytes) -> None: ...
     def delete(self, name: str) -> None: ...
+    def names(self) -> list[str]: ...
 
 
 class _User(Protocol):
@@ -144,6 +145,14 @@ class StreamCredentials:
         self._event(f"{self.EVENT}.revoked", username, by)
         self._notify(username)
         return True
+
+    def erase_all(self) -> int:
+        """Delete every user's credential of this kind (the owner's erase, IoT-1005-1
+        5.7.1.1); returns how many there were. No event per user: the erase records one."""
+        names = [n for n in self._vault.names() if n.startswith(self.PREFIX)]
+        for name in names:
+            self._vault.delete(name)
+        return len(names)
 
     def unchanged(self, username: str, secret: str) -> bool:
         """True while ``secret`` is still the user's credential (not rotated or revoked)."""

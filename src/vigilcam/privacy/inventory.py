@@ -14,14 +14,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from vigilcam.platform.db import Database
 from vigilcam.platform.paths import DataPaths
 from vigilcam.privacy.masks_store import MASKS_FILE
-
-if TYPE_CHECKING:
-    from vigilcam.app import Device
-
 
 NOT_PERSONAL: dict[str, str] = {
     "identity.json": "device ID, serial and creation time of the device",
@@ -189,6 +186,15 @@ def data_inventory(
     ]
 
 
+class InventoryDevice(Protocol):
+    """What the inventory reads of the device: its data folder and the accounts database."""
+
+    @property
+    def paths(self) -> DataPaths: ...
+    @property
+    def db(self) -> Database: ...
+
+
 def _count(db: Path, sql: str) -> int | None:
     if not db.exists():
         return None
@@ -202,7 +208,7 @@ def _count(db: Path, sql: str) -> int | None:
         return None
 
 
-def _db_count(device: Device, sql: str) -> int | None:
+def _db_count(device: InventoryDevice, sql: str) -> int | None:
     try:
         return int(device.db.query(sql)[0]["n"])
     except sqlite3.Error:
@@ -217,7 +223,7 @@ def _size(path: Path) -> int:
     return 0
 
 
-def measure(device: Device) -> dict[str, dict[str, int | None]]:
+def measure(device: InventoryDevice) -> dict[str, dict[str, int | None]]:
     """How much of each kind is stored now: item counts and bytes on disk (IO)."""
     paths = device.paths
     rec_db = paths.recordings_dir / "index.db"
