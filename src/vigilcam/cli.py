@@ -19,6 +19,7 @@ from pathlib import Path
 
 from vigilcam import product
 from vigilcam.app import Device, StartupError, open_device, provision
+from vigilcam.auth import one_time
 from vigilcam.auth.accounts import AccountError
 from vigilcam.auth.permissions import Role
 from vigilcam.platform.config import ConfigError, Settings, load_settings
@@ -177,12 +178,8 @@ def cmd_user(args: argparse.Namespace) -> int:
                               role=role.value)
                 print(f"added {user.username} ({role.value})")
             else:
-                from vigilcam.auth.passwords import generate_secret
-
-                secret = generate_secret()
-                user = accounts.add(args.name, role, secret, check_policy=False)
-                device.record("user.added", user="cli", source=CLI_SOURCE, target=user.username,
-                              role=role.value)
+                user, secret = one_time.add_user(accounts, device.record, args.name, role,
+                                                 by="cli", source=CLI_SOURCE)
                 print(f"added {user.username} ({role.value}); one-time password: {secret}")
             return EXIT_OK
         if args.user_cmd == "set-role":
@@ -224,10 +221,9 @@ def cmd_user(args: argparse.Namespace) -> int:
         if args.user_cmd == "reset-password":
             if accounts.get(args.name) is None:
                 raise CliError(f"no user named {args.name!r}")
-            secret = accounts.reset_password(args.name)
-            device.sessions.end_all(args.name)
-            device.record("user.password_reset", user="cli", source=CLI_SOURCE,
-                          target=args.name)
+            secret = one_time.reset_password(accounts, device.sessions, device.throttle,
+                                             device.record, args.name, by="cli",
+                                             source=CLI_SOURCE)
             print(f"one-time password for {args.name}: {secret}")
             return EXIT_OK
         raise CliError(f"unknown user command {args.user_cmd}", EXIT_USAGE)

@@ -147,13 +147,10 @@ class AccountStore:
             if cur.rowcount != 1:
                 raise AccountError(f"no user named {username!r}")
 
-    def reset_password(self, username: str) -> str:
-        """Give the user a random one-time password that must be replaced at next login."""
-        from vigilcam.auth.passwords import generate_secret
-
-        secret = generate_secret()
+    def set_one_time_password(self, username: str, secret: str) -> None:
+        """Store ``secret`` (issued by ``auth.one_time``) as a password the user must replace
+        at the next login."""
         self.store_hash(username, self.hasher.hash(secret), True)
-        return secret
 
     def set_role(self, username: str, role: Role) -> User:
         user = self._require(username)
