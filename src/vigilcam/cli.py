@@ -18,31 +18,26 @@ import sys
 from pathlib import Path
 
 from vigilcam import product
-from vigilcam.app import Device, StartupError, open_device, provision
+from vigilcam.app import Device, StartupError, create_device_state, open_device, provision
 from vigilcam.auth import one_time
 from vigilcam.auth.accounts import AccountError
 from vigilcam.auth.permissions import Role
-from vigilcam.platform.config import ConfigError, Settings, load_settings
-from vigilcam.platform.paths import DataPaths, default_data_dir
+from vigilcam.platform.cli_kit import (
+    CLI_SOURCE,
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_START,
+    EXIT_USAGE,
+    CliError,
+    CliHost,
+    add_data_dir,
+    data_paths,
+    settings_for,
+)
+from vigilcam.platform.config import ConfigError
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_START = 0, 1, 2, 3
-CLI_SOURCE = "cli"
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAIL) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _paths(args: argparse.Namespace) -> DataPaths:
-    return DataPaths(Path(args.data_dir) if args.data_dir else default_data_dir())
-
-
-def _settings(args: argparse.Namespace, paths: DataPaths) -> Settings:
-    cli = {k: getattr(args, k, None) for k in ("bind", "https_port", "source", "rtsps_port",
-                                               "record", "http_redirect_port")}
-    return load_settings(paths.config_file, cli)
+_paths = data_paths
+_settings = settings_for
 
 
 def device_from_args(args: argparse.Namespace) -> Device:
@@ -52,21 +47,7 @@ def device_from_args(args: argparse.Namespace) -> Device:
 
 
 _device = device_from_args
-
-
-def add_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--data-dir", help="state folder (default /var/lib/vigilcam as root)")
-    return p
-
-
-def confirm(args: argparse.Namespace, question: str) -> None:
-    """Ask before a destructive step unless --yes; refuse without a terminal."""
-    if getattr(args, "yes", False):
-        return
-    if not sys.stdin.isatty():
-        raise CliError(f"{question} Refusing without a terminal; add --yes", EXIT_USAGE)
-    if input(f"{question} Type 'yes' to go on: ").strip().lower() != "yes":
-        raise CliError("cancelled")
+HOST = CliHost(open_device=device_from_args, provision_state=create_device_state)
 
 
 # Feature packages add their commands here: each module has add_commands(subparsers).
@@ -322,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = HOST.attach(parser.parse_args(argv))
     try:
         return int(args.func(args))
     except CliError as exc:

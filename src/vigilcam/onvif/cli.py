@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from vigilcam.cli import CLI_SOURCE, EXIT_OK, add_data_dir, device_from_args
+from vigilcam.platform.cli_kit import CLI_SOURCE, EXIT_OK, add_data_dir, host_of
 
 from .state import switch_of
 
 
 def cmd_onvif(args: argparse.Namespace) -> int:
-    device = device_from_args(args)
+    device = host_of(args).open_device(args)
     try:
         switch = switch_of(device)
         if args.onvif_cmd == "status":
