@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vigilcam.platform.backoff import BackoffPolicy
-from vigilcam.platform.db import Database
+from vigilcam.platform.db import Database, read_only_query
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels (
@@ -107,6 +107,16 @@ class ChannelStatus:
     delivered: int
     pending: int
     oldest_pending: float | None
+
+
+def stored_counts(path: Path) -> dict[str, int | None]:
+    """Channels and queued alerts in the outbox database at ``path``, read-only (None: no
+    readable database), for the data inventory (IoT-1005-1 5.7.1.1)."""
+    out: dict[str, int | None] = {}
+    for key, table in (("channels", "channels"), ("queued", "outbox")):
+        rows = read_only_query(path, f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - constants
+        out[key] = None if rows is None else int(rows[0][0])
+    return out
 
 
 class Outbox:

@@ -174,6 +174,13 @@ class AccountStore:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM users WHERE username != ?", (keep,)).rowcount
 
+    def counts(self) -> dict[str, int]:
+        """How many accounts and remembered login sources are stored (data inventory)."""
+        rows = self.db.query("SELECT (SELECT COUNT(*) FROM users) AS accounts, "
+                             "(SELECT COUNT(*) FROM known_sources) AS known_sources")
+        return {"accounts": int(rows[0]["accounts"]),
+                "known_sources": int(rows[0]["known_sources"])}
+
     def erase_all(self) -> dict[str, int]:
         """Delete every account and every remembered login source (the owner's erase,
         IoT-1005-1 5.7.1.1); returns how many of each there were."""
