@@ -6,7 +6,8 @@ EN 303 645 5.11.1) without a factory reset. What it deletes, in order:
 1. recordings: every segment and the index; the recording master key is replaced, so the old
    segments no longer decrypt with the device's keys (only a copy of the old vault AND the
    key-encryption key could; a factory reset destroys those too);
-2. accounts, sessions, API tokens, known login sources, per-user stream credentials: all of them;
+2. accounts, sessions, API tokens, known login sources, per-user stream and ONVIF credentials:
+   all of them;
    then ONE fresh ``admin`` with a NEW random setup secret that must be changed at first login
    (IoT-1005-1 5.1.3.1; TAICS 5.1.3.2: never a known default);
 3. alerts waiting in the outbox (they carry user names and addresses);
@@ -59,6 +60,8 @@ class _Services(Protocol):
     def viewers(self) -> ViewerRegistry: ...
     @property
     def stream_credentials(self) -> StreamCredentials: ...
+    @property
+    def onvif_credentials(self) -> StreamCredentials: ...
 
 
 class ErasableDevice(Protocol):
@@ -158,6 +161,9 @@ def _erase_accounts(device: ErasableDevice, report: ErasureReport) -> None:
     report.deleted.update(device.sessions.erase_all())
     report.deleted.update(device.accounts.erase_all())
     report.deleted["stream_credentials"] = device.services.stream_credentials.erase_all()
+    # The ONVIF credential goes too: kept, it would let an old client configuration in as a
+    # new account of the same name.
+    report.deleted["onvif_credentials"] = device.services.onvif_credentials.erase_all()
     report.setup_secret = issue_setup_secret(device.accounts, device.paths.setup_secret_file)
 
 
