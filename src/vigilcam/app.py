@@ -35,12 +35,14 @@ from vigilcam.auth.setup_secret import issue_setup_secret
 from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.auth.throttle import LoginThrottle
 from vigilcam.media.snapshot_limit import SnapshotLimiter
+from vigilcam.onvif_switch import OnvifSwitch
 from vigilcam.platform.config import Settings
 from vigilcam.platform.db import Database
 from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
 from vigilcam.platform.identity import DeviceIdentity, TlsIdentity, default_hosts
 from vigilcam.platform.paths import DataPaths
 from vigilcam.platform.seclog import LogError, SecurityEvent, SecurityLog
+from vigilcam.platform.seclog_keys import SECLOG_ARCHIVE_KEY, SECLOG_MAC_KEY
 from vigilcam.platform.tpm import kek_store_for
 from vigilcam.platform.vault import Vault, VaultError, VaultRollbackError
 from vigilcam.viewers.registry import ViewerRegistry
@@ -54,8 +56,6 @@ if TYPE_CHECKING:
     from vigilcam.update.service import UpdateService
 
 MASTER_KEY = "master_key"
-SECLOG_MAC_KEY = "seclog_mac_key"
-SECLOG_ARCHIVE_KEY = "seclog_archive_key"
 
 
 class StartupError(Exception):
@@ -134,6 +134,8 @@ class Services:
     onvif_credentials: OnvifCredentials
     # One budget for the web API and the ONVIF snapshot URI (IoT-1005-1 5.5.2.1).
     snapshots: SnapshotLimiter
+    # Whether ONVIF is served (IoT-1005-1 5.2.2.1; off unless the owner turns it on).
+    onvif_switch: OnvifSwitch
     alerts: AlertService | None = None
     media: MediaPipeline | None = None
     recording: RecordingService | None = None
@@ -223,7 +225,8 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
         viewers=ViewerRegistry(seclog.record),
         stream_credentials=StreamCredentials(vault, accounts, seclog.record),
         onvif_credentials=OnvifCredentials(vault, accounts, seclog.record),
-        snapshots=SnapshotLimiter())
+        snapshots=SnapshotLimiter(),
+        onvif_switch=OnvifSwitch(paths.root, settings.onvif.enabled, settings.onvif.discovery))
     device = Device(paths, settings, ident, vault, tls, seclog, db, hasher, accounts, sessions,
                     throttle, auth, services)
     if seclog.repaired_tail:

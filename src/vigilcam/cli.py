@@ -108,9 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.rtsps_port:
             print(f"  RTSPS:        rtsps://{host}:{settings.rtsps_port}/main (and /sub); "
                   "credential: vigilcam user stream-credential NAME", flush=True)
-        from vigilcam.onvif.state import switch_of
-
-        if switch_of(device).current().enabled:
+        if device.services.onvif_switch.current().enabled:
             print(f"  ONVIF:        https://{host}:{settings.https_port}/onvif/device_service; "
                   "credential: vigilcam user onvif-credential NAME", flush=True)
         print(f"  device ID:    {device.identity.device_id}", flush=True)

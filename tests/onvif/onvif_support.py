@@ -19,7 +19,6 @@ from tests.support import STRONG
 from vigilcam.app import Device
 from vigilcam.auth.permissions import Role
 from vigilcam.onvif.edge import OnvifEdge
-from vigilcam.onvif.state import switch_of
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -83,7 +82,7 @@ def make_user(device: Device, name: str, role: Role) -> str:
 
 
 def enable(device: Device, on: bool = True) -> None:
-    switch_of(device).set(enabled=on)
+    device.services.onvif_switch.set(enabled=on)
 
 
 def free_port() -> int:

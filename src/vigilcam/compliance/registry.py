@@ -117,7 +117,7 @@ CLAUSES: tuple[Clause, ...] = (
               "upgrades)."),
     _iot("5.2.2.1", "Only necessary services enabled", ("5.6-1", "5.6-5"),
          ("platform/config.py", "runtime.py", "web/server.py", "compliance/procnet.py",
-          "onvif/state.py", "onvif/discovery.py"),
+          "onvif_switch.py", "onvif/discovery.py"),
          (*_AUDIT_TESTS, *_REMOTE_TESTS, "tests/compliance/test_procnet.py",
           "tests/onvif/test_discovery.py"), IMPL,
          _N + "only_necessary_services", _R + "only_necessary_services"),

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigilcam.auth.digest import DigestVerifier, NonceStore
+from vigilcam.onvif_switch import OnvifSwitch
 
 from .gate import OnvifGate
 from .pullpoint import EventHub
-from .state import OnvifSwitch, switch_of
 
 SNAPSHOT_REALM = "vigilcam-onvif"
 SNAPSHOT_NONCE_LIFETIME_S = 300.0
@@ -33,7 +33,7 @@ class OnvifEdge:
     @classmethod
     def for_device(cls, device: Any) -> OnvifEdge:
         return cls(
-            device, switch_of(device),
+            device, device.services.onvif_switch,
             OnvifGate(device.auth, device.services.onvif_credentials,
                       device.settings.onvif.created_window_s),
             DigestVerifier(SNAPSHOT_REALM, NonceStore(lifetime=SNAPSHOT_NONCE_LIFETIME_S)))

@@ -1,10 +1,12 @@
 """Whether ONVIF is on: the owner's choice, kept in the data dir (``onvif.json``).
 
-Owns the on/off switch of the ONVIF edge. Serves IoT-1005-1 5.2.2.1 (a network service is off
-until the owner turns it on: the default is the settings' ``onvif.enabled``, False) and TAICS
-5.2.8.1 (every change is a security event, recorded by the caller). The CLI runs in another
-process than ``vigilcam run``; the server re-reads the file when its modification time
-changes, so ``vigilcam onvif disable`` takes effect at the next request.
+Owns the on/off switch of the ONVIF edge, kept below the edges so that the web API, the CLI
+and the ONVIF edge itself share one instance (``Services.onvif_switch``, built by the
+composition root). Serves IoT-1005-1 5.2.2.1 (a network service is off until the owner turns it
+on: the default is the settings' ``onvif.enabled``, False) and TAICS 5.2.8.1 (every change is a
+security event, recorded by the caller). The CLI runs in another process than ``vigilcam run``;
+the server re-reads the file when its modification time changes, so ``vigilcam onvif disable``
+takes effect at the next request.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vigilcam.platform.fsutil import atomic_write
 
@@ -56,10 +57,3 @@ class OnvifSwitch:
         atomic_write(self.path, json.dumps({"enabled": state.enabled,
                                             "discovery": state.discovery}).encode(), mode=0o600)
         return state
-
-
-def switch_of(device: Any) -> OnvifSwitch:
-    """A switch for the device's data dir and settings (the server keeps one in its
-    ``OnvifEdge``; the CLI and the web API make their own: the file is the state)."""
-    conf = device.settings.onvif
-    return OnvifSwitch(device.paths.root, conf.enabled, conf.discovery)
