@@ -19,6 +19,9 @@ The order, for every request:
    (constant time), Created window, then (user, nonce) in the replay cache. Anything but a
    verified, fresh, first-seen token is a failed login (counted, recorded, throttled).
 5. The role must hold the operation's permission, else ``ter:NotAuthorized``.
+
+Steps 3-4 are ``gate.py``'s; the state kept between requests is the ``OnvifEdge`` the
+composition builds once and binds the routes to (``onvif_routes``).
 """
 
 from __future__ import annotations
@@ -39,13 +42,12 @@ from vigilcam.auth.permissions import allowed
 from . import ops_device, ops_events, ops_media
 from .context import Call, Operation
 from .edge import OnvifEdge
-from .gate import INTERFACE
 from .snapshot import snapshot_endpoint
 from .soap import NS, SoapFault, envelope, fault_envelope, parse_envelope
 
 log = logging.getLogger("vigilcam.onvif")
 
-__all__ = ["INTERFACE", "all_operations", "lookup", "onvif_routes", "soap_endpoint"]
+__all__ = ["all_operations", "lookup", "onvif_routes", "soap_endpoint"]
 
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")

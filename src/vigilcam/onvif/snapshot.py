@@ -3,7 +3,7 @@
 Owns how ``GET /onvif/snapshot/{profile}.jpg`` is authenticated. ONVIF clients (Home
 Assistant, NVRs) fetch it with the user's ONVIF credential and HTTP authentication, not with a
 web session. Serves IoT-1005-1 5.1.2.2 (through the one login procedure, throttled), 5.1.1.3
-(Digest nonces are HMAC-made, expiring and their counts single-use: ``rtsp/digest.py``),
+(Digest nonces are HMAC-made, expiring and their counts single-use: ``auth/digest.py``),
 5.4.2.2 (Basic only ever over this TLS listener), 5.1.2.1 (the role must allow
 ``take_snapshot``) and TAICS 5.5.1.1 (every snapshot is a viewer event, rate-limited like the
 web API's).
@@ -33,9 +33,6 @@ from .gate import login
 
 if TYPE_CHECKING:
     from .edge import OnvifEdge
-
-INTERFACE = "onvif-snapshot"
-
 
 def _challenge(verifier: DigestVerifier, binding: str, stale: bool = False) -> Response:
     nonce = verifier.nonces.issue(binding)
