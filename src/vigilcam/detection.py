@@ -16,21 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from vigilcam.analytics.motion import MotionDetector
 from vigilcam.analytics.tamper import TamperDetector, TamperEvent
 from vigilcam.motion_settings import MotionSettings
+from vigilcam.platform.ports import EventRecorder
 
 if TYPE_CHECKING:
     from vigilcam.media.pipeline import AnalyticsFrame, MediaPipeline
 
-
-
-class EventRecorder(Protocol):
-    """What detection needs of the device: the one ``record()`` of the security log."""
-
-    def record(self, action: str, **kwargs: Any) -> Any: ...
 
 
 ANALYSIS_FPS = 5.0

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from vigilcam.platform.identity import DeviceIdentity
-from vigilcam.platform.paths import DataPaths
+from vigilcam.platform.ports import DeviceState
 from vigilcam.platform.seclog import SecurityLog
-from vigilcam.platform.vault import Vault
 
 
 class TamperEvidenceSource(Protocol):
@@ -27,15 +26,9 @@ class AlertServices(Protocol):
     def detection(self) -> TamperEvidenceSource | None: ...
 
 
-class AlertDevice(Protocol):
-    @property
-    def identity(self) -> DeviceIdentity: ...
-    @property
-    def paths(self) -> DataPaths: ...
-    @property
-    def vault(self) -> Vault: ...
-    @property
-    def seclog(self) -> SecurityLog: ...
+class AlertDevice(DeviceState, Protocol):
+    identity: DeviceIdentity
+    seclog: SecurityLog
+
     @property
     def services(self) -> AlertServices: ...
-    def record(self, action: str, **kwargs: Any) -> Any: ...

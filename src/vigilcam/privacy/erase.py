@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vigilcam.auth.setup_secret import ADMIN, issue_setup_secret
+from vigilcam.platform.ports import DeviceState
 
 if TYPE_CHECKING:
     from vigilcam.alerts.outbox import Outbox
     from vigilcam.auth.accounts import AccountStore
     from vigilcam.auth.sessions import SessionStore
     from vigilcam.auth.stream_credentials import StreamCredentials
-    from vigilcam.platform.paths import DataPaths
-    from vigilcam.platform.vault import Vault
     from vigilcam.recording.erase import DeleteReport
     from vigilcam.recording.store import SegmentStore
     from vigilcam.viewers.registry import ViewerRegistry
@@ -64,20 +63,14 @@ class _Services(Protocol):
     def onvif_credentials(self) -> StreamCredentials: ...
 
 
-class ErasableDevice(Protocol):
+class ErasableDevice(DeviceState, Protocol):
     """What the erase needs: each owning service's own erase operation, and the vault."""
 
-    @property
-    def paths(self) -> DataPaths: ...
-    @property
-    def vault(self) -> Vault: ...
-    @property
-    def accounts(self) -> AccountStore: ...
-    @property
-    def sessions(self) -> SessionStore: ...
+    accounts: AccountStore
+    sessions: SessionStore
+
     @property
     def services(self) -> _Services: ...
-    def record(self, action: str, **kwargs: Any) -> Any: ...
 
 
 KEPT = {

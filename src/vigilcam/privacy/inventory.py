@@ -195,8 +195,8 @@ class InventoryDevice(Protocol):
     """What the inventory reads of the device: its data folder and the stores that count
     their own rows (each service owns its database; the inventory runs no SQL of its own)."""
 
-    @property
-    def paths(self) -> DataPaths: ...
+    paths: DataPaths
+
     @property
     def accounts(self) -> _Counted: ...
     @property

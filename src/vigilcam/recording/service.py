@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from vigilcam.platform.ports import DeviceState
 from vigilcam.recording.erase import DeleteReport, delete_range, erase_all
 from vigilcam.recording.fmp4_probe import Fmp4Error, iter_boxes
 from vigilcam.recording.index import SegmentRecord
@@ -48,26 +49,13 @@ from vigilcam.recording.store import RecoveryAction, SegmentStore, open_store
 if TYPE_CHECKING:
     from vigilcam.media.pipeline import MediaPipeline
     from vigilcam.platform.config import RecordingSettings, Settings
-    from vigilcam.platform.paths import DataPaths
-    from vigilcam.platform.vault import Vault
 
 
 
-class KeyedFolder(Protocol):
-    """Where recordings are and the vault that holds their master key."""
-
-    @property
-    def paths(self) -> DataPaths: ...
-    @property
-    def vault(self) -> Vault: ...
-
-
-class RecordingDevice(KeyedFolder, Protocol):
+class RecordingDevice(DeviceState, Protocol):
     """What the recording service needs of the device (the composition root hands it in)."""
 
-    @property
-    def settings(self) -> Settings: ...
-    def record(self, action: str, **kwargs: Any) -> Any: ...
+    settings: Settings
 
 
 log = logging.getLogger("vigilcam.recording")
@@ -94,12 +82,12 @@ def recovery_event(action: RecoveryAction) -> tuple[str, dict[str, str]]:
     return _RECOVERY_RESULT.get(action.kind, "error"), action.to_json()
 
 
-def master_key(device: KeyedFolder) -> bytes:
+def master_key(device: DeviceState) -> bytes:
     """The recording master key (created from the OS CSPRNG on first use)."""
     return device.vault.ensure_random(MASTER_KEY_NAME, 32)
 
 
-def open_device_store(device: KeyedFolder) -> SegmentStore | None:
+def open_device_store(device: DeviceState) -> SegmentStore | None:
     """The device's segment store for tools (CLI), or None when nothing was ever recorded.
 
     Never runs ``recover()``: the service may be recording at the same time, and recovery
