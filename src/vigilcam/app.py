@@ -126,7 +126,8 @@ class Services:
 
     The first group exists from :func:`open_device` on (the CLI uses them too); the second is
     started by ``Runtime`` and stays None in a process that does not run the camera (the CLI,
-    tests of one edge), so every caller says what it does without it.
+    tests of one edge), so every caller says what it does without it. Each consumer depends on
+    the narrow protocol it uses (``platform/ports.py`` and the services' own), not on this.
     """
 
     viewers: ViewerRegistry
@@ -136,6 +137,8 @@ class Services:
     snapshots: SnapshotLimiter
     # Whether ONVIF is served (IoT-1005-1 5.2.2.1; off unless the owner turns it on).
     onvif_switch: OnvifSwitch
+
+    # Started by Runtime; None until then.
     alerts: AlertService | None = None
     media: MediaPipeline | None = None
     recording: RecordingService | None = None
