@@ -37,6 +37,7 @@ from tests.onvif.onvif_support import (  # noqa: E402
 from tests.support import STRONG  # noqa: E402
 from vigilcam.app import open_device, provision  # noqa: E402
 from vigilcam.auth.permissions import Role  # noqa: E402
+from vigilcam.onvif.edge import OnvifEdge  # noqa: E402
 from vigilcam.onvif.lifecycle import start_events  # noqa: E402
 from vigilcam.platform.config import Settings  # noqa: E402
 from vigilcam.platform.paths import DataPaths  # noqa: E402
@@ -132,10 +133,11 @@ async def main_async(args: argparse.Namespace) -> list:
     device = open_device(paths, settings)
     enable(device)
     secret = make_user(device, "ha", Role.VIEWER)
-    start_events(device, None)
+    edge = OnvifEdge.for_device(device)
+    start_events(edge, None)
     rows: list = []
     try:
-        async with https_server(device) as port:
+        async with https_server(device, edge) as port:
             onvif_t, api_t = await requests(port, secret, args.requests)
             lat, ref = await events(device, port, secret, args.events)
     finally:

@@ -75,7 +75,6 @@ def serve_vigilcam(port: int, width: int, height: int, fps: float, kbps: int) ->
 
     from vigilcam.app import open_device, provision
     from vigilcam.auth.permissions import Role
-    from vigilcam.auth.stream_credentials import StreamCredentials
     from vigilcam.media.encoder import H264Encoder
     from vigilcam.media.hub import StreamHub
     from vigilcam.media.testsrc import TestPattern
@@ -90,7 +89,7 @@ def serve_vigilcam(port: int, width: int, height: int, fps: float, kbps: int) ->
     provision(paths, Settings())
     device = open_device(paths, Settings())
     device.accounts.add("bench", Role.VIEWER, "x" * 20, must_change=False, check_policy=False)
-    secret = StreamCredentials.of(device).get_or_create("bench")
+    secret = device.services.stream_credentials.get_or_create("bench")
     hub = StreamHub("main")
     stop = threading.Event()
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from vigilcam.app import Device, open_device, provision
+from vigilcam.onvif.edge import OnvifEdge
 from vigilcam.platform.config import Settings
 from vigilcam.platform.paths import DataPaths
 
@@ -79,12 +80,16 @@ class Api:
         return self.client.request(method, path, json=json_body, headers=headers, **kw)
 
 
-def make_client(device: Device):
+def make_client(device: Device, onvif: OnvifEdge | None = None):
+    """The web app in process, with the ONVIF endpoints mounted as ``Runtime`` does (of
+    ``onvif``, or of a fresh edge)."""
     from starlette.testclient import TestClient
 
+    from vigilcam.onvif.service import onvif_routes
     from vigilcam.web.server import create_app
 
-    return TestClient(create_app(device), base_url="https://testserver",
+    edge = onvif or OnvifEdge.for_device(device)
+    return TestClient(create_app(device, mounts=onvif_routes(edge)), base_url="https://testserver",
                       raise_server_exceptions=False)
 
 

@@ -17,20 +17,25 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vigilcam import product
 from vigilcam.auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from vigilcam.auth.accounts import AccountStore
 from vigilcam.auth.failure_log import FailureLog
+from vigilcam.auth.onvif_credentials import OnvifCredentials, VideoCredentials
 from vigilcam.auth.passwords import PasswordHasher
 from vigilcam.auth.service import AuthService
 from vigilcam.auth.sessions import SCHEMA as SESSIONS_SCHEMA
 from vigilcam.auth.sessions import SessionStore
 from vigilcam.auth.setup_secret import issue_setup_secret
+from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.auth.throttle import LoginThrottle
+from vigilcam.media.snapshot_limit import SnapshotLimiter
+from vigilcam.onvif_switch import OnvifSwitch
 from vigilcam.platform.config import Settings
 from vigilcam.platform.db import Database
 from vigilcam.platform.events import Event
@@ -38,14 +43,20 @@ from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
 from vigilcam.platform.identity import DeviceIdentity, TlsIdentity, default_hosts
 from vigilcam.platform.paths import DataPaths
 from vigilcam.platform.seclog import LogError, SecurityEvent, SecurityLog
+from vigilcam.platform.seclog_keys import SECLOG_ARCHIVE_KEY, SECLOG_MAC_KEY
 from vigilcam.platform.tpm import kek_store_for
 from vigilcam.platform.vault import Vault, VaultError, VaultRollbackError
 from vigilcam.viewers.registry import ViewerRegistry
 from vigilcam.viewers.revocation import AccountFacts, RevocationWatcher, file_marker
 
+if TYPE_CHECKING:
+    from vigilcam.alerts.service import AlertService
+    from vigilcam.detection import DetectionService
+    from vigilcam.media.pipeline import MediaPipeline
+    from vigilcam.recording.service import RecordingService
+    from vigilcam.update.service import UpdateService
+
 MASTER_KEY = "master_key"
-SECLOG_MAC_KEY = "seclog_mac_key"
-SECLOG_ARCHIVE_KEY = "seclog_archive_key"
 
 
 class StartupError(Exception):
@@ -111,6 +122,33 @@ def create_device_state(
 
 
 @dataclass
+class Services:
+    """The device's services by name, each built once by the composition root.
+
+    The first group exists from :func:`open_device` on (the CLI uses them too); the second is
+    started by ``Runtime`` and stays None in a process that does not run the camera (the CLI,
+    tests of one edge), so every caller says what it does without it. Each consumer depends on
+    the narrow protocol it uses (``platform/ports.py`` and the services' own), not on this.
+    """
+
+    viewers: ViewerRegistry
+    stream_credentials: StreamCredentials
+    onvif_credentials: OnvifCredentials
+    # One budget for the web API and the ONVIF snapshot URI (IoT-1005-1 5.5.2.1).
+    snapshots: SnapshotLimiter
+    # Whether ONVIF is served (IoT-1005-1 5.2.2.1; off unless the owner turns it on).
+    onvif_switch: OnvifSwitch
+
+    # Started by Runtime; None until then.
+    alerts: AlertService | None = None
+    media: MediaPipeline | None = None
+    recording: RecordingService | None = None
+    detection: DetectionService | None = None
+    update: UpdateService | None = None
+    restart: Callable[[], None] | None = None  # asks the runtime to stop; the supervisor restarts
+
+
+@dataclass
 class Device:
     """Every service of the running device, built once and handed to the edges."""
 
@@ -126,8 +164,7 @@ class Device:
     sessions: SessionStore
     throttle: LoginThrottle
     auth: AuthService
-    extras: dict[str, Any] = field(default_factory=dict)
-    route_specs: list = field(default_factory=list)
+    services: Services
 
     def record(self, action: Event, **kwargs: Any) -> SecurityEvent:
         return self.seclog.record(action, **kwargs)
@@ -188,9 +225,14 @@ def open_device(paths: DataPaths, settings: Settings) -> Device:
     throttle = LoginThrottle(settings.throttle, is_known_source=accounts.is_known_source)
     failures = FailureLog(seclog.record, window_s=settings.throttle.failure_log_window_s)
     auth = AuthService(accounts, sessions, throttle, hasher, seclog.record, failures)
+    services = Services(
+        viewers=ViewerRegistry(seclog.record),
+        stream_credentials=StreamCredentials(vault, accounts, seclog.record),
+        onvif_credentials=OnvifCredentials(vault, accounts, seclog.record),
+        snapshots=SnapshotLimiter(),
+        onvif_switch=OnvifSwitch(paths.root, settings.onvif.enabled, settings.onvif.discovery))
     device = Device(paths, settings, ident, vault, tls, seclog, db, hasher, accounts, sessions,
-                    throttle, auth)
-    device.extras["viewers"] = ViewerRegistry(device.record)
+                    throttle, auth, services)
     if seclog.repaired_tail:
         seclog.record(Event.SECLOG_TORN_WRITE_REPAIRED, result="error")
     if seclog.open_problems:
@@ -203,12 +245,11 @@ def revocation_watcher(device: Device) -> RevocationWatcher:
     """The watcher that ends open streams whose grant is gone (IoT-1005-1 5.1.2.1, TAICS
     5.5.1.1), fed by the security log and by change markers of the accounts database and the
     vault (changes by the CLI in another process); the runtime starts and stops it."""
-    from vigilcam.auth.onvif_credentials import VideoCredentials
-
-    db, vault_file = device.db, device.paths.vault_file
+    db, vault_file, services = device.db, device.paths.vault_file, device.services
     # RTSPS lets a viewer in with the stream or the ONVIF credential (Home Assistant).
-    facts = AccountFacts(device.accounts, device.sessions, lambda: VideoCredentials(device))
-    watcher = RevocationWatcher(device.extras["viewers"], facts,
+    video = VideoCredentials(services.stream_credentials, services.onvif_credentials)
+    facts = AccountFacts(device.accounts, device.sessions, lambda: video)
+    watcher = RevocationWatcher(services.viewers, facts,
                                 lambda: (db.data_version(), file_marker(vault_file)))
     device.seclog.subscribe(watcher.notice)
     return watcher

@@ -18,31 +18,27 @@ import sys
 from pathlib import Path
 
 from vigilcam import product
-from vigilcam.app import Device, StartupError, open_device, provision
+from vigilcam.app import Device, StartupError, create_device_state, open_device, provision
+from vigilcam.auth import one_time
 from vigilcam.auth.accounts import AccountError
 from vigilcam.auth.permissions import Role
-from vigilcam.platform.config import ConfigError, Settings, load_settings
+from vigilcam.platform.cli_kit import (
+    CLI_SOURCE,
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_START,
+    EXIT_USAGE,
+    CliError,
+    CliHost,
+    add_data_dir,
+    data_paths,
+    settings_for,
+)
+from vigilcam.platform.config import ConfigError
 from vigilcam.platform.events import Event
-from vigilcam.platform.paths import DataPaths, default_data_dir
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_START = 0, 1, 2, 3
-CLI_SOURCE = "cli"
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAIL) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _paths(args: argparse.Namespace) -> DataPaths:
-    return DataPaths(Path(args.data_dir) if args.data_dir else default_data_dir())
-
-
-def _settings(args: argparse.Namespace, paths: DataPaths) -> Settings:
-    cli = {k: getattr(args, k, None) for k in ("bind", "https_port", "source", "rtsps_port",
-                                               "record", "http_redirect_port")}
-    return load_settings(paths.config_file, cli)
+_paths = data_paths
+_settings = settings_for
 
 
 def device_from_args(args: argparse.Namespace) -> Device:
@@ -52,21 +48,7 @@ def device_from_args(args: argparse.Namespace) -> Device:
 
 
 _device = device_from_args
-
-
-def add_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--data-dir", help="state folder (default /var/lib/vigilcam as root)")
-    return p
-
-
-def confirm(args: argparse.Namespace, question: str) -> None:
-    """Ask before a destructive step unless --yes; refuse without a terminal."""
-    if getattr(args, "yes", False):
-        return
-    if not sys.stdin.isatty():
-        raise CliError(f"{question} Refusing without a terminal; add --yes", EXIT_USAGE)
-    if input(f"{question} Type 'yes' to go on: ").strip().lower() != "yes":
-        raise CliError("cancelled")
+HOST = CliHost(open_device=device_from_args, provision_state=create_device_state)
 
 
 # Feature packages add their commands here: each module has add_commands(subparsers).
@@ -127,9 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.rtsps_port:
             print(f"  RTSPS:        rtsps://{host}:{settings.rtsps_port}/main (and /sub); "
                   "credential: vigilcam user stream-credential NAME", flush=True)
-        from vigilcam.onvif.state import switch_of
-
-        if switch_of(device).current().enabled:
+        if device.services.onvif_switch.current().enabled:
             print(f"  ONVIF:        https://{host}:{settings.https_port}/onvif/device_service; "
                   "credential: vigilcam user onvif-credential NAME", flush=True)
         print(f"  device ID:    {device.identity.device_id}", flush=True)
@@ -178,12 +158,8 @@ def cmd_user(args: argparse.Namespace) -> int:
                               role=role.value)
                 print(f"added {user.username} ({role.value})")
             else:
-                from vigilcam.auth.passwords import generate_secret
-
-                secret = generate_secret()
-                user = accounts.add(args.name, role, secret, check_policy=False)
-                device.record(Event.USER_ADDED, user="cli", source=CLI_SOURCE, target=user.username,
-                              role=role.value)
+                user, secret = one_time.add_user(accounts, device.record, args.name, role,
+                                                 by="cli", source=CLI_SOURCE)
                 print(f"added {user.username} ({role.value}); one-time password: {secret}")
             return EXIT_OK
         if args.user_cmd == "set-role":
@@ -208,7 +184,8 @@ def cmd_user(args: argparse.Namespace) -> int:
             )
 
             try:
-                print(stream_credential_command(device, args.name, args.rotate))
+                print(stream_credential_command(device.services.stream_credentials, args.name,
+                                                args.rotate))
             except StreamCredentialError as exc:
                 raise CliError(str(exc)) from None
             return EXIT_OK
@@ -217,17 +194,17 @@ def cmd_user(args: argparse.Namespace) -> int:
             from vigilcam.auth.stream_credentials import StreamCredentialError
 
             try:
-                print(onvif_credential_command(device, args.name, args.rotate, args.revoke))
+                print(onvif_credential_command(device.services.onvif_credentials, args.name,
+                                               args.rotate, args.revoke))
             except StreamCredentialError as exc:
                 raise CliError(str(exc)) from None
             return EXIT_OK
         if args.user_cmd == "reset-password":
             if accounts.get(args.name) is None:
                 raise CliError(f"no user named {args.name!r}")
-            secret = accounts.reset_password(args.name)
-            device.sessions.end_all(args.name)
-            device.record(Event.USER_PASSWORD_RESET, user="cli", source=CLI_SOURCE,
-                          target=args.name)
+            secret = one_time.reset_password(accounts, device.sessions, device.throttle,
+                                             device.record, args.name, by="cli",
+                                             source=CLI_SOURCE)
             print(f"one-time password for {args.name}: {secret}")
             return EXIT_OK
         raise CliError(f"unknown user command {args.user_cmd}", EXIT_USAGE)
@@ -326,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = HOST.attach(parser.parse_args(argv))
     try:
         return int(args.func(args))
     except CliError as exc:

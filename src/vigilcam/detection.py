@@ -22,10 +22,12 @@ from vigilcam.analytics.motion import MotionDetector
 from vigilcam.analytics.tamper import TamperDetector, TamperEvent
 from vigilcam.motion_settings import MotionSettings
 from vigilcam.platform.events import TAMPER_EVENTS, Event
+from vigilcam.platform.ports import EventRecorder
 
 if TYPE_CHECKING:
-    from vigilcam.app import Device
     from vigilcam.media.pipeline import AnalyticsFrame, MediaPipeline
+
+
 
 ANALYSIS_FPS = 5.0
 ANALYSIS_WIDTH = 320
@@ -43,7 +45,7 @@ class TamperEvidence:
 class DetectionService:
     def __init__(
         self,
-        device: Device,
+        device: EventRecorder,
         pipeline: MediaPipeline,
         *,
         on_motion: Callable[[str], None] | None = None,

@@ -24,6 +24,8 @@ from vigilcam.media.source_spec import UpstreamCredentials
 from vigilcam.motion_settings import MotionSettings, MotionSettingsError
 from vigilcam.motion_settings import load as load_motion_file
 from vigilcam.onvif import lifecycle as onvif_lifecycle
+from vigilcam.onvif.edge import OnvifEdge
+from vigilcam.onvif.service import onvif_routes
 from vigilcam.platform import supervisor, tls
 from vigilcam.platform.events import Event
 from vigilcam.platform.syslog_forward import SyslogForwarder, SyslogTarget
@@ -53,7 +55,7 @@ def build_media(device: Device) -> MediaPipeline:
         sub_height=m.sub_height, sub_fps=m.sub_fps, credentials=credentials, on_event=on_event,
         masks=masks_store.load(device.paths.root),
     )
-    device.extras["viewers"].on_privacy_change(lambda on: setattr(pipeline, "privacy", on))
+    device.services.viewers.on_privacy_change(lambda on: setattr(pipeline, "privacy", on))
     return pipeline
 
 
@@ -95,13 +97,14 @@ def start_hotplug(device: Device) -> HotplugMonitor | None:
 class Runtime:
     def __init__(self, device: Device) -> None:
         self.device = device
-        self.app = create_app(device)
+        self.onvif = OnvifEdge.for_device(device)
+        self.app = create_app(device, mounts=onvif_routes(self.onvif))
         self.https = HttpsServer(device, self.app)
         self._stopping = asyncio.Event()
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Start every service in order, serve until stopped, stop them in reverse order."""
-        device = self.device
+        device, services = self.device, self.device.services
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(device.close)
             # TAICS 5.2.8.1: forwarding starts before device.started and, the stack being LIFO,
@@ -112,7 +115,7 @@ class Runtime:
                 stack.callback(forwarder.stop)
             # Built before the run marker is checked, so a power-loss event becomes an alert.
             alerts = AlertService(device)
-            device.extras["alerts"] = alerts
+            services.alerts = alerts
             stack.callback(alerts.close)
             stack.push_async_callback(alerts.stop)
             mark_running(device)
@@ -128,29 +131,29 @@ class Runtime:
             stack.push_async_callback(revocation.stop)
 
             media = build_media(device)
-            device.extras["media"] = media
+            services.media = media
             media.start()
             stack.push_async_callback(media.aclose)
             recording = RecordingService(device, media)
-            device.extras["recording"] = recording
+            services.recording = recording
             await recording.start()
             stack.push_async_callback(recording.stop)
             detection = DetectionService(device, media, on_motion=recording.trigger,
                                          motion_settings=load_motion_settings(device))
-            device.extras["detection"] = detection
+            services.detection = detection
             detection.start()
             stack.callback(detection.stop)
-            events = onvif_lifecycle.start_events(device, detection.tamper.active)
+            events = onvif_lifecycle.start_events(self.onvif, detection.tamper.active)
             stack.callback(events.close)
-            await onvif_lifecycle.start_discovery(device, stack)
-            device.extras["restart"] = self.stop
+            await onvif_lifecycle.start_discovery(self.onvif, stack)
+            services.restart = self.stop
             hotplug = start_hotplug(device)
             if hotplug:
                 stack.callback(hotplug.stop)
 
             updates = UpdateService.for_device(device)
             updates.slots.started()
-            device.extras["update"] = updates
+            services.update = updates
             if updates.configured_problem() is None:
                 scheduler = updates.scheduler()
                 scheduler.start()
@@ -158,7 +161,7 @@ class Runtime:
 
             if device.settings.rtsps_port:
                 lim = device.settings.listeners
-                rtsps = RtspsServer(device, media.hubs, device.extras["viewers"],
+                rtsps = RtspsServer(device, media.hubs, services.viewers,
                                     device.settings.bind, device.settings.rtsps_port,
                                     limits=ServerLimits(
                                         max_connections=lim.rtsps_max,

@@ -41,7 +41,7 @@ def alert_device(tmp_path: Path) -> Iterator[Device]:
 async def service(alert_device: Device) -> AsyncIterator[AlertService]:
     svc = AlertService(alert_device, policy=FAST, backoff_base_s=0.1, backoff_cap_s=0.5,
                        poll_s=0.2)
-    alert_device.extras["alerts"] = svc
+    alert_device.services.alerts = svc
     await svc.start()
     yield svc
     await svc.stop()

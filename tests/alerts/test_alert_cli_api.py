@@ -93,7 +93,7 @@ def alert_api(device, provisioned, monkeypatch):
         monkeypatch.setattr("vigilcam.web.server.all_route_specs", lambda: [*specs,
                                                                             *ALERT_ROUTES])
     svc = AlertService(device)
-    device.extras["alerts"] = svc
+    device.services.alerts = svc
     from tests.support import Api
 
     with make_client(device) as client:

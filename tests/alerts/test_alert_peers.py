@@ -173,7 +173,7 @@ async def test_tamper_email_carries_before_and_after_pictures(service, alert_dev
 
     before = cv2.imencode(".jpg", np.full((36, 64), 120, np.uint8))[1].tobytes()
     after = cv2.imencode(".jpg", np.zeros((36, 64), np.uint8))[1].tobytes()
-    alert_device.extras["detection"] = SimpleNamespace(
+    alert_device.services.detection = SimpleNamespace(
         evidence={"covered": SimpleNamespace(before_jpeg=before, after_jpeg=after)})
     password = random_password()
     smtp = SmtpPeer(ca, implicit=False, user="camera", password=password).start()
@@ -264,7 +264,7 @@ async def test_apprise_tamper_push_carries_the_before_picture(service, alert_dev
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca.ca_file))
     before, after = b"\xff\xd8before-jpeg\xff\xd9", b"\xff\xd8after-jpeg\xff\xd9"
-    alert_device.extras["detection"] = SimpleNamespace(
+    alert_device.services.detection = SimpleNamespace(
         evidence={"moved": SimpleNamespace(before_jpeg=before, after_jpeg=after)})
     rx = await WebhookReceiver(ca).start()
     try:

@@ -44,7 +44,7 @@ async def test_a_tampered_clip_makes_exactly_one_alert_of_its_kind(service, aler
         _, key = service.add_channel("webhook", rx.url, ca_pem=ca.ca_pem, allow_local=True)
         rx.key = key.encode()
         detection = DetectionService(alert_device, pipeline=None)  # type: ignore[arg-type]
-        alert_device.extras["detection"] = detection
+        alert_device.services.detection = detection
         faint = variant == "diffused"
         plan = dataset.short_plan("carphone_pristine", kind, seed=1 if faint else 2,
                                   variant=variant, level=1.0 if faint else 0.5, night=night)

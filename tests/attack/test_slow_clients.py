@@ -22,7 +22,6 @@ from tests.rtsp.rtsp_support import RtspClient
 from tests.support import STRONG, RunningServer, free_port, start_server
 from vigilcam.app import open_device, provision
 from vigilcam.auth.permissions import Role
-from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.platform.config import Settings
 from vigilcam.platform.paths import DataPaths
 
@@ -103,7 +102,7 @@ def camera(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Camera]:
     try:
         device.accounts.add("nvr", Role.VIEWER, "x" * 20, must_change=False,
                             check_policy=False)
-        secret = StreamCredentials.of(device).get_or_create("nvr")
+        secret = device.services.stream_credentials.get_or_create("nvr")
     finally:
         device.close()
     rtsps = free_port()

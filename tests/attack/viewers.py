@@ -23,7 +23,6 @@ import httpx
 from tests.support import STRONG, RunningServer, free_port, nonce, read_log, start_server
 from vigilcam.app import open_device, provision
 from vigilcam.auth.permissions import Role
-from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.platform.config import Settings
 from vigilcam.platform.paths import DataPaths
 
@@ -70,7 +69,7 @@ def start_camera(data: Path, users: dict[str, Role], stream_users: tuple[str, ..
         dev.setup_secret_consumed()
         for name, role in users.items():
             dev.accounts.add(name, role, STRONG, must_change=False, check_policy=False)
-        creds = {name: StreamCredentials.of(dev).get_or_create(name) for name in stream_users}
+        creds = {name: dev.services.stream_credentials.get_or_create(name) for name in stream_users}
     finally:
         dev.close()
     port = free_port()

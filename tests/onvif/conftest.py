@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.onvif.onvif_support import enable, free_port, make_user
+from tests.onvif.onvif_support import SECRETS_FILE, enable, free_port, make_user
 from tests.support import make_client
 from vigilcam.app import Device, open_device, provision
 from vigilcam.auth.permissions import Role
+from vigilcam.onvif.edge import OnvifEdge
 from vigilcam.platform.config import Settings
 from vigilcam.platform.paths import DataPaths
 
@@ -25,7 +26,7 @@ def onvif_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     enable(dev)
     made = {"ha": make_user(dev, "ha", Role.VIEWER), "boss": make_user(dev, "boss", Role.ADMIN)}
     dev.close()
-    (paths.root.parent / "secrets.json").write_text(json.dumps(made))
+    (paths.root.parent / SECRETS_FILE).write_text(json.dumps(made))
     return paths.root
 
 
@@ -33,7 +34,7 @@ def open_copy(template: Path, target: Path, **settings: object) -> Device:
     shutil.copytree(template, target)
     conf = Settings(https_port=free_port(), **settings)  # type: ignore[arg-type]
     dev = open_device(DataPaths(target), conf)
-    dev.extras["test_secrets"] = json.loads((template.parent / "secrets.json").read_text())
+    shutil.copy(template.parent / SECRETS_FILE, target.parent / SECRETS_FILE)
     return dev
 
 
@@ -45,6 +46,12 @@ def onvif_device(onvif_template: Path, tmp_path: Path) -> Iterator[Device]:
 
 
 @pytest.fixture
-def client(onvif_device: Device):
-    with make_client(onvif_device) as c:
+def onvif_edge(onvif_device: Device) -> OnvifEdge:
+    """The ONVIF edge state the ``client`` fixture's endpoints use."""
+    return OnvifEdge.for_device(onvif_device)
+
+
+@pytest.fixture
+def client(onvif_device: Device, onvif_edge: OnvifEdge):
+    with make_client(onvif_device, onvif_edge) as c:
         yield c

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -16,9 +17,8 @@ from pathlib import Path
 
 from tests.support import STRONG
 from vigilcam.app import Device
-from vigilcam.auth.onvif_credentials import OnvifCredentials
 from vigilcam.auth.permissions import Role
-from vigilcam.onvif.state import switch_of
+from vigilcam.onvif.edge import OnvifEdge
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -66,14 +66,23 @@ def envelope(body: str, security: str = "", prefix_ns: str = "tds") -> bytes:
             "</s:Envelope>").encode()
 
 
+SECRETS_FILE = "secrets.json"
+
+
+def secrets_of(device: Device) -> dict[str, str]:
+    """The ONVIF credentials the session template made (``conftest.open_copy`` puts them
+    next to the copied data dir)."""
+    return json.loads((device.paths.root.parent / SECRETS_FILE).read_text())
+
+
 def make_user(device: Device, name: str, role: Role) -> str:
     """A user with an ONVIF credential; returns the credential."""
     device.accounts.add(name, role, STRONG, must_change=False, check_policy=False)
-    return OnvifCredentials.of(device).get_or_create(name)
+    return device.services.onvif_credentials.get_or_create(name)
 
 
 def enable(device: Device, on: bool = True) -> None:
-    switch_of(device).set(enabled=on)
+    device.services.onvif_switch.set(enabled=on)
 
 
 def free_port() -> int:
@@ -85,11 +94,14 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def https_server(device: Device) -> AsyncIterator[int]:
-    """The real HTTPS listener (uvicorn + the device's TLS) in this event loop."""
+async def https_server(device: Device, onvif: OnvifEdge | None = None) -> AsyncIterator[int]:
+    """The real HTTPS listener (uvicorn + the device's TLS) in this event loop, with the ONVIF
+    endpoints of ``onvif`` (a fresh edge when None), composed as ``Runtime`` does."""
+    from vigilcam.onvif.service import onvif_routes
     from vigilcam.web.server import HttpsServer, create_app
 
-    server = HttpsServer(device, create_app(device))
+    edge = onvif or OnvifEdge.for_device(device)
+    server = HttpsServer(device, create_app(device, mounts=onvif_routes(edge)))
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started or task.done():

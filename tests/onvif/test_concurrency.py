@@ -9,7 +9,7 @@ import asyncio
 
 import httpx
 
-from tests.onvif.onvif_support import SOAP, envelope, https_server, token
+from tests.onvif.onvif_support import SOAP, envelope, https_server, secrets_of, token
 
 INFO = "<tds:GetDeviceInformation/>"
 
@@ -25,7 +25,7 @@ async def _blast(port: int, bodies: list[bytes]) -> list[httpx.Response]:
 
 
 async def test_concurrent_replays_of_one_envelope_get_exactly_one_answer(onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     captured = envelope(INFO, token("ha", secret))
     async with https_server(onvif_device) as port:
         answers = await _blast(port, [captured] * 40)
@@ -35,7 +35,7 @@ async def test_concurrent_replays_of_one_envelope_get_exactly_one_answer(onvif_d
 
 
 async def test_concurrent_guesses_are_throttled(onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     guesses = [envelope(INFO, token("ha", f"guess-{i}")) for i in range(60)]
     async with https_server(onvif_device) as port:
         answers = await _blast(port, guesses)

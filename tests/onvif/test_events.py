@@ -17,8 +17,9 @@ import onvif_parsers
 import pytest
 from onvif import ONVIFCamera
 
-from tests.onvif.onvif_support import https_server, wsdl_dir
+from tests.onvif.onvif_support import https_server, secrets_of, wsdl_dir
 from vigilcam.detection import DetectionService
+from vigilcam.onvif.edge import OnvifEdge
 from vigilcam.onvif.lifecycle import start_events
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -54,10 +55,11 @@ async def _pull_until(service, want, seen: list, deadline_s: float) -> None:
 async def test_pullpoint_gets_initialized_then_a_real_covered_tamper_and_its_clearing(
         onvif_device):
     device = onvif_device
-    secret = device.extras["test_secrets"]["ha"]
-    start_events(device, None)
+    secret = secrets_of(device)["ha"]
+    edge = OnvifEdge.for_device(device)
+    start_events(edge, None)
     detection = DetectionService(device, pipeline=None)  # type: ignore[arg-type]
-    async with https_server(device) as port:
+    async with https_server(device, edge) as port:
         cam = ONVIFCamera("https://127.0.0.1", port, "ha", secret, f"{wsdl_dir()}/",
                           no_cache=True)
         try:

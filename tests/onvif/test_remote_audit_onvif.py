@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.onvif.onvif_support import https_server
+from tests.onvif.onvif_support import https_server, secrets_of
 from vigilcam.compliance.model import Verdict
 from vigilcam.compliance.remote import RemoteFacts, Target
 from vigilcam.compliance.remote_judge import access_needs_authentication, onvif_replay
@@ -15,7 +15,7 @@ from vigilcam.compliance.remote_onvif import OnvifSeen, probe_onvif
 
 
 async def test_vigilcam_onvif_refuses_anonymous_replayed_and_stale_requests(onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     async with https_server(onvif_device) as port:
         target = Target("127.0.0.1", port)
 

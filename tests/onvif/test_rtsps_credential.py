@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import base64
 
-from vigilcam.auth.onvif_credentials import OnvifCredentials, VideoCredentials
+from tests.onvif.onvif_support import secrets_of
+from vigilcam.auth.digest import DigestAuth, NonceStore, digest_response
+from vigilcam.auth.onvif_credentials import VideoCredentials
 from vigilcam.auth.permissions import Permission
-from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.rtsp.access import RtspAuthenticator
-from vigilcam.rtsp.digest import DigestAuth, NonceStore, digest_response
 from vigilcam.viewers.revocation import AccountFacts, admit, verdict
 
 URI = "rtsps://127.0.0.1:8322/main"
@@ -21,8 +21,8 @@ def _basic(user: str, secret: str) -> str:
 
 
 def test_onvif_credential_opens_rtsps_and_revocation_closes_it(onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
-    auth = RtspAuthenticator(onvif_device, StreamCredentials.of(onvif_device), NonceStore())
+    secret = secrets_of(onvif_device)["ha"]
+    auth = RtspAuthenticator(onvif_device, onvif_device.services.stream_credentials, NonceStore())
     decision = auth.authenticate(_basic("ha", secret), "DESCRIBE", URI, "198.51.100.9", "c1")
     assert decision.status == "ok" and decision.credential == secret
     # Digest with the ONVIF credential, on a server nonce.
@@ -35,18 +35,19 @@ def test_onvif_credential_opens_rtsps_and_revocation_closes_it(onvif_device):
     assert decision.status == "ok" and decision.credential == secret
     # The revocation watcher's facts (app.revocation_watcher): the very secret must stay alive.
     facts = AccountFacts(onvif_device.accounts, onvif_device.sessions,
-                         lambda: VideoCredentials(onvif_device))
+                         lambda: VideoCredentials(onvif_device.services.stream_credentials,
+                                                  onvif_device.services.onvif_credentials))
     admission = admit(onvif_device.accounts, "ha", Permission.VIEW_LIVE, "stream-credential",
                       secret)
     assert admission is not None
-    stream_secret = StreamCredentials.of(onvif_device).get_or_create("ha")
+    stream_secret = onvif_device.services.stream_credentials.get_or_create("ha")
     by_stream = admit(onvif_device.accounts, "ha", Permission.VIEW_LIVE, "stream-credential",
                       stream_secret)
     assert verdict(admission, facts.read(admission)) is None
-    StreamCredentials.of(onvif_device).rotate("ha")  # the other credential: no effect
+    onvif_device.services.stream_credentials.rotate("ha")  # the other credential: no effect
     assert verdict(admission, facts.read(admission)) is None
     assert verdict(by_stream, facts.read(by_stream)) == "stream credential rotated or revoked"
-    OnvifCredentials.of(onvif_device).revoke("ha")
+    onvif_device.services.onvif_credentials.revoke("ha")
     assert verdict(admission, facts.read(admission)) == "stream credential rotated or revoked"
     refused = auth.authenticate(_basic("ha", secret), "DESCRIBE", URI, "198.51.100.9", "c3")
     assert refused.status == "denied"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from tests.onvif.onvif_support import SOAP, envelope, token
+from tests.onvif.onvif_support import SOAP, envelope, secrets_of, token
 from tests.onvif.xsd import body_element, build
 from vigilcam.onvif.lifecycle import start_events
 
@@ -51,7 +51,7 @@ def _check(schema, answer: bytes) -> None:
 @pytest.mark.parametrize(("path", "prefix", "body"), CALLS,
                          ids=[c[2].split(">")[0].split(":")[1].rstrip("/") for c in CALLS])
 def test_answer_validates(schema, client, onvif_device, path, prefix, body):
-    secret = onvif_device.extras["test_secrets"]["boss"]
+    secret = secrets_of(onvif_device)["boss"]
     r = client.post(path, content=envelope(body, token("boss", secret), prefix),
                     headers={"Content-Type": SOAP})
     assert r.status_code == 200, r.text
@@ -59,9 +59,9 @@ def test_answer_validates(schema, client, onvif_device, path, prefix, body):
     _check(schema, r.content)
 
 
-async def test_pull_point_answers_validate(schema, client, onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
-    start_events(onvif_device, None)
+async def test_pull_point_answers_validate(schema, client, onvif_device, onvif_edge):
+    secret = secrets_of(onvif_device)["ha"]
+    start_events(onvif_edge, None)
 
     def call(path: str, prefix: str, body: str) -> bytes:
         r = client.post(path, content=envelope(body, token("ha", secret), prefix),

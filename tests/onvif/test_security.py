@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.onvif.onvif_support import SOAP, created_now, enable, envelope, token
+from tests.onvif.onvif_support import SOAP, created_now, enable, envelope, secrets_of, token
 from tests.support import read_log
 
 DEVICE = "/onvif/device_service"
@@ -28,7 +28,7 @@ def ok(r) -> bool:
 
 
 def test_valid_token_answers_and_the_same_envelope_again_is_a_replay(client, onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     body = envelope(INFO, token("ha", secret))
     first = post(client, body)
     assert ok(first), first.text
@@ -48,7 +48,7 @@ def test_valid_token_answers_and_the_same_envelope_again_is_a_replay(client, onv
 
 
 def test_both_created_forms_are_hashed_as_sent(client, onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     assert ok(post(client, envelope(INFO, token("ha", secret, created=created_now(zulu=True)))))
     assert ok(post(client, envelope(INFO, token("ha", secret,
                                                 created=created_now(zulu=False)))))
@@ -57,7 +57,7 @@ def test_both_created_forms_are_hashed_as_sent(client, onvif_device):
 @pytest.mark.parametrize("kind", ["no-nonce", "no-created", "text-password", "no-token",
                                   "stale-past", "stale-future"])
 def test_incomplete_or_stale_tokens_are_refused(client, onvif_device, kind):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     sec = {
         "no-nonce": lambda: token("ha", secret, with_nonce=False),
         "no-created": lambda: token("ha", secret, with_created=False),
@@ -77,7 +77,7 @@ def test_incomplete_or_stale_tokens_are_refused(client, onvif_device, kind):
 def test_a_stale_request_does_not_burn_the_nonce(client, onvif_device):
     """A nonce is counted only after the digest verifies: a forged digest with a victim's
     nonce does not make the victim's genuine request a 'replay'."""
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     nonce = b"n" * 16
     forged = post(client, envelope(INFO, token("ha", "wrong-secret", nonce=nonce)))
     assert forged.status_code == 400
@@ -85,7 +85,7 @@ def test_a_stale_request_does_not_burn_the_nonce(client, onvif_device):
 
 
 def test_wrong_passwords_are_throttled_like_a_web_login(client, onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     statuses = []
     for _ in range(12):
         r = post(client, envelope(INFO, token("ha", "not-the-secret")))
@@ -109,11 +109,11 @@ def test_unknown_user_gets_the_same_answer(client, onvif_device):
 
 @pytest.mark.parametrize("body", ['<tds:SystemReboot/>', '<tds:GetUsers/>'])
 def test_a_viewer_cannot_reboot_or_list_users_an_admin_can(client, onvif_device, body):
-    secrets = onvif_device.extras["test_secrets"]
+    secrets = secrets_of(onvif_device)
     r = post(client, envelope(body, token("ha", secrets["ha"])))
     assert r.status_code == 400 and "ter:NotAuthorized" in subcodes(r.text)
     restarted = []
-    onvif_device.extras["restart"] = lambda: restarted.append(True)
+    onvif_device.services.restart = lambda: restarted.append(True)
     r = post(client, envelope(body, token("boss", secrets["boss"])))
     assert r.status_code == 200, r.text
     if "Reboot" in body:
@@ -140,7 +140,7 @@ def test_unsupported_operation_is_action_not_supported(client, onvif_device):
 
 def test_onvif_off_is_404_on_every_path(client, onvif_device):
     enable(onvif_device, False)
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     for path in ("/onvif/device_service", "/onvif/media_service", "/onvif/events_service",
                  "/onvif/subscription/abc"):
         r = post(client, envelope(INFO, token("ha", secret)), path)
@@ -151,7 +151,7 @@ def test_onvif_off_is_404_on_every_path(client, onvif_device):
 
 
 def test_host_header_is_validated_for_xaddrs(client, onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     r = client.post(DEVICE, content=envelope("<tds:GetServices/>", token("ha", secret)),
                     headers={"Content-Type": SOAP, "Host": "evil.example\"><x"})
     assert r.status_code == 400 and "Host" in r.text
@@ -175,7 +175,7 @@ def test_device_page_switch_is_admin_only_and_logged(client, onvif_device):
     assert r.status_code == 200 and r.json() == {
         "enabled": False, "discovery": False, "device_service": "/onvif/device_service",
         "https_port": onvif_device.settings.https_port}
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     assert post(client, envelope(INFO, token("ha", secret))).status_code == 404
     assert admin.send("PUT", "/api/v1/onvif", {"enabled": True}).status_code == 200
     assert ok(post(client, envelope(INFO, token("ha", secret))))
@@ -191,7 +191,7 @@ def test_every_operation_with_every_role_matches_the_matrix(client, onvif_device
     from vigilcam.onvif.service import all_operations
     from vigilcam.onvif.soap import NS
 
-    secrets = onvif_device.extras["test_secrets"]
+    secrets = secrets_of(onvif_device)
     prefixes = {v: k for k, v in NS.items()}
     from vigilcam.onvif.ops_events import SUBSCRIPTION_OPERATIONS
 
@@ -225,7 +225,7 @@ def test_server_keeps_idle_connections_longer_than_onvif_clients():
 
 
 def test_content_type_with_action_is_accepted_and_answered(client, onvif_device):
-    secret = onvif_device.extras["test_secrets"]["ha"]
+    secret = secrets_of(onvif_device)["ha"]
     action = "http://www.onvif.org/ver10/device/wsdl/GetDeviceInformation"
     r = client.post(DEVICE, content=envelope(INFO, token("ha", secret)),
                     headers={"Content-Type": f'{SOAP}; action="{action}"'})

@@ -17,7 +17,7 @@ import pytest
 
 from tests.recording.rec_support import encode_pattern
 from tests.support import run_cli
-from vigilcam.app import open_device
+from vigilcam.app import create_device_state, open_device
 from vigilcam.media import fmp4
 from vigilcam.platform.config import Settings
 from vigilcam.platform.paths import DataPaths
@@ -96,7 +96,7 @@ def test_factory_reset_crypto_erases_and_keeps_the_device_id(provisioned, tmp_pa
     shutil.copytree(paths.root, copy)  # an attacker's copy of the disk, taken BEFORE the reset
     (paths.root / "running").write_text("1\n")
     with pytest.raises(FactoryResetError, match="running"):
-        factory_reset(paths.root)
+        factory_reset(paths.root, create_device_state)
     (paths.root / "running").unlink()
     r = run_cli("factory-reset", "--yes", "--json", "--data-dir", str(paths.root))
     assert r.returncode == 0, r.stderr
@@ -137,7 +137,7 @@ def test_factory_reset_crypto_erases_and_keeps_the_device_id(provisioned, tmp_pa
 
 def test_factory_reset_refuses_a_dir_that_is_not_a_device(tmp_path) -> None:
     with pytest.raises(FactoryResetError, match="not a provisioned"):
-        factory_reset(tmp_path)
+        factory_reset(tmp_path, create_device_state)
 
 
 def test_inventory_covers_every_file_of_a_device(provisioned) -> None:
@@ -194,7 +194,7 @@ def test_no_telemetry() -> None:
 def test_uuid_in_report_is_the_kept_one(provisioned) -> None:
     paths, _ = provisioned
     before = json.loads(paths.identity_file.read_text())["device_id"]
-    report = factory_reset(paths.root)
+    report = factory_reset(paths.root, create_device_state)
     assert uuid.UUID(report.device_id) == uuid.UUID(before)
     assert not (paths.root / "masks.json").exists()
 

@@ -39,8 +39,8 @@ def test_index_is_wal_full_sync_and_survives_reopen(tmp_path: Path) -> None:
     sid = uuid.uuid4()
     idx.add_writing(sid, "main", T0, "motion", "d/x.seg")
     idx.mark_complete(sid, T0 + 4, 1234)
-    assert idx._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert idx._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert idx._db.query("PRAGMA journal_mode")[0][0] == "wal"
+    assert idx._db.query("PRAGMA synchronous")[0][0] == 2  # FULL
     idx.close()
     again = SegmentIndex(tmp_path / "r.db")
     rec = again.get(sid)

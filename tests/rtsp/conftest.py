@@ -11,7 +11,6 @@ import pytest
 
 from vigilcam.app import Device, open_device, provision, revocation_watcher
 from vigilcam.auth.permissions import Role
-from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.media.hub import StreamHub
 from vigilcam.platform.config import Settings
 from vigilcam.platform.paths import DataPaths
@@ -86,9 +85,9 @@ async def rig(rig_device: Device, hubs: dict[str, StreamHub], request) -> AsyncI
     device = rig_device
     marker = request.node.get_closest_marker("limits")
     limits = ServerLimits(**marker.kwargs) if marker else ServerLimits()
-    secret = StreamCredentials.of(device).get_or_create("alice")
+    secret = device.services.stream_credentials.get_or_create("alice")
     viewers = ViewerRegistry(device.record)
-    device.extras["viewers"] = viewers
+    device.services.viewers = viewers
     watcher = revocation_watcher(device)  # as the runtime does: re-checks running viewers
     await watcher.start()
     server = RtspsServer(device, hubs, viewers, "127.0.0.1", 0, limits=limits)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigilcam.rtsp.digest import (
+from vigilcam.auth.digest import (
     AuthParseError,
     BasicAuth,
     DigestAuth,

@@ -9,7 +9,6 @@ import pytest
 
 from vigilcam.app import Device
 from vigilcam.auth.permissions import Role
-from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.media.pipeline import MediaPipeline
 from vigilcam.rtsp.server import RtspsServer
 from vigilcam.viewers.registry import ViewerRegistry
@@ -21,7 +20,7 @@ pytestmark = [pytest.mark.peer, pytest.mark.timeout(90)]
 
 async def serve_and_probe(device: Device, source: str, paths: list[str]) -> list[dict]:
     device.accounts.add("eve", Role.VIEWER, "x" * 20, must_change=False, check_policy=False)
-    secret = StreamCredentials.of(device).get_or_create("eve")
+    secret = device.services.stream_credentials.get_or_create("eve")
     pipeline = MediaPipeline(source, width=320, height=240, fps=15.0, sub_width=160,
                              sub_height=120, sub_fps=10.0)
     pipeline.start()

@@ -15,7 +15,6 @@ import pytest
 
 from vigilcam.auth import permissions
 from vigilcam.auth.permissions import Permission, Role
-from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.platform.tls import client_context
 
 from .conftest import Rig
@@ -313,7 +312,7 @@ async def test_rotated_credential_ends_running_session(rig: Rig) -> None:
     c = await RtspClient.connect(rig.port)
     await play(rig, c)
     await c.read_frame()
-    StreamCredentials.of(rig.device).rotate("alice", by="admin")
+    rig.device.services.stream_credentials.rotate("alice", by="admin")
     assert await c.closed(5)
     d = await RtspClient.connect(rig.port)
     assert (await d.authed("DESCRIBE", rig.base(), rig.user, rig.secret)).status == 401
@@ -384,13 +383,12 @@ async def test_server_only_speaks_tls12_or_later(rig: Rig) -> None:
 
 
 async def test_expired_nonce_answered_stale_and_client_recovers(device, hubs) -> None:
-    from vigilcam.auth.stream_credentials import StreamCredentials as Creds
-    from vigilcam.rtsp.digest import NonceStore
+    from vigilcam.auth.digest import NonceStore
     from vigilcam.rtsp.server import RtspsServer
     from vigilcam.viewers.registry import ViewerRegistry
 
     device.accounts.add("dora", Role.VIEWER, "x" * 20, must_change=False, check_policy=False)
-    secret = Creds.of(device).get_or_create("dora")
+    secret = device.services.stream_credentials.get_or_create("dora")
     server = RtspsServer(device, hubs, ViewerRegistry(device.record), "127.0.0.1", 0,
                          nonces=NonceStore(lifetime=0.3))
     await server.start()

@@ -18,7 +18,7 @@ from vigilcam.auth.stream_credentials import (
 def creds(device: Device) -> StreamCredentials:
     device.accounts.add("bob", Role.VIEWER, "x" * 20, must_change=False, check_policy=False)
     device.accounts.add("carol", Role.OPERATOR, "y" * 20, must_change=False, check_policy=False)
-    return StreamCredentials.of(device)
+    return device.services.stream_credentials
 
 
 def actions(device: Device) -> list[tuple[str, str | None]]:
@@ -35,7 +35,6 @@ def test_per_user_random_in_vault_and_not_the_password(device: Device,
     assert a.encode() not in device.paths.vault_file.read_bytes()  # encrypted at rest
     assert actions(device) == [("stream_credential.created", "bob"),
                                ("stream_credential.created", "carol")]
-    assert StreamCredentials.of(device) is creds
 
 
 def test_check_rotate_revoke(device: Device, creds: StreamCredentials) -> None:
@@ -67,9 +66,9 @@ def test_unknown_or_disabled_user_refused(device: Device, creds: StreamCredentia
 
 
 def test_cli_command(device: Device, creds: StreamCredentials) -> None:
-    first = stream_credential_command(device, "bob")
-    assert stream_credential_command(device, "bob") == first
-    rotated = stream_credential_command(device, "bob", rotate=True)
+    first = stream_credential_command(creds, "bob")
+    assert stream_credential_command(creds, "bob") == first
+    rotated = stream_credential_command(creds, "bob", rotate=True)
     assert rotated != first and creds.check("bob", rotated)
     with pytest.raises(StreamCredentialError):
-        stream_credential_command(device, "ghost")
+        stream_credential_command(creds, "ghost")

@@ -40,7 +40,7 @@ def test_status_check_and_install_over_the_api(admin, device, tmp_path, repo, ht
     service = UpdateService(device.paths.root, device.record, installed_version="0.1.0",
                             config=UpdateConfig(repository_url=https_repo.url,
                                                 install_root=str(tmp_path / "opt")))
-    device.extras["update"] = service
+    device.services.update = service
 
     r = admin.get("/api/v1/update")
     assert r.status_code == 200
@@ -66,13 +66,13 @@ def test_status_check_and_install_over_the_api(admin, device, tmp_path, repo, ht
 
 
 def test_unconfigured_check_is_a_clear_409(admin, device):
-    device.extras["update"] = UpdateService(device.paths.root, device.record)
+    device.services.update = UpdateService(device.paths.root, device.record)
     r = admin.send("POST", "/api/v1/update/check", None)
     assert r.status_code == 409 and "vigilcam update configure" in r.text
 
 
 def test_viewer_cannot_check_or_install(admin, device):
-    device.extras["update"] = UpdateService(device.paths.root, device.record)
+    device.services.update = UpdateService(device.paths.root, device.record)
     r = admin.send("POST", "/api/v1/users", {"username": "vera", "role": "viewer"})
     assert r.status_code == 201, r.text
     otp = r.json()["one_time_password"]

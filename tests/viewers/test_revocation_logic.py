@@ -57,7 +57,7 @@ def _viewer(device: Device, user: str, role: Role = Role.VIEWER):
     _, session = device.sessions.create(user, "127.0.0.1", restricted=False)
     admission = admit(device.accounts, user, LIVE, "session", session.id_hash)
     cut: list[float] = []
-    viewing = device.extras["viewers"].open(user, "127.0.0.1", "web-live", "main",
+    viewing = device.services.viewers.open(user, "127.0.0.1", "web-live", "main",
                                             close=lambda: cut.append(time.monotonic()),
                                             admission=admission)
     return viewing, cut
@@ -74,7 +74,7 @@ def test_sweep_revokes_only_the_withdrawn_and_logs_why(device: Device) -> None:
     device.accounts.set_disabled("ann", True)
     assert [(s.user, why) for s, why in watcher.sweep()] == [("ann", "account disabled")]
     assert len(ann_cut) == 1 and ben_cut == [] and ann.revoked == "account disabled"
-    assert [s.user for s in device.extras["viewers"].list()] == ["ben"]
+    assert [s.user for s in device.services.viewers.list()] == ["ben"]
     [event] = _actions(device, "video.view_revoked")
     assert (event.user, event.details["interface"], event.details["reason"]) == (
         "ann", "web-live", "account disabled")
@@ -93,7 +93,7 @@ async def _until(flag: list, limit: float) -> float:
 async def test_an_in_process_change_is_pushed(device: Device) -> None:
     """No polling at all (poll and sweep periods far away): the security event alone cuts."""
     facts_watcher = revocation_watcher(device)
-    watcher = RevocationWatcher(device.extras["viewers"], facts_watcher.facts,
+    watcher = RevocationWatcher(device.services.viewers, facts_watcher.facts,
                                 lambda: None, poll_s=30, sweep_s=300)
     device.seclog.subscribe(watcher.notice)
     await watcher.start()

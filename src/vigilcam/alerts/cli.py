@@ -19,7 +19,7 @@ from vigilcam.alerts.rules import OPTIONAL_CATEGORIES
 
 
 def add_commands(subparsers: Any) -> None:
-    from vigilcam.cli import add_data_dir
+    from vigilcam.platform.cli_kit import add_data_dir
 
     p = subparsers.add_parser("alerts",
                               help="alert channels (email, webhook, MQTT, ntfy, apprise)")
@@ -53,9 +53,9 @@ def add_commands(subparsers: Any) -> None:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from vigilcam.alerts.manager import ChannelManager
     from vigilcam.alerts.outbox import Outbox
-    from vigilcam.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, device_from_args
+    from vigilcam.platform.cli_kit import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, host_of
 
-    device = device_from_args(args)
+    device = host_of(args).open_device(args)
     outbox = Outbox(device.paths.alerts_db)
     manager = ChannelManager(device, outbox)
     try:

@@ -1,6 +1,6 @@
 """Pictures that go with an alert: the before/after thumbnails of a tamper event.
 
-Owns how the alert service finds tamper evidence (``device.extras["detection"].evidence``,
+Owns how the alert service finds tamper evidence (``device.services.detection.evidence``,
 kept in memory by the detection service) without importing it. Serves TAICS TS 5100-2-1
 5.1.2.1 (the owner sees what the camera saw before and after the tampering). Email and apprise
 push carry the pictures; webhook and MQTT bodies name the API paths of the same pictures.
@@ -9,12 +9,10 @@ push carry the pictures; webhook and MQTT bodies name the API paths of the same 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
+from vigilcam.alerts.ports import AlertDevice
 from vigilcam.alerts.rules import Alert
-
-if TYPE_CHECKING:
-    from vigilcam.app import Device
 
 MAX_PICTURE_BYTES = 512 * 1024
 
@@ -29,14 +27,15 @@ class Attachment(NamedTuple):
 Attachments = Callable[[Alert], list[Attachment]]
 
 
-def tamper_pictures(device: Device) -> Attachments:
+def tamper_pictures(device: AlertDevice) -> Attachments:
     """A lookup of the thumbnails for a raised tamper alert (empty for anything else)."""
 
     def find(alert: Alert) -> list[Attachment]:
         if not alert.event.startswith("tamper.") or alert.severity == "info":
             return []
-        detection = device.extras.get("detection")
-        evidence = getattr(detection, "evidence", {}).get(alert.event.split(".", 1)[1])
+        detection = device.services.detection
+        found = detection.evidence if detection is not None else {}
+        evidence = found.get(alert.event.split(".", 1)[1])
         out = []
         for which in ("before", "after"):
             data = getattr(evidence, f"{which}_jpeg", b"") if evidence is not None else b""

@@ -14,12 +14,13 @@ import datetime as dt
 import secrets
 import ssl
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vigilcam import product
 from vigilcam.alerts.channels import SEND_TIMEOUT_S, ChannelError, build_sender, kind_of
 from vigilcam.alerts.evidence import tamper_pictures
 from vigilcam.alerts.outbox import ChannelRow, Outbox, StoreError
+from vigilcam.alerts.ports import AlertDevice
 from vigilcam.alerts.rules import (
     OPTIONAL_CATEGORIES,
     TEST,
@@ -31,9 +32,6 @@ from vigilcam.platform.egress import check_destination
 from vigilcam.platform.events import Event
 from vigilcam.platform.seclog import SecurityEvent, utc_timestamp
 from vigilcam.platform.tls import client_context
-
-if TYPE_CHECKING:
-    from vigilcam.app import Device
 
 VAULT_PREFIX = "alert_channel:"
 _TEST_TRIGGER = Trigger("test", TEST, "info", 1, 0.0, (), "Test alert")
@@ -50,7 +48,7 @@ def now_iso() -> str:
 class ChannelManager:
     """Channel rows in the outbox database plus their secrets in the vault."""
 
-    def __init__(self, device: Device, outbox: Outbox) -> None:
+    def __init__(self, device: AlertDevice, outbox: Outbox) -> None:
         self.device = device
         self.outbox = outbox
         self.attachments = tamper_pictures(device)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vigilcam.platform.backoff import BackoffPolicy
-from vigilcam.platform.db import Database
+from vigilcam.platform.db import Database, read_only_query
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels (
@@ -109,6 +109,16 @@ class ChannelStatus:
     oldest_pending: float | None
 
 
+def stored_counts(path: Path) -> dict[str, int | None]:
+    """Channels and queued alerts in the outbox database at ``path``, read-only (None: no
+    readable database), for the data inventory (IoT-1005-1 5.7.1.1)."""
+    out: dict[str, int | None] = {}
+    for key, table in (("channels", "channels"), ("queued", "outbox")):
+        rows = read_only_query(path, f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - constants
+        out[key] = None if rows is None else int(rows[0][0])
+    return out
+
+
 class Outbox:
     """Sync, thread-safe (the Database lock); the service calls it from a worker thread."""
 
@@ -158,6 +168,12 @@ class Outbox:
         return None
 
     # -- queue -------------------------------------------------------------------------------
+    def clear_queue(self) -> int:
+        """Drop every alert waiting for delivery (they carry user names and addresses; the
+        owner's erase, IoT-1005-1 5.7.1.1); channels stay. Returns how many were dropped."""
+        with self.db.transaction() as conn:
+            return int(conn.execute("DELETE FROM outbox").rowcount)
+
     def enqueue(self, alert_id: str, payload: str, channel_ids: list[str], now: float) -> int:
         """Queue one alert for each channel in one transaction (all or none)."""
         with self.db.transaction() as conn:

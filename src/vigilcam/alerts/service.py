@@ -27,7 +27,7 @@ import math
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vigilcam import product
 from vigilcam.alerts.channels import SEND_TIMEOUT_S, ChannelError, Sender
@@ -41,12 +41,10 @@ from vigilcam.alerts.outbox import (
     StoreError,
     backoff_delay,
 )
+from vigilcam.alerts.ports import AlertDevice
 from vigilcam.alerts.rules import Alert, AlertRules, RulePolicy, wants
 from vigilcam.platform.events import Event
 from vigilcam.platform.seclog import SecurityEvent, TailPosition
-
-if TYPE_CHECKING:
-    from vigilcam.app import Device
 
 log = logging.getLogger("vigilcam.alerts")
 
@@ -75,7 +73,7 @@ class _MemoryQueue:
 class AlertService:
     def __init__(
         self,
-        device: Device,
+        device: AlertDevice,
         *,
         policy: RulePolicy | None = None,
         failing_after_s: float = 600.0,

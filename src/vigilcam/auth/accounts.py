@@ -147,13 +147,10 @@ class AccountStore:
             if cur.rowcount != 1:
                 raise AccountError(f"no user named {username!r}")
 
-    def reset_password(self, username: str) -> str:
-        """Give the user a random one-time password that must be replaced at next login."""
-        from vigilcam.auth.passwords import generate_secret
-
-        secret = generate_secret()
+    def set_one_time_password(self, username: str, secret: str) -> None:
+        """Store ``secret`` (issued by ``auth.one_time``) as a password the user must replace
+        at the next login."""
         self.store_hash(username, self.hasher.hash(secret), True)
-        return secret
 
     def set_role(self, username: str, role: Role) -> User:
         user = self._require(username)
@@ -176,6 +173,22 @@ class AccountStore:
     def delete_all_except(self, keep: str) -> int:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM users WHERE username != ?", (keep,)).rowcount
+
+    def counts(self) -> dict[str, int]:
+        """How many accounts and remembered login sources are stored (data inventory)."""
+        rows = self.db.query("SELECT (SELECT COUNT(*) FROM users) AS accounts, "
+                             "(SELECT COUNT(*) FROM known_sources) AS known_sources")
+        return {"accounts": int(rows[0]["accounts"]),
+                "known_sources": int(rows[0]["known_sources"])}
+
+    def erase_all(self) -> dict[str, int]:
+        """Delete every account and every remembered login source (the owner's erase,
+        IoT-1005-1 5.7.1.1); returns how many of each there were."""
+        with self.db.transaction() as conn:
+            sources = int(conn.execute("SELECT COUNT(*) FROM known_sources").fetchone()[0])
+            accounts = int(conn.execute("DELETE FROM users").rowcount)
+            conn.execute("DELETE FROM known_sources")  # in case a row outlived its user
+        return {"accounts": accounts, "known_sources": sources}
 
     def _require(self, username: str) -> User:
         user = self.get(username)

@@ -14,13 +14,10 @@ with its own vault names and event names (``onvif_credential.created|rotated|rev
 
 from __future__ import annotations
 
-from typing import Any
-
 from vigilcam.auth.stream_credentials import StreamCredentialError, StreamCredentials
 from vigilcam.platform.events import Event
 
-__all__ = ["OnvifCredentials", "VideoCredentials", "onvif_credential_command",
-           "viewer_secrets"]
+__all__ = ["OnvifCredentials", "VideoCredentials", "onvif_credential_command"]
 
 
 class OnvifCredentials(StreamCredentials):
@@ -30,16 +27,14 @@ class OnvifCredentials(StreamCredentials):
     CREATED = Event.ONVIF_CREDENTIAL_CREATED
     ROTATED = Event.ONVIF_CREDENTIAL_ROTATED
     REVOKED = Event.ONVIF_CREDENTIAL_REVOKED
-    EXTRAS_KEY = "onvif_credentials"
 
 
-def onvif_credential_command(device: Any, name: str, rotate: bool = False,
+def onvif_credential_command(creds: OnvifCredentials, name: str, rotate: bool = False,
                              revoke: bool = False) -> str:
     """What ``vigilcam user onvif-credential NAME [--rotate|--revoke]`` prints.
 
     Raises :class:`StreamCredentialError` (clear message) for an unknown or disabled user.
     """
-    creds = OnvifCredentials.of(device)
     if revoke:
         if not creds.revoke(name, by="cli"):
             raise StreamCredentialError(f"user {name!r} has no ONVIF credential")
@@ -49,20 +44,12 @@ def onvif_credential_command(device: Any, name: str, rotate: bool = False,
     return creds.get_or_create(name, by="cli")
 
 
-def viewer_secrets(device: Any, username: str) -> list[str]:
-    """Every secret a video client may present for ``username``: the stream credential and
-    the ONVIF credential (Home Assistant puts the ONVIF account into the stream URI)."""
-    found = [StreamCredentials.of(device).find(username),
-             OnvifCredentials.of(device).find(username)]
-    return [s for s in found if s is not None]
-
-
 class VideoCredentials:
     """Either credential a video client may hold (stream or ONVIF): a stream stays granted
     while the very secret it was let in with is still one of the user's two."""
 
-    def __init__(self, device: Any) -> None:
-        self._stores = (StreamCredentials.of(device), OnvifCredentials.of(device))
+    def __init__(self, stream: StreamCredentials, onvif: OnvifCredentials) -> None:
+        self._stores = (stream, onvif)
 
     def unchanged(self, username: str, secret: str) -> bool:
         return any([store.unchanged(username, secret) for store in self._stores])

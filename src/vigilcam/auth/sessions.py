@@ -131,6 +131,19 @@ class SessionStore:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
 
+    def counts(self) -> dict[str, int]:
+        """How many sessions and API tokens are stored (data inventory)."""
+        rows = self.db.query("SELECT (SELECT COUNT(*) FROM sessions) AS sessions, "
+                             "(SELECT COUNT(*) FROM api_tokens) AS api_tokens")
+        return {"sessions": int(rows[0]["sessions"]), "api_tokens": int(rows[0]["api_tokens"])}
+
+    def erase_all(self) -> dict[str, int]:
+        """Delete every session and API token (the owner's erase, IoT-1005-1 5.7.1.1);
+        returns how many of each there were."""
+        with self.db.transaction() as conn:
+            return {"sessions": int(conn.execute("DELETE FROM sessions").rowcount),
+                    "api_tokens": int(conn.execute("DELETE FROM api_tokens").rowcount)}
+
     def end_all(self, username: str) -> int:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM sessions WHERE username = ?", (username,)).rowcount

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from vigilcam.platform.events import Event, Record
 
@@ -50,6 +50,7 @@ class _Vault(Protocol):
     def find(self, name: str) -> bytes | None: ...
     def put(self, name: str, value: bytes) -> None: ...
     def delete(self, name: str) -> None: ...
+    def names(self) -> list[str]: ...
 
 
 class _User(Protocol):
@@ -59,16 +60,6 @@ class _User(Protocol):
 
 class _Accounts(Protocol):
     def get(self, username: str) -> Any: ...
-
-
-class _Device(Protocol):
-    @property
-    def vault(self) -> Any: ...
-    @property
-    def accounts(self) -> Any: ...
-    @property
-    def extras(self) -> dict[str, Any]: ...
-    def record(self, action: Event, **kwargs: Any) -> Any: ...
 
 
 def vault_name(username: str) -> str:
@@ -86,7 +77,6 @@ class StreamCredentials:
     CREATED = Event.STREAM_CREDENTIAL_CREATED
     ROTATED = Event.STREAM_CREDENTIAL_ROTATED
     REVOKED = Event.STREAM_CREDENTIAL_REVOKED
-    EXTRAS_KEY = "stream_credentials"
 
     def __init__(
         self, vault: _Vault, accounts: _Accounts, record: Record
@@ -97,16 +87,6 @@ class StreamCredentials:
         self._listeners: list[Callable[[str], None]] = []
         # Compared against when a user has no credential, so "no credential" costs the same.
         self._dummy = _new_secret().encode()
-
-    @classmethod
-    def of(cls, device: _Device) -> Self:
-        """The device's instance (kept in ``device.extras`` so listeners are shared)."""
-        found = device.extras.get(cls.EXTRAS_KEY)
-        if isinstance(found, cls):
-            return found
-        made = cls(device.vault, device.accounts, device.record)
-        device.extras[cls.EXTRAS_KEY] = made
-        return made
 
     def on_change(self, listener: Callable[[str], None]) -> None:
         """``listener(username)`` runs after a rotation or revocation (edges cut sessions)."""
@@ -170,6 +150,14 @@ class StreamCredentials:
         self._notify(username)
         return True
 
+    def erase_all(self) -> int:
+        """Delete every user's credential of this kind (the owner's erase, IoT-1005-1
+        5.7.1.1); returns how many there were. No event per user: the erase records one."""
+        names = [n for n in self._vault.names() if n.startswith(self.PREFIX)]
+        for name in names:
+            self._vault.delete(name)
+        return len(names)
+
     def unchanged(self, username: str, secret: str) -> bool:
         """True while ``secret`` is still the user's credential (not rotated or revoked)."""
         return self.check(username, secret)
@@ -184,12 +172,11 @@ class StreamCredentials:
         return hmac.compare_digest(given, stored.encode())
 
 
-def stream_credential_command(device: _Device, name: str, rotate: bool = False) -> str:
+def stream_credential_command(creds: StreamCredentials, name: str, rotate: bool = False) -> str:
     """What ``vigilcam user stream-credential NAME [--rotate]`` prints: the credential.
 
     Raises :class:`StreamCredentialError` (clear message) for an unknown or disabled user.
     """
-    creds = StreamCredentials.of(device)
     if rotate:
         return creds.rotate(name, by="cli")
     return creds.get_or_create(name, by="cli")

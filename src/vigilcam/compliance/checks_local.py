@@ -570,8 +570,8 @@ def security_log(ctx: LocalContext) -> Result:
     """TAICS 5.2.8.1: hash-chained keyed log verifies; retention 3-12 months or more."""
     import time
 
-    from vigilcam.app import SECLOG_ARCHIVE_KEY, SECLOG_MAC_KEY
     from vigilcam.platform.seclog import SecurityLog
+    from vigilcam.platform.seclog_keys import SECLOG_ARCHIVE_KEY, SECLOG_MAC_KEY
 
     bad = _vault_problem(ctx)
     if bad:

@@ -19,7 +19,7 @@ FORMATS = ("text", "json", "markdown", "html")
 
 
 def add_commands(subparsers: Any) -> None:
-    from vigilcam.cli import add_data_dir
+    from vigilcam.platform.cli_kit import add_data_dir
 
     p = add_data_dir(subparsers.add_parser(
         "audit", help="check this device (or --target another camera) clause by clause"))
@@ -99,10 +99,10 @@ def _audit(args: argparse.Namespace) -> int:
             raise _Usage(str(exc)) from None
         report = run_remote(facts, progress)
     else:
-        from vigilcam.cli import _paths
         from vigilcam.compliance.state import LocalContext
+        from vigilcam.platform.cli_kit import data_paths
 
-        paths = _paths(args)
+        paths = data_paths(args)
         if not paths.identity_file.exists():
             raise _Usage(f"{paths.root} is not a provisioned vigilcam data dir "
                          "(use --data-dir, or --target for another camera)")

@@ -1,6 +1,6 @@
 """``vigilcam onvif enable|disable|status``: the owner's ONVIF switch from the command line.
 
-Owns the CLI face of ``onvif.state``. Serves IoT-1005-1 5.2.2.1 (the owner turns the service
+Owns the CLI face of ``onvif_switch``. Serves IoT-1005-1 5.2.2.1 (the owner turns the service
 on; it is off by default) and TAICS 5.2.8.1 (each change is a ``config.onvif_changed`` event).
 A running ``vigilcam run`` picks the change up at its next request (no restart needed); the
 WS-Discovery responder starts or stops at the next start.
@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import argparse
 
-from vigilcam.cli import CLI_SOURCE, EXIT_OK, add_data_dir, device_from_args
+from vigilcam.platform.cli_kit import CLI_SOURCE, EXIT_OK, add_data_dir, host_of
 from vigilcam.platform.events import Event
-
-from .state import switch_of
 
 
 def cmd_onvif(args: argparse.Namespace) -> int:
-    device = device_from_args(args)
+    device = host_of(args).open_device(args)
     try:
-        switch = switch_of(device)
+        switch = device.services.onvif_switch
         if args.onvif_cmd == "status":
             state = switch.current()
             print(f"ONVIF {'enabled' if state.enabled else 'disabled'}; WS-Discovery "

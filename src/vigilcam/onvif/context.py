@@ -13,6 +13,7 @@ from typing import Any
 
 from vigilcam.auth.permissions import Permission
 
+from .pullpoint import EventHub
 from .soap import SoapRequest
 
 
@@ -25,13 +26,14 @@ class Caller:
 
 @dataclass(frozen=True)
 class Call:
-    device: Any  # vigilcam.app.Device (kept loose: the edge must not import app)
+    device: Any  # vigilcam.app.Device
     request: SoapRequest
     caller: Caller | None  # None only for the one public operation
     base_url: str  # https://host:port, validated
     host: str  # host part of base_url (no brackets, no port)
     path_tail: str  # e.g. the subscription id for /onvif/subscription/{id}
     local_ip: str = ""  # the camera's address on the connection the request came in on
+    events: EventHub | None = None  # the edge's event hub, once the runtime started it
 
 
 Handler = Callable[[Call], Awaitable[str]]

@@ -9,28 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
+from .edge import OnvifEdge
 from .pullpoint import EventHub
-from .state import switch_of
 
 
-def start_events(device: Any, active_tamper: str | None) -> EventHub:
+def start_events(edge: OnvifEdge, active_tamper: str | None) -> EventHub:
     """The event hub, fed from the security log (the one path of every event)."""
+    device = edge.device
     hub = EventHub(device.settings.onvif.subscriptions_per_user)
     hub.bind(asyncio.get_running_loop())
     hub.preset_tamper(active_tamper)
     device.seclog.subscribe(lambda event, _persisted: hub.offer(event.action, event.details))
-    device.extras["onvif_events"] = hub
+    edge.events = hub
     return hub
 
 
-async def start_discovery(device: Any, stack: contextlib.AsyncExitStack) -> None:
-    state = switch_of(device).current()
+async def start_discovery(edge: OnvifEdge, stack: contextlib.AsyncExitStack) -> None:
+    state = edge.switch.current()
     if not (state.enabled and state.discovery):
         return
     from .discovery import DiscoveryResponder
 
-    responder = DiscoveryResponder(device)
+    responder = DiscoveryResponder(edge.device)
     await responder.start()
     stack.callback(responder.stop)

@@ -197,8 +197,8 @@ async def system_reboot(call: Call) -> str:
     assert call.caller is not None
     call.device.record(Event.DEVICE_RESTART_REQUESTED, user=call.caller.username,
                        source=call.caller.source, interface="onvif")
-    restart = call.device.extras.get("restart")
-    if callable(restart):
+    restart = call.device.services.restart
+    if restart is not None:
         restart()
         message = "restarting the camera service"
     else:

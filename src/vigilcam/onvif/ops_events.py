@@ -30,8 +30,8 @@ SUBSCRIPTION_PATH = "/onvif/subscription/"
 
 
 def hub_of(call: Call) -> EventHub:
-    hub = call.device.extras.get("onvif_events")
-    if not isinstance(hub, EventHub):
+    hub = call.events
+    if hub is None:
         raise SoapFault("Receiver", ("ter:Action", "ter:EventsUnavailable"),
                         "events are not available", 500)
     return hub

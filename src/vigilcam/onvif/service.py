@@ -19,6 +19,9 @@ The order, for every request:
    (constant time), Created window, then (user, nonce) in the replay cache. Anything but a
    verified, fresh, first-seen token is a failed login (counted, recorded, throttled).
 5. The role must hold the operation's permission, else ``ter:NotAuthorized``.
+
+Steps 3-4 are ``gate.py``'s; the state kept between requests is the ``OnvifEdge`` the
+composition builds once and binds the routes to (``onvif_routes``).
 """
 
 from __future__ import annotations
@@ -27,8 +30,6 @@ import asyncio
 import ipaddress
 import logging
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -36,22 +37,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from vigilcam.auth.accounts import User
-from vigilcam.auth.onvif_credentials import OnvifCredentials
 from vigilcam.auth.permissions import allowed
-from vigilcam.auth.service import OK, THROTTLED, Check, LoginOutcome
 
 from . import ops_device, ops_events, ops_media
-from .context import Call, Caller, Operation
+from .context import Call, Operation
+from .edge import OnvifEdge
+from .snapshot import snapshot_endpoint
 from .soap import NS, SoapFault, envelope, fault_envelope, parse_envelope
-from .state import switch_of
-from .wsse import ReplayCache, TokenError, check_fresh, parse_token, verify_digest
 
 log = logging.getLogger("vigilcam.onvif")
 
-INTERFACE = "onvif"
+__all__ = ["all_operations", "lookup", "onvif_routes", "soap_endpoint"]
+
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
-ANNOUNCE_EVERY_S = 600.0
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$")
 
 SERVICES: dict[str, tuple[str, dict[str, Operation]]] = {
@@ -80,97 +78,6 @@ def all_operations() -> list[tuple[str, str, Operation]]:
     out += [(ops_events.SUBSCRIPTION_PATH + "{id}", name, op)
             for (_, name), op in ops_events.SUBSCRIPTION_OPERATIONS.items()]
     return out
-
-
-class OnvifGate:
-    """Per-device state of the edge: the replay cache and who was announced lately."""
-
-    def __init__(self, device: Any) -> None:
-        self.device = device
-        conf = device.settings.onvif
-        self.window = float(conf.created_window_s)
-        self.replay = ReplayCache(self.window)
-        self.credentials = OnvifCredentials.of(device)
-        self._announced: dict[tuple[str, str], float] = {}
-
-    @classmethod
-    def of(cls, device: Any) -> OnvifGate:
-        found = device.extras.get("onvif_gate")
-        if isinstance(found, OnvifGate):
-            return found
-        made = cls(device)
-        device.extras["onvif_gate"] = made
-        return made
-
-    def _due(self, username: str, source: str) -> bool:
-        """Each request carries the credential; the login is recorded once per user and
-        source every ``ANNOUNCE_EVERY_S`` (like RTSP's once per connection), not per request."""
-        return self._announced.get((username, source), 0.0) <= time.monotonic()
-
-    def _announced_now(self, username: str, source: str) -> None:
-        now = time.monotonic()
-        if len(self._announced) > 10_000:
-            self._announced = {k: v for k, v in self._announced.items() if v > now}
-        self._announced[(username, source)] = now + ANNOUNCE_EVERY_S
-
-    def authenticate(self, request: Any, source: str) -> Caller:
-        """Steps 3-4: the caller, or a :class:`SoapFault` ``ter:NotAuthorized``."""
-        security = request.security()
-        if security is None:
-            raise SoapFault("Sender", ("ter:NotAuthorized",),
-                            "WS-Security UsernameToken with PasswordDigest required")
-        try:
-            token = parse_token(security)
-            problem = ""
-        except TokenError as exc:
-            token, problem = None, str(exc)
-        name_elem = security.find(f"{{{NS['wsse']}}}UsernameToken/{{{NS['wsse']}}}Username")
-        username = (token.username if token is not None else
-                    ((name_elem.text or "").strip() if name_elem is not None else ""))[:64]
-
-        def verify(user: User | None) -> Check:
-            if token is None:
-                return problem or "malformed token"
-            secret = self.credentials.find(user.username) if user is not None else None
-            if not verify_digest(token, secret):
-                return False
-            try:
-                check_fresh(token, time.time(), self.window)
-            except TokenError as exc:
-                return str(exc)
-            verdict = self.replay.remember(token.username, token.nonce)
-            if verdict == "replay":
-                return "replay"
-            if verdict == "full":
-                return "too many requests in the time window"
-            return True
-
-        due = self._due(username, source)
-        outcome = _login(self.device, username, source, verify, announce=due)
-        if outcome.status == OK and due:
-            self._announced_now(username, source)
-        if outcome.status == THROTTLED:
-            retry = max(1, int(outcome.retry_after + 0.999))
-            raise SoapFault("Sender", ("ter:NotAuthorized",),
-                            f"too many failed logins; retry after {retry} s", 429)
-        if outcome.status != OK or outcome.user is None:
-            reason = outcome.reason or problem
-            text = "not authorized" + (f": {reason}" if reason in (
-                "replay", "Created is outside the accepted time window",
-                "Nonce and Created required", "only PasswordDigest is accepted") else "")
-            raise SoapFault("Sender", ("ter:NotAuthorized",), text)
-        # A web password still to be changed does not matter here: the ONVIF credential is
-        # never a default or one-time secret (it is random and made per user, 5.1.3.1).
-        user = outcome.user
-        return Caller(user.username, user.role.value, source)
-
-
-def _login(device: Any, username: str, source: str, verify: Callable[[User | None], Check],
-           announce: bool) -> LoginOutcome:
-    """The one login procedure (``AuthService.authenticate_now``), interface ``onvif``."""
-    outcome: LoginOutcome = device.auth.authenticate_now(username, source, INTERFACE, verify,
-                                                         announce=announce)
-    return outcome
 
 
 def _base_url(request: Request, device: Any) -> tuple[str, str]:
@@ -219,9 +126,9 @@ def _fault(fault: SoapFault) -> Response:
     return _answer(fault_envelope(fault), 400 if fault.status == 429 else fault.status, headers)
 
 
-async def soap_endpoint(request: Request) -> Response:
-    device = request.app.state.device
-    if not switch_of(device).current().enabled:
+async def soap_endpoint(request: Request, edge: OnvifEdge) -> Response:
+    device = edge.device
+    if not edge.switch.current().enabled:
         raise HTTPException(404, "Not Found")
     conf = device.settings.onvif
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -239,13 +146,14 @@ async def soap_endpoint(request: Request) -> Response:
         op, tail = found
         caller = None
         if op.permission is not None:
-            caller = OnvifGate.of(device).authenticate(parsed, source)
+            caller = edge.gate.authenticate(parsed, source)
             if not allowed(caller.role, op.permission):
                 raise SoapFault("Sender", ("ter:NotAuthorized",),
                                 "your role does not allow this operation")
         base, host = _base_url(request, device)
         server = request.scope.get("server") or ("", 0)
-        call = Call(device, parsed, caller, base, host, tail, str(server[0] or ""))
+        call = Call(device, parsed, caller, base, host, tail, str(server[0] or ""),
+                    events=edge.events)
         limit = conf.request_timeout_s + (70.0 if parsed.operation == "PullMessages" else 0.0)
         answer = await asyncio.wait_for(op.handler(call), limit)
         return _answer(envelope(answer),
@@ -271,12 +179,18 @@ async def _read(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def onvif_routes() -> list[BaseRoute]:
-    from .snapshot import snapshot_endpoint
+def onvif_routes(edge: OnvifEdge) -> list[BaseRoute]:
+    """The ONVIF paths for the HTTPS listener, bound to ``edge`` (the composition mounts them
+    with ``web.server.create_app(device, mounts=...)``)."""
+
+    async def soap(request: Request) -> Response:
+        return await soap_endpoint(request, edge)
+
+    async def snapshot(request: Request) -> Response:
+        return await snapshot_endpoint(request, edge)
 
     paths = [ops_device.DEVICE_PATH, ops_device.MEDIA_PATH, ops_device.EVENTS_PATH,
              ops_events.SUBSCRIPTION_PATH + "{sub_id}"]
-    routes: list[BaseRoute] = [Route(p, soap_endpoint, methods=["POST"]) for p in paths]
-    routes.append(Route(ops_media.SNAPSHOT_PATH + "/{token}.jpg", snapshot_endpoint,
-                        methods=["GET"]))
+    routes: list[BaseRoute] = [Route(p, soap, methods=["POST"]) for p in paths]
+    routes.append(Route(ops_media.SNAPSHOT_PATH + "/{token}.jpg", snapshot, methods=["GET"]))
     return routes

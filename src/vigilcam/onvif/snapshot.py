@@ -3,7 +3,7 @@
 Owns how ``GET /onvif/snapshot/{profile}.jpg`` is authenticated. ONVIF clients (Home
 Assistant, NVRs) fetch it with the user's ONVIF credential and HTTP authentication, not with a
 web session. Serves IoT-1005-1 5.1.2.2 (through the one login procedure, throttled), 5.1.1.3
-(Digest nonces are HMAC-made, expiring and their counts single-use: ``rtsp/digest.py``),
+(Digest nonces are HMAC-made, expiring and their counts single-use: ``auth/digest.py``),
 5.4.2.2 (Basic only ever over this TLS listener), 5.1.2.1 (the role must allow
 ``take_snapshot``) and TAICS 5.5.1.1 (every snapshot is a viewer event, rate-limited like the
 web API's).
@@ -11,41 +11,28 @@ web API's).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.accounts import User
-from vigilcam.auth.onvif_credentials import OnvifCredentials
-from vigilcam.auth.permissions import Permission, allowed
-from vigilcam.auth.service import OK, THROTTLED, VOID, Check
-from vigilcam.media.pipeline import MediaUnavailable
-from vigilcam.rtsp.digest import (
+from vigilcam.auth.digest import (
     AuthParseError,
     BasicAuth,
     DigestAuth,
     DigestVerifier,
-    NonceStore,
     parse_authorization,
 )
-from vigilcam.web.api_media import SnapshotLimiter
+from vigilcam.auth.permissions import Permission, allowed
+from vigilcam.auth.service import OK, THROTTLED, VOID, Check
+from vigilcam.media.pipeline import MediaUnavailable
 
-from .state import switch_of
+from .gate import login
 
-REALM = "vigilcam-onvif"
-INTERFACE = "onvif-snapshot"
-
-
-def _verifier(device: Any) -> DigestVerifier:
-    found = device.extras.get("onvif_digest")
-    if isinstance(found, DigestVerifier):
-        return found
-    made = DigestVerifier(REALM, NonceStore(lifetime=300.0))
-    device.extras["onvif_digest"] = made
-    return made
-
+if TYPE_CHECKING:
+    from .edge import OnvifEdge
 
 def _challenge(verifier: DigestVerifier, binding: str, stale: bool = False) -> Response:
     nonce = verifier.nonces.issue(binding)
@@ -55,16 +42,16 @@ def _challenge(verifier: DigestVerifier, binding: str, stale: bool = False) -> R
     return response
 
 
-async def snapshot_endpoint(request: Request) -> Response:
-    device = request.app.state.device
-    if not switch_of(device).current().enabled:
+async def snapshot_endpoint(request: Request, edge: OnvifEdge) -> Response:
+    device = edge.device
+    if not edge.switch.current().enabled:
         raise HTTPException(404, "Not Found")
     token = request.path_params["token"]
     if token not in ("main", "sub"):
         raise HTTPException(404, "Not Found")
     source = request.client.host if request.client else "unknown"
     binding = source  # Digest nonces are bound to the client address
-    verifier = _verifier(device)
+    verifier = edge.snapshot_digest
     header = request.headers.get("authorization")
     if header is None:
         return _challenge(verifier, binding)
@@ -72,7 +59,7 @@ async def snapshot_endpoint(request: Request) -> Response:
         auth = parse_authorization(header)
     except AuthParseError:
         return _challenge(verifier, binding)
-    creds = OnvifCredentials.of(device)
+    creds = device.services.onvif_credentials
     uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     stale = False
 
@@ -90,9 +77,7 @@ async def snapshot_endpoint(request: Request) -> Response:
             return VOID
         return True if verdict == "ok" else ("replay" if verdict == "replay" else False)
 
-    from .service import _login
-
-    outcome = _login(device, auth.username[:64], source, verify, announce=False)
+    outcome = login(device.auth, auth.username[:64], source, verify, announce=False)
     if stale or outcome.status == VOID:
         return _challenge(verifier, binding, stale=True)
     if outcome.status == THROTTLED:
@@ -104,14 +89,13 @@ async def snapshot_endpoint(request: Request) -> Response:
     user = outcome.user
     if not allowed(user.role, Permission.TAKE_SNAPSHOT):
         return JSONResponse({"error": "your role does not allow this"}, status_code=403)
-    limiter: SnapshotLimiter = device.extras.setdefault("snapshot_limiter", SnapshotLimiter())
-    wait = limiter.allow(user.username)
+    wait = device.services.snapshots.allow(user.username)
     if wait:
         retry = str(max(1, int(wait + 0.999)))
         return JSONResponse({"error": "too many snapshots; slow down"}, status_code=429,
                             headers={"Retry-After": retry})
-    viewers = device.extras["viewers"]
-    media = device.extras.get("media")
+    viewers = device.services.viewers
+    media = device.services.media
     if viewers.privacy or media is None:
         return JSONResponse({"error": "video is not available"}, status_code=503)
     try:

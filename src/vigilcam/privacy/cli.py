@@ -13,7 +13,7 @@ import json
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_OK, EXIT_USAGE, CliError, confirm, device_from_args
+    from vigilcam.platform.cli_kit import EXIT_OK, EXIT_USAGE, CliError, confirm, host_of
     from vigilcam.privacy.erase import erase_all_personal_data
 
     if not args.all:
@@ -28,7 +28,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
                        "stop the service first; if it crashed, add --force")
     confirm(args, "This deletes every recording, every account (a fresh admin with a new "
                   "setup secret remains), sessions, tokens and pending alerts.")
-    device = device_from_args(args)
+    device = host_of(args).open_device(args)
     try:
         report = asyncio.run(erase_all_personal_data(device, by="cli", source="cli"))
     finally:
@@ -50,7 +50,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
 def cmd_factory_reset(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from vigilcam.cli import EXIT_OK, CliError, confirm
+    from vigilcam.platform.cli_kit import EXIT_OK, CliError, confirm, host_of
     from vigilcam.platform.paths import default_data_dir
     from vigilcam.privacy.factory_reset import FactoryResetError, factory_reset
 
@@ -58,7 +58,7 @@ def cmd_factory_reset(args: argparse.Namespace) -> int:
     confirm(args, f"Factory reset destroys the keys and ALL data in {data_dir} (recordings, "
                   "accounts, logs, alert settings); only the device ID is kept.")
     try:
-        report = factory_reset(data_dir, force=args.force)
+        report = factory_reset(data_dir, host_of(args).provision_state, force=args.force)
     except FactoryResetError as exc:
         raise CliError(str(exc)) from None
     if args.json:
@@ -72,7 +72,7 @@ def cmd_factory_reset(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from vigilcam.cli import add_data_dir
+    from vigilcam.platform.cli_kit import add_data_dir
 
     p = add_data_dir(sub.add_parser("erase", help="erase all personal data (keeps the device)"))
     p.add_argument("--all", action="store_true", help="recordings, accounts, sessions, ...")

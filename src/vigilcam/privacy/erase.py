@@ -6,7 +6,8 @@ EN 303 645 5.11.1) without a factory reset. What it deletes, in order:
 1. recordings: every segment and the index; the recording master key is replaced, so the old
    segments no longer decrypt with the device's keys (only a copy of the old vault AND the
    key-encryption key could; a factory reset destroys those too);
-2. accounts, sessions, API tokens, known login sources, per-user stream credentials: all of them;
+2. accounts, sessions, API tokens, known login sources, per-user stream and ONVIF credentials:
+   all of them;
    then ONE fresh ``admin`` with a NEW random setup secret that must be changed at first login
    (IoT-1005-1 5.1.3.1; TAICS 5.1.3.2: never a known default);
 3. alerts waiting in the outbox (they carry user names and addresses);
@@ -23,15 +24,55 @@ import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vigilcam.auth.setup_secret import ADMIN, issue_setup_secret
 from vigilcam.platform.events import Event
+from vigilcam.platform.ports import DeviceState
 
 if TYPE_CHECKING:
-    from vigilcam.app import Device
+    from vigilcam.alerts.outbox import Outbox
+    from vigilcam.auth.accounts import AccountStore
+    from vigilcam.auth.sessions import SessionStore
+    from vigilcam.auth.stream_credentials import StreamCredentials
+    from vigilcam.recording.erase import DeleteReport
+    from vigilcam.recording.store import SegmentStore
+    from vigilcam.viewers.registry import ViewerRegistry
 
-STREAM_CREDENTIAL_PREFIX = "stream_credential:"
+
+class _Recording(Protocol):
+    @property
+    def store(self) -> SegmentStore | None: ...
+    async def erase_all(self) -> DeleteReport: ...
+
+
+class _Alerts(Protocol):
+    @property
+    def outbox(self) -> Outbox: ...
+
+
+class _Services(Protocol):
+    @property
+    def recording(self) -> _Recording | None: ...
+    @property
+    def alerts(self) -> _Alerts | None: ...
+    @property
+    def viewers(self) -> ViewerRegistry: ...
+    @property
+    def stream_credentials(self) -> StreamCredentials: ...
+    @property
+    def onvif_credentials(self) -> StreamCredentials: ...
+
+
+class ErasableDevice(DeviceState, Protocol):
+    """What the erase needs: each owning service's own erase operation, and the vault."""
+
+    accounts: AccountStore
+    sessions: SessionStore
+
+    @property
+    def services(self) -> _Services: ...
+
 
 KEPT = {
     "security_log": "kept: the security log is required (TAICS 5.2.8.1, NIST SP 800-92) and "
@@ -64,18 +105,14 @@ class ErasureReport:
         return out
 
 
-def _count(device: Device, sql: str) -> int:
-    return int(device.db.query(sql)[0]["n"])
-
-
-async def _erase_recordings(device: Device) -> tuple[int, int]:
+async def _erase_recordings(device: ErasableDevice) -> tuple[int, int]:
     """(segments, bytes) removed. Through the running service when there is one."""
     from vigilcam.recording.erase import erase_all
     from vigilcam.recording.index import RecordingIndexError
-    from vigilcam.recording.service import MASTER_KEY_NAME, RecordingService, open_device_store
+    from vigilcam.recording.service import MASTER_KEY_NAME, open_device_store
 
-    service = device.extras.get("recording")
-    if isinstance(service, RecordingService) and service.store is not None:
+    service = device.services.recording
+    if service is not None and service.store is not None:
         report = await service.erase_all()
         return report.segments, report.bytes_freed
     try:
@@ -96,43 +133,36 @@ async def _erase_recordings(device: Device) -> tuple[int, int]:
     return sum(1 for p in files if p.name.endswith(".seg")), freed
 
 
-def _erase_outbox(device: Device) -> int:
-    db = device.paths.alerts_db
-    if not db.exists():
+def _erase_outbox(device: ErasableDevice) -> int:
+    """Alerts waiting for delivery, through the alert service's outbox (running or not)."""
+    from vigilcam.alerts.outbox import Outbox
+
+    running = device.services.alerts
+    if running is not None:
+        return running.outbox.clear_queue()
+    if not device.paths.alerts_db.exists():
         return 0
-    con = sqlite3.connect(db, timeout=10)
+    outbox = Outbox(device.paths.alerts_db)
     try:
-        if not con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
-        ).fetchone():
-            return 0
-        with con:
-            return con.execute("DELETE FROM outbox").rowcount
+        return outbox.clear_queue()
     finally:
-        con.close()
+        outbox.close()
 
 
-def _erase_accounts(device: Device, report: ErasureReport) -> None:
-    report.deleted["accounts"] = _count(device, "SELECT COUNT(*) AS n FROM users")
-    report.deleted["sessions"] = _count(device, "SELECT COUNT(*) AS n FROM sessions")
-    report.deleted["api_tokens"] = _count(device, "SELECT COUNT(*) AS n FROM api_tokens")
-    report.deleted["known_sources"] = _count(device, "SELECT COUNT(*) AS n FROM known_sources")
-    # No user is named "": this deletes every account; sessions, tokens and known sources
-    # go with them (ON DELETE CASCADE).
-    device.accounts.delete_all_except("")
-    with device.db.transaction() as conn:  # in case a row outlived its user
-        conn.execute("DELETE FROM sessions")
-        conn.execute("DELETE FROM api_tokens")
-        conn.execute("DELETE FROM known_sources")
-    creds = [n for n in device.vault.names() if n.startswith(STREAM_CREDENTIAL_PREFIX)]
-    for name in creds:
-        device.vault.delete(name)
-    report.deleted["stream_credentials"] = len(creds)
+def _erase_accounts(device: ErasableDevice, report: ErasureReport) -> None:
+    # Each store deletes its own rows: sessions and API tokens, then accounts and the login
+    # sources remembered for them.
+    report.deleted.update(device.sessions.erase_all())
+    report.deleted.update(device.accounts.erase_all())
+    report.deleted["stream_credentials"] = device.services.stream_credentials.erase_all()
+    # The ONVIF credential goes too: kept, it would let an old client configuration in as a
+    # new account of the same name.
+    report.deleted["onvif_credentials"] = device.services.onvif_credentials.erase_all()
     report.setup_secret = issue_setup_secret(device.accounts, device.paths.setup_secret_file)
 
 
 async def erase_all_personal_data(
-    device: Device, *, by: str = "cli", source: str = "cli"
+    device: ErasableDevice, *, by: str = "cli", source: str = "cli"
 ) -> ErasureReport:
     """Delete every kind of personal data that may be deleted; returns what was deleted."""
     report = ErasureReport()
@@ -140,12 +170,11 @@ async def erase_all_personal_data(
     segments, freed = await _erase_recordings(device)
     report.deleted["recording_segments"] = segments
     report.deleted["recording_bytes"] = freed
-    viewers = device.extras.get("viewers")
+    viewers = device.services.viewers
     ended = 0
-    if viewers is not None:
-        for session in viewers.list():
-            if viewers.end(session.id, by=by):
-                ended += 1
+    for session in viewers.list():
+        if viewers.end(session.id, by=by):
+            ended += 1
     report.deleted["viewing_sessions"] = ended
     _erase_accounts(device, report)
     report.deleted["alert_outbox"] = _erase_outbox(device)

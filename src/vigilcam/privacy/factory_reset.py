@@ -25,12 +25,14 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from vigilcam.platform.config import Settings, load_settings
 from vigilcam.platform.events import Event
 from vigilcam.platform.fsutil import fsync_dir
 from vigilcam.platform.identity import DeviceIdentity
 from vigilcam.platform.paths import DataPaths
+from vigilcam.platform.seclog import SecurityLog
 from vigilcam.platform.tpm import TpmKek
 from vigilcam.platform.vault import FileKek
 
@@ -113,20 +115,29 @@ def _remove_data(paths: DataPaths) -> list[str]:
     return removed
 
 
-def _provision_again(paths: DataPaths, settings: Settings, ident: DeviceIdentity) -> str:
-    """Provisioning with the kept identity: new keys, vault, certificate, admin, log."""
-    from vigilcam.app import create_device_state
+class ProvisionState(Protocol):
+    """Provisioning for a kept identity (the composition root's ``create_device_state``):
+    new keys, vault, certificate, admin with a setup secret, and the security log."""
 
-    secret, seclog = create_device_state(paths, settings, ident)
+    def __call__(self, paths: DataPaths, settings: Settings,
+                 ident: DeviceIdentity) -> tuple[str, SecurityLog]: ...
+
+
+def _provision_again(paths: DataPaths, settings: Settings, ident: DeviceIdentity,
+                     provision_state: ProvisionState) -> str:
+    """Provisioning with the kept identity: new keys, vault, certificate, admin, log."""
+    secret, seclog = provision_state(paths, settings, ident)
     seclog.record(Event.DEVICE_FACTORY_RESET, user="local", source="cli",
                   kept_device_id=ident.device_id)
     return secret
 
 
 def factory_reset(
-    data_dir: Path, settings: Settings | None = None, *, force: bool = False
+    data_dir: Path, provision_state: ProvisionState, settings: Settings | None = None, *,
+    force: bool = False,
 ) -> FactoryResetReport:
-    """Crypto-erase everything and provision again with the same device ID."""
+    """Crypto-erase everything and provision again with the same device ID (through
+    ``provision_state``, handed in by the composition: ``app.create_device_state``)."""
     paths = DataPaths(Path(data_dir))
     if not paths.identity_file.exists():
         raise FactoryResetError(f"{paths.root} is not a provisioned vigilcam data dir")
@@ -143,6 +154,6 @@ def factory_reset(
         settings = load_settings(paths.config_file, environ={})
     destroyed = _destroy_keys(paths)
     removed = _remove_data(paths)
-    secret = _provision_again(paths, settings, ident)
+    secret = _provision_again(paths, settings, ident, provision_state)
     return FactoryResetReport(ident.device_id, ident.serial, secret, tuple(destroyed),
                               tuple(removed))

@@ -14,14 +14,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from vigilcam.alerts.outbox import stored_counts
 from vigilcam.platform.paths import DataPaths
 from vigilcam.privacy.masks_store import MASKS_FILE
-
-if TYPE_CHECKING:
-    from vigilcam.app import Device
-
+from vigilcam.recording.index import count_segments
 
 NOT_PERSONAL: dict[str, str] = {
     "identity.json": "device ID, serial and creation time of the device",
@@ -189,24 +187,27 @@ def data_inventory(
     ]
 
 
-def _count(db: Path, sql: str) -> int | None:
-    if not db.exists():
-        return None
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
-        try:
-            return int(con.execute(sql).fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
+class _Counted(Protocol):
+    def counts(self) -> dict[str, int]: ...
 
 
-def _db_count(device: Device, sql: str) -> int | None:
+class InventoryDevice(Protocol):
+    """What the inventory reads of the device: its data folder and the stores that count
+    their own rows (each service owns its database; the inventory runs no SQL of its own)."""
+
+    paths: DataPaths
+
+    @property
+    def accounts(self) -> _Counted: ...
+    @property
+    def sessions(self) -> _Counted: ...
+
+
+def _counts(store: _Counted) -> dict[str, int | None]:
     try:
-        return int(device.db.query(sql)[0]["n"])
+        return dict(store.counts())
     except sqlite3.Error:
-        return None
+        return {}
 
 
 def _size(path: Path) -> int:
@@ -217,28 +218,23 @@ def _size(path: Path) -> int:
     return 0
 
 
-def measure(device: Device) -> dict[str, dict[str, int | None]]:
+def measure(device: InventoryDevice) -> dict[str, dict[str, int | None]]:
     """How much of each kind is stored now: item counts and bytes on disk (IO)."""
     paths = device.paths
-    rec_db = paths.recordings_dir / "index.db"
+    accounts, sessions = _counts(device.accounts), _counts(device.sessions)
+    in_sessions = (None if "sessions" not in sessions
+                   else (sessions["sessions"] or 0) + (sessions["api_tokens"] or 0))
+    alerts = stored_counts(paths.alerts_db)
     return {
         "recordings": {
-            "items": _count(rec_db, "SELECT COUNT(*) FROM segments"),
+            "items": count_segments(paths.recordings_dir / "index.db"),
             "bytes": _size(paths.recordings_dir),
         },
-        "accounts": {"items": _db_count(device, "SELECT COUNT(*) AS n FROM users"),
-                     "bytes": _size(paths.accounts_db)},
-        "sessions": {
-            "items": _db_count(device, "SELECT (SELECT COUNT(*) FROM sessions) + "
-                                       "(SELECT COUNT(*) FROM api_tokens) AS n"),
-            "bytes": None,
-        },
-        "known_sources": {"items": _db_count(device, "SELECT COUNT(*) AS n FROM known_sources"),
-                          "bytes": None},
+        "accounts": {"items": accounts.get("accounts"), "bytes": _size(paths.accounts_db)},
+        "sessions": {"items": in_sessions, "bytes": None},
+        "known_sources": {"items": accounts.get("known_sources"), "bytes": None},
         "security_log": {"items": None, "bytes": _size(paths.seclog_dir)},
-        "alert_channels": {"items": _count(paths.alerts_db, "SELECT COUNT(*) FROM channels"),
-                           "bytes": _size(paths.alerts_db)},
-        "alert_outbox": {"items": _count(paths.alerts_db, "SELECT COUNT(*) FROM outbox"),
-                         "bytes": None},
+        "alert_channels": {"items": alerts["channels"], "bytes": _size(paths.alerts_db)},
+        "alert_outbox": {"items": alerts["queued"], "bytes": None},
         "privacy_masks": {"items": None, "bytes": _size(paths.root / MASKS_FILE)},
     }

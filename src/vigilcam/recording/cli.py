@@ -32,7 +32,7 @@ def _iso(t: float | None) -> str:
 
 
 def _range(args: argparse.Namespace, *, required: bool) -> tuple[float | None, float | None]:
-    from vigilcam.cli import EXIT_USAGE, CliError
+    from vigilcam.platform.cli_kit import EXIT_USAGE, CliError
     from vigilcam.recording.service import parse_time
 
     try:
@@ -48,7 +48,7 @@ def _range(args: argparse.Namespace, *, required: bool) -> tuple[float | None, f
 
 
 def cmd_recordings(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_FAIL, EXIT_OK, CliError, confirm, device_from_args
+    from vigilcam.platform.cli_kit import EXIT_FAIL, EXIT_OK, CliError, confirm, host_of
     from vigilcam.recording.erase import delete_range
     from vigilcam.recording.playback import ExportError, export_range
     from vigilcam.recording.service import list_recordings, open_device_store
@@ -57,7 +57,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
     start, end = _range(args, required=args.rec_cmd in ("export", "delete"))
     if args.rec_cmd == "delete":
         confirm(args, f"Delete every recording from {_iso(start)} to {_iso(end)}?")
-    device = device_from_args(args)
+    device = host_of(args).open_device(args)
     store = None
     try:
         store = open_device_store(device)
@@ -96,7 +96,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
             if store is None:
                 raise CliError("nothing was recorded on this device")
             out = Path(args.output)
-            viewers = device.extras["viewers"]
+            viewers = device.services.viewers
             session = viewers.open(CLI, CLI, "export", "main")
             refusals: list[str] = []
 
@@ -139,7 +139,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from vigilcam.cli import add_data_dir
+    from vigilcam.platform.cli_kit import add_data_dir
 
     p = sub.add_parser("recordings", help="list, export or delete recordings")
     rsub = p.add_subparsers(dest="rec_cmd", required=True)

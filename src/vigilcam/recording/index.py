@@ -11,21 +11,21 @@ together with its start and end times (``segment_format.Timeline``): the index i
 the segment file is the proof, and playback compares the two.
 
 The index holds metadata only (ids, stream names, times, sizes, trigger, file names); never
-video, thumbnails or keys. Times are UTC epoch seconds (float). Thread-safe: one connection
-guarded by a lock, because the recorder writes from its executor thread while the web edge
-queries.
+video, thumbnails or keys. Times are UTC epoch seconds (float). Opened through the device's one
+SQLite home (``platform.db.Database``: WAL, synchronous=FULL, file 0600, one connection guarded
+by a lock, because the recorder writes from its executor thread while the web edge queries).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from vigilcam.platform.db import Database, read_only_query
 from vigilcam.recording.segment_format import Timeline
 
 State = Literal["writing", "complete"]
@@ -109,29 +109,28 @@ def _row(r: tuple[object, ...]) -> SegmentRecord:
 _COLS = 'id, stream, start, "end", size, trigger, path, state, seq'
 
 
+def count_segments(path: Path) -> int | None:
+    """How many segments the index at ``path`` lists, read-only (None: no readable index)."""
+    rows = read_only_query(path, "SELECT COUNT(*) FROM segments")
+    return None if rows is None else int(rows[0][0])
+
+
 class SegmentIndex:
     """Segments catalogue. Open with a path; close explicitly (or use as a context manager)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=10.0
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(segments)")}
+            self._db = Database(path, _SCHEMA, busy_timeout_s=10.0)
+            columns = {row[1] for row in self._db.query("PRAGMA table_info(segments)")}
             if "seq" not in columns:  # an index made before segments were timeline-bound
-                self._db.execute("ALTER TABLE segments ADD COLUMN seq INTEGER")
+                with self._db.transaction() as conn:
+                    conn.execute("ALTER TABLE segments ADD COLUMN seq INTEGER")
         except sqlite3.DatabaseError as exc:
             raise RecordingIndexError(f"recording index {path} cannot be opened: {exc}") from exc
-        self._lock = threading.Lock()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def __enter__(self) -> SegmentIndex:
         return self
@@ -146,46 +145,38 @@ class SegmentIndex:
     ) -> SegmentRecord:
         """A new row in state ``writing`` with the stream's next timeline seq (one
         transaction, so two writers never get the same seq)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT next_seq FROM timeline WHERE stream = ?", (stream,)
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT next_seq FROM timeline WHERE stream = ?", (stream,)
+            ).fetchone()
+            if row is None:
+                (top,) = conn.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM segments WHERE stream = ?", (stream,)
                 ).fetchone()
-                if row is None:
-                    (top,) = self._db.execute(
-                        "SELECT COALESCE(MAX(seq), 0) FROM segments WHERE stream = ?", (stream,)
-                    ).fetchone()
-                    seq = int(top) + 1
-                else:
-                    seq = int(row[0])
-                self._db.execute(
-                    "INSERT INTO timeline (stream, next_seq) VALUES (?, ?) "
-                    "ON CONFLICT(stream) DO UPDATE SET next_seq = excluded.next_seq",
-                    (stream, seq + 1),
-                )
-                self._db.execute(
-                    f"INSERT INTO segments ({_COLS}) VALUES (?, ?, ?, NULL, 0, ?, ?, 'writing', ?)",  # noqa: S608, E501 - constant columns
-                    (str(seg_id), stream, start, trigger, path, seq),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                seq = int(top) + 1
+            else:
+                seq = int(row[0])
+            conn.execute(
+                "INSERT INTO timeline (stream, next_seq) VALUES (?, ?) "
+                "ON CONFLICT(stream) DO UPDATE SET next_seq = excluded.next_seq",
+                (stream, seq + 1),
+            )
+            conn.execute(
+                f"INSERT INTO segments ({_COLS}) VALUES (?, ?, ?, NULL, 0, ?, ?, 'writing', ?)",  # noqa: S608, E501 - constant columns
+                (str(seg_id), stream, start, trigger, path, seq),
+            )
         return SegmentRecord(seg_id, stream, start, None, 0, trigger, path, "writing", seq)
 
     def set_end(self, seg_id: uuid.UUID, end: float) -> None:
         """Record the end time a segment is about to be sealed with (before its file is)."""
-        with self._lock:
-            cur = self._db.execute(
-                'UPDATE segments SET "end" = ? WHERE id = ?', (end, str(seg_id))
-            )
+        with self._db.transaction() as conn:
+            cur = conn.execute('UPDATE segments SET "end" = ? WHERE id = ?', (end, str(seg_id)))
         if cur.rowcount != 1:
             raise RecordingIndexError(f"segment {seg_id} is not in the index")
 
     def mark_complete(self, seg_id: uuid.UUID, end: float, size: int) -> None:
-        with self._lock:
-            cur = self._db.execute(
+        with self._db.transaction() as conn:
+            cur = conn.execute(
                 "UPDATE segments SET \"end\" = ?, size = ?, state = 'complete' WHERE id = ?",
                 (end, size, str(seg_id)),
             )
@@ -193,37 +184,27 @@ class SegmentIndex:
             raise RecordingIndexError(f"segment {seg_id} is not in the index")
 
     def update_trigger(self, seg_id: uuid.UUID, trigger: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE segments SET trigger = ? WHERE id = ?", (trigger, str(seg_id))
-            )
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE segments SET trigger = ? WHERE id = ?", (trigger, str(seg_id)))
 
     def delete(self, seg_ids: Iterable[uuid.UUID]) -> int:
         ids = [(str(i),) for i in seg_ids]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("DELETE FROM segments WHERE id = ?", ids)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction() as conn:
+            conn.executemany("DELETE FROM segments WHERE id = ?", ids)
         return len(ids)
 
     def delete_all(self) -> int:
-        with self._lock:
-            cur = self._db.execute("DELETE FROM segments")
-            return cur.rowcount
+        with self._db.transaction() as conn:
+            return int(conn.execute("DELETE FROM segments").rowcount)
 
     # -- reads --------------------------------------------------------------------------------
 
     def _select(self, where: str, args: tuple[object, ...]) -> list[SegmentRecord]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_COLS} FROM segments {where}",  # noqa: S608 - built from constants
-                args,
-            ).fetchall()
-        return [_row(r) for r in rows]
+        rows = self._db.query(
+            f"SELECT {_COLS} FROM segments {where}",  # noqa: S608 - built from constants
+            args,
+        )
+        return [_row(tuple(r)) for r in rows]
 
     def get(self, seg_id: uuid.UUID) -> SegmentRecord | None:
         rows = self._select("WHERE id = ?", (str(seg_id),))
@@ -261,13 +242,9 @@ class SegmentIndex:
         return self._select("ORDER BY start, id", ())
 
     def total_size(self, stream: str | None = None) -> int:
-        with self._lock:
-            if stream is None:
-                (total,) = self._db.execute(
-                    "SELECT COALESCE(SUM(size), 0) FROM segments"
-                ).fetchone()
-            else:
-                (total,) = self._db.execute(
-                    "SELECT COALESCE(SUM(size), 0) FROM segments WHERE stream = ?", (stream,)
-                ).fetchone()
-        return int(total)
+        if stream is None:
+            rows = self._db.query("SELECT COALESCE(SUM(size), 0) FROM segments")
+        else:
+            rows = self._db.query(
+                "SELECT COALESCE(SUM(size), 0) FROM segments WHERE stream = ?", (stream,))
+        return int(rows[0][0])

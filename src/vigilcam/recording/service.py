@@ -27,9 +27,10 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from vigilcam.platform.events import Event
+from vigilcam.platform.ports import DeviceState
 from vigilcam.recording.erase import DeleteReport, delete_range, erase_all
 from vigilcam.recording.index import SegmentRecord
 from vigilcam.recording.planner import MODES, RecordMode
@@ -46,9 +47,16 @@ from vigilcam.recording.retention import DAY, RetentionEnforcer, RetentionPolicy
 from vigilcam.recording.store import RecoveryAction, SegmentStore, open_store
 
 if TYPE_CHECKING:
-    from vigilcam.app import Device
     from vigilcam.media.pipeline import MediaPipeline
-    from vigilcam.platform.config import RecordingSettings
+    from vigilcam.platform.config import RecordingSettings, Settings
+
+
+
+class RecordingDevice(DeviceState, Protocol):
+    """What the recording service needs of the device (the composition root hands it in)."""
+
+    settings: Settings
+
 
 log = logging.getLogger("vigilcam.recording")
 _T = TypeVar("_T")
@@ -74,12 +82,12 @@ def recovery_event(action: RecoveryAction) -> tuple[str, dict[str, str]]:
     return _RECOVERY_RESULT.get(action.kind, "error"), action.to_json()
 
 
-def master_key(device: Device) -> bytes:
+def master_key(device: DeviceState) -> bytes:
     """The recording master key (created from the OS CSPRNG on first use)."""
     return device.vault.ensure_random(MASTER_KEY_NAME, 32)
 
 
-def open_device_store(device: Device) -> SegmentStore | None:
+def open_device_store(device: DeviceState) -> SegmentStore | None:
     """The device's segment store for tools (CLI), or None when nothing was ever recorded.
 
     Never runs ``recover()``: the service may be recording at the same time, and recovery
@@ -146,7 +154,7 @@ class RecordingService:
 
     def __init__(
         self,
-        device: Device,
+        device: RecordingDevice,
         pipeline: MediaPipeline | None,
         *,
         stream: str = "main",

@@ -13,18 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigilcam.auth.onvif_credentials import OnvifCredentials
-from vigilcam.auth.permissions import Permission, allowed
-from vigilcam.auth.service import OK, THROTTLED, VOID, Check
-from vigilcam.auth.stream_credentials import StreamCredentials
-
-from .digest import (
+from vigilcam.auth.digest import (
     AuthParseError,
     BasicAuth,
     DigestVerifier,
     NonceStore,
     parse_authorization,
 )
+from vigilcam.auth.permissions import Permission, allowed
+from vigilcam.auth.service import OK, THROTTLED, VOID, Check
+from vigilcam.auth.stream_credentials import StreamCredentials
+
 from .parser import RtspError, request_path
 
 __all__ = ["AuthDecision", "RtspAuthenticator", "INTERFACE"]
@@ -61,7 +60,7 @@ class RtspAuthenticator:
         self.credentials = credentials
         # Home Assistant puts the user's ONVIF credential into the stream URI it got from
         # GetStreamUri, so a viewer's ONVIF credential opens RTSPS too (same role check).
-        self.onvif = OnvifCredentials.of(device)
+        self.onvif = device.services.onvif_credentials
         self.verifier = DigestVerifier(realm, nonces)
         self.nonces = nonces
 

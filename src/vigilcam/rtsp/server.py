@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vigilcam.auth.digest import NonceStore
 from vigilcam.auth.permissions import Permission
 from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.listeners.budget import ConnectionBudget
@@ -45,7 +46,6 @@ from vigilcam.viewers.registry import PrivacyModeOn
 from vigilcam.viewers.revocation import admit
 
 from .access import RtspAuthenticator
-from .digest import NonceStore
 from .parser import (
     Interleaved,
     Limits,
@@ -522,11 +522,11 @@ class RtspsServer:
     ) -> None:
         self.device = device
         self.hubs = hubs
-        self.viewers = viewers if viewers is not None else device.extras["viewers"]
+        self.viewers = viewers if viewers is not None else device.services.viewers
         self.host = host
         self.port = port
         self.limits = limits or ServerLimits()
-        self.credentials = credentials or StreamCredentials.of(device)
+        self.credentials = credentials or device.services.stream_credentials
         self.nonces = nonces or NonceStore()
         self.auth = RtspAuthenticator(device, self.credentials, self.nonces)
         self.connections: set[_Connection] = set()

@@ -33,7 +33,7 @@ def add_commands(subparsers: Any) -> None:
 
 
 def cmd_sbom(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_OK
+    from vigilcam.platform.cli_kit import EXIT_OK
     from vigilcam.sbom.cyclonedx import sbom_json
 
     text = sbom_json(runtime_only=not args.all) + "\n"
@@ -46,7 +46,7 @@ def cmd_sbom(args: argparse.Namespace) -> int:
 
 
 def cmd_vuln_audit(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_FAIL, EXIT_OK
+    from vigilcam.platform.cli_kit import EXIT_FAIL, EXIT_OK
     from vigilcam.sbom.vulns import FAIL, NOT_TESTED, run_vulnerability_audit
 
     report = run_vulnerability_audit(args.timeout)

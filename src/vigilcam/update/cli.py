@@ -18,18 +18,18 @@ from vigilcam.platform.events import Event
 
 
 def _service(args: argparse.Namespace) -> tuple[Any, Any]:
-    from vigilcam.cli import device_from_args
+    from vigilcam.platform.cli_kit import host_of
     from vigilcam.update.config import DISTRIBUTION_KEY_SECRET
     from vigilcam.update.service import UpdateService
 
-    device = device_from_args(args)
+    device = host_of(args).open_device(args)
     service = UpdateService(device.paths.root, device.record,
                             distribution_key=device.vault.find(DISTRIBUTION_KEY_SECRET))
     return device, service
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_OK
+    from vigilcam.platform.cli_kit import EXIT_OK
 
     device, service = _service(args)
     try:
@@ -52,7 +52,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_OK, CliError
+    from vigilcam.platform.cli_kit import EXIT_OK, CliError
     from vigilcam.update.errors import UpdateError
 
     device, service = _service(args)
@@ -68,7 +68,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_FAIL, EXIT_OK, CliError, confirm
+    from vigilcam.platform.cli_kit import EXIT_FAIL, EXIT_OK, CliError, confirm
     from vigilcam.update.errors import UpdateError
 
     confirm(args, "This installs the newest signed release into the inactive slot and switches "
@@ -95,7 +95,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_OK, CliError, confirm
+    from vigilcam.platform.cli_kit import EXIT_OK, CliError, confirm
     from vigilcam.update.errors import UpdateError
 
     confirm(args, "This switches back to the previously installed version.")
@@ -111,7 +111,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_configure(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_OK, EXIT_USAGE, CliError, device_from_args
+    from vigilcam.platform.cli_kit import EXIT_OK, EXIT_USAGE, CliError, host_of
     from vigilcam.platform.fsutil import atomic_write, ensure_private_dir
     from vigilcam.update.config import (
         DISTRIBUTION_KEY_SECRET,
@@ -121,7 +121,7 @@ def cmd_configure(args: argparse.Namespace) -> int:
     )
     from vigilcam.update.manifest import ManifestError, load_public_key, public_pem
 
-    device = device_from_args(args)
+    device = host_of(args).open_device(args)
     try:
         paths = UpdatePaths(device.paths.root)
         old = UpdateConfig.load(paths.config_file)
@@ -175,7 +175,7 @@ def cmd_configure(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     """Packaging: copy the release a system package ships into an A/B slot (postinst)."""
-    from vigilcam.cli import EXIT_FAIL, EXIT_OK, CliError
+    from vigilcam.platform.cli_kit import EXIT_FAIL, EXIT_OK, CliError
     from vigilcam.platform.paths import default_data_dir
     from vigilcam.update.config import DEFAULT_INSTALL_ROOT, code_key_path
     from vigilcam.update.errors import UpdateError
@@ -202,7 +202,7 @@ def _package_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_verify_code(args: argparse.Namespace) -> int:
-    from vigilcam.cli import EXIT_FAIL, EXIT_OK
+    from vigilcam.platform.cli_kit import EXIT_FAIL, EXIT_OK
     from vigilcam.platform.paths import default_data_dir
     from vigilcam.update.config import code_key_path
     from vigilcam.update.manifest import verify_start
@@ -223,7 +223,7 @@ def cmd_verify_code(args: argparse.Namespace) -> int:
 def cmd_sign_manifest(args: argparse.Namespace) -> int:
     import getpass
 
-    from vigilcam.cli import EXIT_OK, EXIT_USAGE, CliError
+    from vigilcam.platform.cli_kit import EXIT_OK, EXIT_USAGE, CliError
     from vigilcam.update.manifest import (
         ManifestError,
         load_private_key,
@@ -290,7 +290,7 @@ def _signers(key_dir: Path, *, create: bool = False) -> dict[str, Any]:
 
 def cmd_release(args: argparse.Namespace) -> int:
     """Release tooling: init-repo, publish (scan + manifest check + encrypt + sign), timestamp."""
-    from vigilcam.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError
+    from vigilcam.platform.cli_kit import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError
     from vigilcam.update.manifest import MANIFEST_NAME, ManifestError, load_manifest
     from vigilcam.update.package import build_tar
     from vigilcam.update.pkgscan import scan
@@ -344,7 +344,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: Any) -> None:
-    from vigilcam.cli import add_data_dir
+    from vigilcam.platform.cli_kit import add_data_dir
 
     p = subparsers.add_parser("update", help="software updates and code verification")
     sub = p.add_subparsers(dest="update_cmd", required=True)

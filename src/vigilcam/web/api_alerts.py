@@ -5,7 +5,7 @@ configures and tests alert channels, and sees per-channel delivery status and fa
 5.5.2.1 (bodies typed, bounded, unknown fields refused) and 5.4.1.2 (a channel's password or
 token goes to the vault; the webhook HMAC key is answered once and never again).
 
-The running ``AlertService`` is found at ``device.extras["alerts"]``.
+The running ``AlertService`` is found at ``device.services.alerts``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class AlertTestBody(_Body):
 
 
 def _service(request: Request) -> AlertService:
-    service = device_of(request).extras.get("alerts")
+    service = device_of(request).services.alerts
     if service is None:
         raise ApiError(503, "the alert service is not running")
     return service  # type: ignore[no-any-return]

@@ -13,6 +13,7 @@ import math
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from vigilcam.auth import one_time
 from vigilcam.auth.accounts import AccountError
 from vigilcam.auth.permissions import MATRIX, Permission, Role
 from vigilcam.auth.sessions import token_scopes_allowed
@@ -126,15 +127,12 @@ async def users_create(request: Request, principal: Principal) -> Response:
     """Add a user; answers a one-time password to hand over (changed at first login)."""
     device = device_of(request)
     body = await parse_body(request, UserCreateBody)
-    from vigilcam.auth.passwords import generate_secret
-
-    secret = generate_secret()
     try:
-        user = device.accounts.add(body.username, body.role, secret, check_policy=False)
+        user, secret = one_time.add_user(device.accounts, device.record, body.username,
+                                         body.role, by=principal.username,
+                                         source=client_address(request))
     except AccountError as exc:
         raise ApiError(409 if "exists" in str(exc) else 422, str(exc)) from None
-    device.record(Event.USER_ADDED, user=principal.username, source=client_address(request),
-                  target=user.username, role=user.role.value)
     return JSONResponse({**user.public(), "one_time_password": secret}, status_code=201)
 
 
@@ -171,11 +169,9 @@ async def users_reset_password(request: Request, principal: Principal) -> Respon
     name = request.path_params["username"]
     if device.accounts.get(name) is None:
         raise ApiError(404, f"no user named {name!r}")
-    secret = device.accounts.reset_password(name)
-    device.sessions.end_all(name)
-    device.throttle.reset_account(name)
-    device.record(Event.USER_PASSWORD_RESET, user=principal.username,
-                  source=client_address(request), target=name)
+    secret = one_time.reset_password(device.accounts, device.sessions, device.throttle,
+                                     device.record, name, by=principal.username,
+                                     source=client_address(request))
     return JSONResponse({"username": name, "one_time_password": secret})
 
 

@@ -6,7 +6,7 @@ next analysed frame and kept across restarts), IoT-1005-1 5.5.2.1 (typed, bounde
 unknown fields refused, clear 422 errors) and TAICS 5.2.8.1 (every change is a
 ``config.motion_changed`` security event naming who and from where).
 
-The running ``DetectionService`` is found at ``device.extras["detection"]``.
+The running ``DetectionService`` is found at ``device.services.detection``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _answer(settings: motion_settings.MotionSettings, applied: bool) -> Response
 async def motion_get(request: Request, principal: Principal) -> Response:
     """Motion zones and sensitivity in force."""
     device = device_of(request)
-    detection = device.extras.get("detection")
+    detection = device.services.detection
     if detection is not None:
         return _answer(detection.motion_settings, True)
     try:
@@ -68,7 +68,7 @@ async def motion_set(request: Request, principal: Principal) -> Response:
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
     motion_settings.save(device.paths.root, settings)
-    detection = device.extras.get("detection")
+    detection = device.services.detection
     if detection is not None:
         detection.configure_motion(settings)
     device.record(Event.CONFIG_MOTION_CHANGED, user=principal.username,

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -39,45 +37,25 @@ if TYPE_CHECKING:
     from vigilcam.media.pipeline import MediaPipeline
 
 STREAMS = ("main", "sub")
-SNAPSHOT_BURST = 5
-SNAPSHOT_WINDOW_S = 10.0
 REVOKED_CLOSE = 1008  # RFC 6455 policy violation: this viewer may no longer watch
 CLOSE_WAIT_S = 0.5  # a stalled client does not hold up the cut
 
 
 def _media(conn: Request | WebSocket) -> MediaPipeline:
-    media = device_of(conn).extras.get("media")
+    media = device_of(conn).services.media
     if media is None:
         raise ApiError(503, "video is not running")
     return media  # type: ignore[no-any-return]
 
 
 def _viewers(conn: Request | WebSocket) -> ViewerRegistry:
-    return device_of(conn).extras["viewers"]  # type: ignore[no-any-return]
-
-
-class SnapshotLimiter:
-    """At most SNAPSHOT_BURST snapshots per user per SNAPSHOT_WINDOW_S."""
-
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, user: str) -> float:
-        now = time.monotonic()
-        hits = self._hits[user]
-        while hits and now - hits[0] > SNAPSHOT_WINDOW_S:
-            hits.popleft()
-        if len(hits) >= SNAPSHOT_BURST:
-            return SNAPSHOT_WINDOW_S - (now - hits[0])
-        hits.append(now)
-        return 0.0
+    return device_of(conn).services.viewers  # type: ignore[no-any-return]
 
 
 async def snapshot(request: Request, principal: Principal) -> Response:
     """A JPEG of the current main-stream frame (rate-limited; each one is an access event)."""
     device = device_of(request)
-    limiter: SnapshotLimiter = device.extras.setdefault("snapshot_limiter", SnapshotLimiter())
-    wait = limiter.allow(principal.username)
+    wait = device.services.snapshots.allow(principal.username)
     if wait:
         retry = max(1, int(wait + 0.999))
         return JSONResponse({"error": "too many snapshots; slow down", "retry_after": retry},
@@ -131,7 +109,7 @@ async def media_state(request: Request, principal: Principal) -> Response:
 
 async def tamper_status(request: Request, principal: Principal) -> Response:
     """Tamper and motion detection state, with the evidence pictures available."""
-    detection = device_of(request).extras.get("detection")
+    detection = device_of(request).services.detection
     if detection is None:
         raise ApiError(503, "detection is not running")
     return JSONResponse(detection.status())
@@ -139,7 +117,7 @@ async def tamper_status(request: Request, principal: Principal) -> Response:
 
 async def tamper_rebaseline(request: Request, principal: Principal) -> Response:
     """Accept the current view as normal (the camera was moved or refocused on purpose)."""
-    detection = device_of(request).extras.get("detection")
+    detection = device_of(request).services.detection
     if detection is None:
         raise ApiError(503, "detection is not running")
     detection.rebaseline(principal.username, client_address(request))
@@ -149,7 +127,7 @@ async def tamper_rebaseline(request: Request, principal: Principal) -> Response:
 async def tamper_evidence(request: Request, principal: Principal) -> Response:
     """The before/after thumbnail of the last tamper event of a kind (an access event)."""
     device = device_of(request)
-    detection = device.extras.get("detection")
+    detection = device.services.detection
     kind, which = request.path_params["kind"], request.path_params["which"]
     if detection is None or which not in ("before", "after"):
         raise ApiError(404, "no such evidence")
@@ -177,8 +155,8 @@ async def live_socket(ws: WebSocket) -> None:
         return
     principal = outcome
     device = device_of(ws)
-    media = device.extras.get("media")
-    viewers: ViewerRegistry = device.extras["viewers"]
+    media = device.services.media
+    viewers: ViewerRegistry = device.services.viewers
     await ws.accept()
     if media is None:
         await ws.send_json({"type": "error", "error": "video is not running"})

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigilcam.auth.permissions import Permission as P
-from vigilcam.onvif.state import switch_of
 from vigilcam.platform.events import Event
 from vigilcam.web.errors import parse_body
 from vigilcam.web.guard import Principal, client_address, device_of
@@ -26,7 +25,7 @@ class OnvifBody(Body):
 
 def _public(request: Request) -> dict[str, object]:
     device = device_of(request)
-    state = switch_of(device).current()
+    state = device.services.onvif_switch.current()
     return {"enabled": state.enabled, "discovery": state.discovery,
             "device_service": "/onvif/device_service",
             "https_port": device.settings.https_port}
@@ -41,7 +40,7 @@ async def onvif_set(request: Request, principal: Principal) -> Response:
     """Turn ONVIF (and WS-Discovery, from the next start) on or off."""
     body = await parse_body(request, OnvifBody)
     device = device_of(request)
-    state = switch_of(device).set(enabled=body.enabled,
+    state = device.services.onvif_switch.set(enabled=body.enabled,
                                   discovery=body.discovery and body.enabled)
     device.record(Event.CONFIG_ONVIF_CHANGED, user=principal.username,
                   source=client_address(request), enabled=state.enabled,

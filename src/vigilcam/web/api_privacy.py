@@ -87,7 +87,7 @@ async def masks_get(request: Request, principal: Principal) -> Response:
         saved = masks_store.load(device.paths.root)
     except masks_store.MaskStoreError as exc:
         raise ApiError(500, str(exc)) from None
-    media = device.extras.get("media")
+    media = device.services.media
     applied = media is not None and media.masks.masks == MaskSet.from_config(saved).masks
     return JSONResponse({"masks": saved, "applied": applied})
 
@@ -100,7 +100,7 @@ async def masks_set(request: Request, principal: Principal) -> Response:
         clean = masks_store.validate(body.masks)
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
-    media = device.extras.get("media")
+    media = device.services.media
     applied = False
     restart = False
     if media is not None:

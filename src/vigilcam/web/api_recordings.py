@@ -113,7 +113,7 @@ def _range(q: Query, *, required: bool, max_span: float) -> tuple[float | None, 
 
 
 def _service(request: Request) -> RecordingService:
-    service = device_of(request).extras.get("recording")
+    service = device_of(request).services.recording
     if service is not None and service.unavailable:
         raise ApiError(503, "recordings are unavailable: the store cannot be read; see the "
                        "security log (recording.unavailable)")
@@ -123,7 +123,7 @@ def _service(request: Request) -> RecordingService:
 
 
 def _viewers(request: Request) -> ViewerRegistry:
-    return device_of(request).extras["viewers"]  # type: ignore[no-any-return]
+    return device_of(request).services.viewers  # type: ignore[no-any-return]
 
 
 def _iso(t: float) -> str:

@@ -3,7 +3,7 @@
 Serves IoT-1005-1 5.3.1.3 (the API and UI show the current version, last check, available
 update and the result of the last install) and 5.3.1.1 (an admin can start an install; the
 A/B installer rolls back by itself). ``web/catalogue.py`` adds
-``update_routes(P.MANAGE_UPDATES)``; the service is ``device.extras["update"]``.
+``update_routes(P.MANAGE_UPDATES)``; the service is ``device.services.update``.
 Blocking work (TUF over HTTPS, the health-check boot) runs in a worker thread.
 """
 
@@ -23,7 +23,7 @@ from vigilcam.web.route_spec import RouteSpec
 
 
 def _service(request: Request) -> UpdateService:
-    service = device_of(request).extras.get("update")
+    service = device_of(request).services.update
     if not isinstance(service, UpdateService):
         raise ApiError(503, "the update service is not running")
     return service

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -19,11 +20,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from vigilcam.listeners.budget import ConnectionBudget
 from vigilcam.listeners.guarded import GuardedListener, bind_listening_socket
-from vigilcam.onvif.service import onvif_routes
 from vigilcam.platform import tls
 from vigilcam.platform.config import ListenerSettings
 from vigilcam.web.catalogue import all_route_specs, all_socket_specs
@@ -38,13 +38,14 @@ if TYPE_CHECKING:
     from vigilcam.app import Device
 
 
-def create_app(device: Device) -> SecurityHeadersMiddleware:
+def create_app(device: Device, mounts: Sequence[BaseRoute] = ()) -> SecurityHeadersMiddleware:
+    """The web edge's application; ``mounts`` are another edge's routes served on the same
+    HTTPS listener (ONVIF: it authenticates inside SOAP with WS-Security, so its paths are not
+    in the route table; each operation names its permission in vigilcam.onvif, IoT-1005-1
+    5.1.2.1)."""
     specs = all_route_specs()
-    device.route_specs = specs
     app = Starlette(
-        # ONVIF authenticates inside SOAP (WS-Security), so its paths are not in the route
-        # table; each operation names its permission in vigilcam.onvif (IoT-1005-1 5.1.2.1).
-        routes=[*build_routes(specs, all_socket_specs(), str(STATIC_DIR)), *onvif_routes()],
+        routes=[*build_routes(specs, all_socket_specs(), str(STATIC_DIR)), *mounts],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,
@@ -52,6 +53,7 @@ def create_app(device: Device) -> SecurityHeadersMiddleware:
         },
     )
     app.state.device = device
+    app.state.route_specs = specs
     app.state.export_gate = WorkGate(total=2, per_user=1)
     return SecurityHeadersMiddleware(app, device.settings.max_body_bytes)
 

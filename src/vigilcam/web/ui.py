@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from vigilcam import product
-from vigilcam.web.guard import device_of
 from vigilcam.web.openapi import build_openapi
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -43,4 +42,4 @@ async def security_txt(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(build_openapi(device_of(request).route_specs))
+    return JSONResponse(build_openapi(request.app.state.route_specs))

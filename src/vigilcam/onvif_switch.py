@@ -1,10 +1,12 @@
 """Whether ONVIF is on: the owner's choice, kept in the data dir (``onvif.json``).
 
-Owns the on/off switch of the ONVIF edge. Serves IoT-1005-1 5.2.2.1 (a network service is off
-until the owner turns it on: the default is the settings' ``onvif.enabled``, False) and TAICS
-5.2.8.1 (every change is a security event, recorded by the caller). The CLI runs in another
-process than ``vigilcam run``; the server re-reads the file when its modification time
-changes, so ``vigilcam onvif disable`` takes effect at the next request.
+Owns the on/off switch of the ONVIF edge, kept below the edges so that the web API, the CLI
+and the ONVIF edge itself share one instance (``Services.onvif_switch``, built by the
+composition root). Serves IoT-1005-1 5.2.2.1 (a network service is off until the owner turns it
+on: the default is the settings' ``onvif.enabled``, False) and TAICS 5.2.8.1 (every change is a
+security event, recorded by the caller). The CLI runs in another process than ``vigilcam run``;
+the server re-reads the file when its modification time changes, so ``vigilcam onvif disable``
+takes effect at the next request.
 """
 
 from __future__ import annotations
@@ -55,15 +57,3 @@ class OnvifSwitch:
         atomic_write(self.path, json.dumps({"enabled": state.enabled,
                                             "discovery": state.discovery}).encode(), mode=0o600)
         return state
-
-
-def switch_of(device: object) -> OnvifSwitch:
-    """The device's switch (kept in ``device.extras``)."""
-    extras: dict = device.extras  # type: ignore[attr-defined]
-    found = extras.get("onvif_switch")
-    if isinstance(found, OnvifSwitch):
-        return found
-    conf = device.settings.onvif  # type: ignore[attr-defined]
-    made = OnvifSwitch(device.paths.root, conf.enabled, conf.discovery)  # type: ignore[attr-defined]
-    extras["onvif_switch"] = made
-    return made

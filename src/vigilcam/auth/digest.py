@@ -1,9 +1,10 @@
 """HTTP/RTSP authentication, server side: RFC 7616 Digest (SHA-256, MD5) and RFC 7617 Basic.
 
-Owns how an RTSP ``Authorization`` header is parsed and judged. Pure: no sockets, an injected
-clock. Serves IoT-1005-1 5.1.1.3 (authentication resists replay), 5.4.2.2 (Basic is only ever
-offered by a TLS-only listener, so the factor is encrypted in transit) and 5.5.2.1 (bounded,
-strict parsing of the header).
+Owns how an RTSP or HTTP ``Authorization`` header is parsed and judged, for every edge that
+offers Digest (RTSPS, the ONVIF snapshot URI). Pure: no sockets, an injected clock. Serves
+IoT-1005-1 5.1.1.3 (authentication resists replay), 5.4.2.2 (Basic is only ever offered by a
+TLS-only listener, so the factor is encrypted in transit) and 5.5.2.1 (bounded, strict parsing
+of the header).
 
 Replay resistance (5.1.1.3), step by step:
 1. Every nonce is made by the server: ``time | random | HMAC(key, time | random | binding)``,
