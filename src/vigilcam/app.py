@@ -31,7 +31,7 @@ from vigilcam.auth.passwords import PasswordHasher
 from vigilcam.auth.service import AuthService
 from vigilcam.auth.sessions import SCHEMA as SESSIONS_SCHEMA
 from vigilcam.auth.sessions import SessionStore
-from vigilcam.auth.setup_secret import issue_setup_secret
+from vigilcam.auth.setup_secret import issue_setup_secret, retire_setup_secret
 from vigilcam.auth.stream_credentials import StreamCredentials
 from vigilcam.auth.throttle import LoginThrottle
 from vigilcam.media.snapshot_limit import SnapshotLimiter
@@ -182,9 +182,9 @@ class Device:
             "key_storage": self.vault.backend,
         }
 
-    def setup_secret_consumed(self) -> None:
-        if self.paths.setup_secret_file.exists():
-            self.paths.setup_secret_file.unlink()
+    def password_changed(self, username: str) -> None:
+        """``username`` chose its own password: the setup secret retires if it opened it."""
+        if retire_setup_secret(username, self.paths.setup_secret_file):
             self.record(Event.DEVICE_SETUP_SECRET_RETIRED)
 
     def close(self) -> None:

@@ -66,7 +66,7 @@ def start_camera(data: Path, users: dict[str, Role], stream_users: tuple[str, ..
     dev = open_device(paths, Settings())
     try:
         dev.accounts.set_password("admin", STRONG)
-        dev.setup_secret_consumed()
+        dev.password_changed("admin")
         for name, role in users.items():
             dev.accounts.add(name, role, STRONG, must_change=False, check_policy=False)
         creds = {name: dev.services.stream_credentials.get_or_create(name) for name in stream_users}

@@ -104,8 +104,7 @@ async def change_password(request: Request, principal: Principal) -> Response:
         )
     except AccountError as exc:
         raise ApiError(422, str(exc)) from None
-    if principal.username == "admin":
-        device.setup_secret_consumed()
+    device.password_changed(principal.username)
     user = device.accounts.get(principal.username)
     assert user is not None
     response = JSONResponse(_session_body(user.username, user.role, False, session.csrf))

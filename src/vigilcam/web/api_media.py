@@ -30,7 +30,7 @@ from vigilcam.media.pipeline import MediaUnavailable
 from vigilcam.media.types import StreamInfo
 from vigilcam.viewers.registry import PrivacyModeOn, ViewerRegistry
 from vigilcam.web.errors import ApiError, parse_body
-from vigilcam.web.guard import Principal, admission_of, authorize, client_address, device_of
+from vigilcam.web.guard import Principal, admission_of, client_address, device_of
 from vigilcam.web.schemas import PrivacyBody
 
 if TYPE_CHECKING:
@@ -146,14 +146,13 @@ def _same_origin(ws: WebSocket) -> bool:
     return origin is not None and host is not None and origin == f"https://{host}"
 
 
-async def live_socket(ws: WebSocket) -> None:
-    """Live fMP4 over WSS for a logged-in viewer (viewer role and up)."""
-    outcome = authorize(ws, Permission.VIEW_LIVE)
+async def live_socket(ws: WebSocket, principal: Principal) -> None:
+    """Live fMP4 over WSS for a logged-in viewer (the route's requirement, VIEW_LIVE, is
+    checked by ``guard.socket_guard`` before this runs)."""
     stream = ws.query_params.get("stream", "main")
-    if isinstance(outcome, Response) or not _same_origin(ws) or stream not in STREAMS:
+    if not _same_origin(ws) or stream not in STREAMS:
         await ws.close(code=1008)
         return
-    principal = outcome
     device = device_of(ws)
     media = device.services.media
     viewers: ViewerRegistry = device.services.viewers

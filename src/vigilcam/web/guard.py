@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket
 
 from vigilcam.auth.permissions import MATRIX, Permission, Role
 from vigilcam.auth.sessions import COOKIE_NAME, ApiToken, Session
@@ -118,6 +119,25 @@ def admission_of(conn: HTTPConnection, principal: Principal,
 
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
+
+
+SocketHandler = Callable[[WebSocket, Principal], Awaitable[None]]
+
+
+def socket_guard(requirement: Permission,
+                 handler: SocketHandler) -> Callable[[WebSocket], Awaitable[None]]:
+    """The route's requirement for a WebSocket: refused before the handshake (policy
+    violation, 1008) like a request gets its 401/403."""
+    async def endpoint(ws: WebSocket) -> None:
+        outcome = authorize(ws, requirement)
+        if isinstance(outcome, Response):
+            await ws.close(code=1008)
+            return
+        await handler(ws, outcome)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
 
 
 def guard(requirement: Requirement, handler: Handler) -> Callable[[Request], Awaitable[Response]]:

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from vigilcam.auth.permissions import Permission
 from vigilcam.web import api_core, ui
-from vigilcam.web.guard import ANY_SESSION, PUBLIC, guard
+from vigilcam.web.guard import ANY_SESSION, PUBLIC, guard, socket_guard
 from vigilcam.web.route_spec import RouteSpec, SocketSpec
 from vigilcam.web.schemas import (
     LoginBody,
@@ -71,6 +71,6 @@ def build_routes(
             endpoint = guard(spec.requirement, spec.handler)
         routes.append(Route(spec.path, endpoint, methods=[spec.method]))
     for sock in sockets:
-        routes.append(WebSocketRoute(sock.path, sock.handler))
+        routes.append(WebSocketRoute(sock.path, socket_guard(sock.requirement, sock.handler)))
     routes.append(Mount("/static", UiAssets(directory=static_dir), name="static"))
     return routes
