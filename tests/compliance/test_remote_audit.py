@@ -19,14 +19,8 @@ from tests.support import free_port, start_server
 from vigilcam.compliance import registry, remote_slow
 from vigilcam.compliance.audit import run_remote
 from vigilcam.compliance.model import Verdict
-from vigilcam.compliance.remote import (
-    MAX_DEFAULT_ATTEMPTS,
-    THROTTLE_PROBES,
-    Target,
-    TargetError,
-    collect,
-    parse_target,
-)
+from vigilcam.compliance.remote import MAX_DEFAULT_ATTEMPTS, THROTTLE_PROBES, collect
+from vigilcam.compliance.remote_wire import Target, TargetError, parse_target
 
 REMOTE = {c.key for c in registry.CLAUSES if c.remote_check}
 WEAK_FAILS = {

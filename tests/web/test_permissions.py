@@ -10,9 +10,9 @@ import pytest
 from tests.support import make_client, nonce
 from vigilcam.auth.permissions import MATRIX, Permission, Role
 from vigilcam.auth.sessions import COOKIE_NAME
+from vigilcam.compliance.roles_doc import render
 from vigilcam.web.catalogue import all_route_specs, all_socket_specs
 from vigilcam.web.guard import ANY_SESSION, PUBLIC
-from vigilcam.web.roles_doc import render
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_roles_doc_matches_code():
     generated = render(all_route_specs(), all_socket_specs())
     on_disk = (REPO / "docs" / "roles.md").read_text()
-    assert on_disk == generated, "docs/roles.md drifted: run python -m vigilcam.web.roles_doc"
+    assert on_disk == generated, "docs/roles.md drifted: run python -m vigilcam.compliance.roles_doc"
 
 
 def test_every_permission_is_used_or_reserved():

@@ -152,9 +152,9 @@ def replay_resistance(ctx: LocalContext) -> Result:
 def roles_enforced(ctx: LocalContext) -> Result:
     """5.1.2.1: roles admin/operator/viewer; one matrix; public routes only the allowed few."""
     from vigilcam.auth.permissions import MATRIX, Role
+    from vigilcam.compliance.roles_doc import render
     from vigilcam.web.catalogue import all_route_specs, all_socket_specs
     from vigilcam.web.guard import PUBLIC
-    from vigilcam.web.roles_doc import render
 
     roles = {r.value for r in Role}
     problems = []
@@ -179,7 +179,7 @@ def roles_enforced(ctx: LocalContext) -> Result:
                 evidence.append("docs/roles.md equals the document generated from the code")
             else:
                 problems.append("docs/roles.md differs from the code; regenerate it with "
-                                "`python -m vigilcam.web.roles_doc > docs/roles.md`")
+                                "`python -m vigilcam.compliance.roles_doc > docs/roles.md`")
     if problems:
         return Result.failed("Guard every API route with a permission of the matrix and "
                              "regenerate docs/roles.md.", *problems, *evidence)

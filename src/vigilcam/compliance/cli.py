@@ -82,7 +82,8 @@ def _audit(args: argparse.Namespace) -> int:
     if args.owner and not args.target:
         raise _Usage("--i-own-this-device only applies with --target")
     if args.target:
-        from vigilcam.compliance.remote import TargetError, collect, parse_target
+        from vigilcam.compliance.remote import collect
+        from vigilcam.compliance.remote_wire import TargetError, parse_target
 
         try:
             target = parse_target(args.target)

@@ -80,7 +80,7 @@ CLAUSES: tuple[Clause, ...] = (
               "refused, also under concurrency; the snapshot URI uses the RTSPS Digest rules."),
     _iot("5.1.2.1", "Roles and documented permissions, enforced as documented",
          ("5.5-4", "5.5-5"),
-         ("auth/permissions.py", "web/roles_doc.py", "web/catalogue.py", "web/guard.py",
+         ("auth/permissions.py", "compliance/roles_doc.py", "web/catalogue.py", "web/guard.py",
           "viewers/revocation.py", "compliance/checks_revocation.py"),
          ("tests/web/test_permissions.py", "tests/attack/test_revocation.py",
           "tests/viewers/test_revocation_logic.py", "tests/compliance/test_revocation_audit.py",

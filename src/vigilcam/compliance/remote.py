@@ -31,15 +31,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from vigilcam.compliance.remote_wire import (
+    CONNECT_TIMEOUT,
+    HttpAnswer,
+    Target,
+    TargetError,
+    connect,
+    http_request,
+    parse_reply,
+    read_reply,
+    rtsp_describe,
+)
 from vigilcam.compliance.tls_scan import TlsScanReport
 
 if TYPE_CHECKING:
     from vigilcam.compliance.remote_slow import SlowClientsSeen
 
-CONNECT_TIMEOUT = 1.5
-IO_TIMEOUT = 4.0
 MAX_DEFAULT_ATTEMPTS = 5
 THROTTLE_PROBES = 15
 BURST_SIZE = 30
@@ -57,51 +65,6 @@ DEFAULT_PORTS: dict[int, str] = {
 }
 RTSP_PATHS = ("/", "/live", "/stream1", "/h264")
 THROTTLE_STATUSES = {423, 429, 503}
-
-
-class TargetError(ValueError):
-    """The target URL is not something the audit can probe."""
-
-
-@dataclass(frozen=True)
-class Target:
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}"
-
-
-def parse_target(url: str) -> Target:
-    """``https://HOST[:PORT]`` (or a bare host) -> Target; anything else is refused."""
-    text = url.strip()
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme != "https":
-        raise TargetError(f"target must be an https:// URL (got {parts.scheme}://); the audit "
-                          "probes plain ports by itself")
-    if not parts.hostname:
-        raise TargetError(f"no host in target {url!r}")
-    if parts.username or parts.password:
-        raise TargetError("do not put credentials in the target URL")
-    try:
-        port = parts.port or 443
-    except ValueError:
-        raise TargetError(f"bad port in target {url!r}") from None
-    return Target(parts.hostname, port)
-
-
-@dataclass
-class HttpAnswer:
-    status: int
-    headers: dict[str, str]
-    body: bytes = b""
-
-    def header(self, name: str) -> str:
-        return self.headers.get(name.lower(), "")
 
 
 @dataclass
@@ -178,107 +141,6 @@ class RemoteFacts:
     seconds: float = 0.0
 
 
-# -- raw clients (bounded) -----------------------------------------------------------------
-def _insecure_tls() -> ssl.SSLContext:
-    """A probing client that accepts anything, to see what a weak server offers.
-
-    Deliberately not from platform.tls: it must talk to servers vigilcam's policy refuses.
-    It never carries a credential except in the owner-approved login probes.
-    """
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    ctx.set_ciphers("ALL:@SECLEVEL=0")
-    return ctx
-
-
-def _connect(host: str, port: int, tls: bool, timeout: float = IO_TIMEOUT) -> socket.socket:
-    raw = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
-    raw.settimeout(timeout)
-    if not tls:
-        return raw
-    try:
-        return _insecure_tls().wrap_socket(raw, server_hostname=host)
-    except (OSError, ssl.SSLError):
-        raw.close()
-        raise
-
-
-def _read_reply(sock: socket.socket, limit: int = 256 * 1024) -> bytes:
-    """Read a reply with headers and Content-Length body (bounded), or until close."""
-    data = b""
-    deadline = time.monotonic() + IO_TIMEOUT
-    while len(data) < limit and time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except (TimeoutError, ssl.SSLError, OSError):
-            break
-        if not chunk:
-            break
-        data += chunk
-        head, sep, body = data.partition(b"\r\n\r\n")
-        if sep:
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    try:
-                        length = int(value.strip())
-                    except ValueError:
-                        length = 0
-            if len(body) >= length:
-                break
-    return data
-
-
-def parse_reply(data: bytes) -> HttpAnswer | None:
-    """Status line and headers of an HTTP/1.x or RTSP/1.0 reply."""
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    first = lines[0].split(" ", 2)
-    if len(first) < 2 or not first[0].startswith(("HTTP/", "RTSP/")):
-        return None
-    try:
-        status = int(first[1])
-    except ValueError:
-        return None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return HttpAnswer(status, headers, body)
-
-
-def http_request(host: str, port: int, tls: bool, method: str, path: str,
-                 headers: dict[str, str] | None = None, body: bytes = b"") -> HttpAnswer | None:
-    hostname = f"[{host}]" if ":" in host else host
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {hostname}:{port}", "Connection: close",
-             "User-Agent: vigilcam-audit"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    if body or method in ("POST", "PUT"):
-        lines.append(f"Content-Length: {len(body)}")
-    try:
-        with _connect(host, port, tls) as sock:
-            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-            return parse_reply(_read_reply(sock))
-    except (OSError, ssl.SSLError):
-        return None
-
-
-def rtsp_describe(host: str, port: int, tls: bool, path: str) -> HttpAnswer | None:
-    hostname = f"[{host}]" if ":" in host else host
-    request = (f"DESCRIBE rtsp://{hostname}:{port}{path} RTSP/1.0\r\nCSeq: 2\r\n"
-               "Accept: application/sdp\r\nUser-Agent: vigilcam-audit\r\n\r\n")
-    try:
-        with _connect(host, port, tls) as sock:
-            sock.sendall(request.encode())
-            return parse_reply(_read_reply(sock))
-    except (OSError, ssl.SSLError):
-        return None
-
-
 # -- probes --------------------------------------------------------------------------------
 def probe_port(host: str, port: int, expected: str) -> PortSeen:
     """Is the port open, and does it speak plaintext HTTP/RTSP, telnet or TLS?"""
@@ -308,7 +170,7 @@ def probe_port(host: str, port: int, expected: str) -> PortSeen:
         seen.detail = f"plaintext {seen.protocol.upper()} answers {answer.status}"
         return seen
     try:
-        with _connect(host, port, True) as tls_sock:
+        with connect(host, port, True) as tls_sock:
             assert isinstance(tls_sock, ssl.SSLSocket)
             seen.protocol = "tls"
             seen.detail = f"TLS ({tls_sock.version()})"
@@ -320,9 +182,9 @@ def probe_port(host: str, port: int, expected: str) -> PortSeen:
 
 def _plain_rtsp_options(host: str, port: int) -> HttpAnswer | None:
     try:
-        with _connect(host, port, False) as sock:
+        with connect(host, port, False) as sock:
             sock.sendall(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: vigilcam-audit\r\n\r\n")
-            answer = parse_reply(_read_reply(sock))
+            answer = parse_reply(read_reply(sock))
     except OSError:
         return None
     return answer
@@ -439,7 +301,7 @@ def _certificate(target: Target) -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
-        with _connect(target.host, target.port, True) as sock:
+        with connect(target.host, target.port, True) as sock:
             assert isinstance(sock, ssl.SSLSocket)
             der = sock.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
@@ -465,7 +327,7 @@ def _certificate(target: Target) -> dict[str, str]:
 def tls_handshake_error(host: str, port: int) -> str:
     """'' when the port completes a TLS handshake (any version), else why not (fast)."""
     try:
-        with _connect(host, port, True):
+        with connect(host, port, True):
             return ""
     except (OSError, ssl.SSLError) as exc:
         return f"no TLS handshake: {exc}"

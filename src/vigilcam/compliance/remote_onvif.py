@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from vigilcam.compliance.remote import HttpAnswer, Target, http_request
+from vigilcam.compliance.remote_wire import HttpAnswer, Target, http_request
 
 PATH = "/onvif/device_service"
 _NS = {"s": "http://www.w3.org/2003/05/soap-envelope",

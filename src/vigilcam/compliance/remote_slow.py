@@ -24,14 +24,14 @@ import ssl
 import time
 from dataclasses import dataclass, field
 
-from vigilcam.compliance.remote import (
+from vigilcam.compliance.remote_wire import (
     CONNECT_TIMEOUT,
     IO_TIMEOUT,
     HttpAnswer,
     Target,
-    _insecure_tls,
-    _read_reply,
+    insecure_tls,
     parse_reply,
+    read_reply,
 )
 
 SLOW_CONNECTIONS = 64
@@ -57,7 +57,7 @@ def _open(target: Target, source: str | None) -> ssl.SSLSocket:
                                    source_address=(source, 0) if source else None)
     raw.settimeout(IO_TIMEOUT)
     try:
-        return _insecure_tls().wrap_socket(raw, server_hostname=target.host)
+        return insecure_tls().wrap_socket(raw, server_hostname=target.host)
     except (OSError, ssl.SSLError):
         raw.close()
         raise
@@ -68,7 +68,7 @@ def _request(target: Target, source: str | None) -> HttpAnswer | None:
         with _open(target, source) as sock:
             sock.sendall(b"GET /.well-known/security.txt HTTP/1.1\r\nHost: camera\r\n"
                          b"Connection: close\r\nUser-Agent: vigilcam-audit\r\n\r\n")
-            return parse_reply(_read_reply(sock))
+            return parse_reply(read_reply(sock))
     except (OSError, ssl.SSLError):
         return None
 

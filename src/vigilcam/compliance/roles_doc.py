@@ -1,7 +1,8 @@
 """Generates ``docs/roles.md`` from the permission matrix and the route table.
 
 Serves IoT-1005-1 5.1.2.1 (permissions documented; the document cannot drift from the code:
-a test regenerates it and compares). Run ``python -m vigilcam.web.roles_doc > docs/roles.md``.
+a test regenerates it and compares).
+Run ``python -m vigilcam.compliance.roles_doc > docs/roles.md``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ def render(routes: list[RouteSpec], sockets: list[SocketSpec]) -> str:
         "# Roles and permissions",
         "",
         "Generated from `vigilcam/auth/permissions.py` and `vigilcam/web/routes.py` by",
-        "`python -m vigilcam.web.roles_doc`; a test fails when this file and the code differ.",
+        "`python -m vigilcam.compliance.roles_doc`; a test fails when this file and the code",
+        "differ.",
         "IoT-1005-1 5.1.2.1.",
         "",
         "## Permissions by role",
