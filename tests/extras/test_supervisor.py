@@ -45,6 +45,24 @@ def test_notify_ready_status_stopping(notify_socket: tuple[socket.socket, dict[s
     assert sock.recv(4096) == b"STOPPING=1"
 
 
+def test_a_supervisor_that_does_not_read_never_blocks_notify(
+        notify_socket: tuple[socket.socket, dict[str, str]]) -> None:
+    """A full notify queue (a few datagrams on Linux) drops pings instead of hanging the
+    watchdog thread and the shutdown's STOPPING=1."""
+    import threading
+
+    sock, env = notify_socket
+    sent: list[bool] = []
+    pinger = threading.Thread(target=lambda: sent.extend(
+        notify("WATCHDOG=1", environ=env) for _ in range(500)), daemon=True)
+    pinger.start()
+    pinger.join(10)
+    assert not pinger.is_alive(), f"notify blocked after {len(sent)} pings"
+    assert sent[0] and not all(sent)  # the queue filled up, and nothing waited for it
+    assert sock.recv(100) == b"WATCHDOG=1"  # what was queued is intact
+    assert notify(STOPPING, environ=env)  # and once read, it flows again
+
+
 def test_notify_abstract_namespace() -> None:
     name = f"vigilcam-test-{os.getpid()}-{time.monotonic_ns()}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

@@ -140,7 +140,7 @@ CLAUSES: tuple[Clause, ...] = (
     _iot("5.3.1.1", "Update mechanism; a failed update returns to normal operation",
          ("5.3-1", "5.3-2", "5.3-3"), ("update/slots.py", "update/health.py",
                                        "update/service.py"),
-         ("tests/update/test_install.py", "tests/update/test_audit.py",
+         ("tests/update/test_install.py", "tests/compliance/test_checks_update.py",
           "tests/packaging/test_device.py"), PART,
          _U + "update_mechanism",
          note="A/B slots: install into the inactive slot, switch, boot health check, "
@@ -286,7 +286,7 @@ CLAUSES: tuple[Clause, ...] = (
                 "new random setup secret."),
     _taics("5.1.4.1", 3, "Secure boot: only authorised, verified software runs", ("5.7-1",),
            ("update/manifest.py", "start_gate.py", "cli.py"),
-           ("tests/update/test_manifest.py", "tests/update/test_audit.py",
+           ("tests/update/test_manifest.py", "tests/compliance/test_checks_update.py",
             "tests/packaging/test_device.py"), PART,
            _U + "verified_start",
            note="`vigilcam run` verifies the installed code against its Ed25519-signed "

@@ -49,8 +49,14 @@ def notify(*states: str, environ: Mapping[str, str] | None = None) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(address)
-            sock.sendall(message)
+            # Never block: a supervisor that does not read (its queue holds only a few
+            # datagrams) must not stall the watchdog thread or the shutdown.
+            sock.send(message, socket.MSG_DONTWAIT)
         return True
+    except BlockingIOError:
+        log.warning("sd_notify to %r: the supervisor's queue is full; %s dropped",
+                    address.lstrip("\0"), states[0].split("=", 1)[0])
+        return False
     except OSError as exc:
         log.warning("sd_notify to %r failed: %s", address.lstrip("\0"), exc)
         return False
