@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from vigilcam import product
 from vigilcam.compliance.model import Result, merge
+from vigilcam.platform.db import read_only_query
 
 if TYPE_CHECKING:
     from vigilcam.compliance import procnet
@@ -383,18 +384,12 @@ def resilience(ctx: LocalContext) -> Result:
     """5.6.1.1: state survives power loss: databases intact, config valid, log intact."""
     problems, evidence = [], []
     for db in (ctx.paths.accounts_db,):
-        try:
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-            try:
-                ok = con.execute("PRAGMA quick_check").fetchone()[0]
-            finally:
-                con.close()
-            if ok != "ok":
-                problems.append(f"{db.name}: {ok}")
-            else:
-                evidence.append(f"{db.name}: integrity check ok (SQLite WAL)")
-        except sqlite3.Error as exc:
-            problems.append(f"{db.name}: {exc}")
+        rows = read_only_query(db, "PRAGMA quick_check")
+        ok = rows[0][0] if rows else "missing or unreadable"
+        if ok != "ok":
+            problems.append(f"{db.name}: {ok}")
+        else:
+            evidence.append(f"{db.name}: integrity check ok (SQLite WAL)")
     if not ctx.running and ctx.paths.run_marker.exists():
         evidence.append("the last run did not stop cleanly (power loss or kill); the next "
                         "start logs device.unclean_shutdown and carries on")
@@ -475,16 +470,8 @@ def _alerts_ready(ctx: LocalContext, what: str) -> Result:
 
 def _alert_channels(ctx: LocalContext) -> int:
     db = ctx.paths.alerts_db
-    if not db.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(con.execute("SELECT count(*) FROM channels").fetchone()[0])
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
+    rows = read_only_query(db, "SELECT count(*) FROM channels")
+    return int(rows[0][0]) if rows else 0
 
 
 def _mentions(package: str, word: str) -> bool:

@@ -24,6 +24,7 @@ from vigilcam.compliance.host_facts import HostFindings, HostRoot, inspect_host
 from vigilcam.compliance.model import Result
 from vigilcam.compliance.tls_scan import TlsScanReport
 from vigilcam.platform.config import Settings, load_settings
+from vigilcam.platform.db import read_only_query
 from vigilcam.platform.paths import DataPaths, default_data_dir
 from vigilcam.update.pkgscan import ScanReport
 from vigilcam.update.pkgscan import scan as scan_package
@@ -189,14 +190,12 @@ class LocalContext:
         """Rows of the accounts database, opened read-only."""
 
         def make() -> list[dict[str, Any]]:
-            uri = f"file:{self.paths.accounts_db}?mode=ro"
-            con = sqlite3.connect(uri, uri=True, timeout=5)
-            try:
-                con.row_factory = sqlite3.Row
-                return [dict(r) for r in con.execute(
-                    "SELECT username, role, password_hash, must_change, disabled FROM users")]
-            finally:
-                con.close()
+            rows = read_only_query(self.paths.accounts_db, "SELECT username, role, "
+                                   "password_hash, must_change, disabled FROM users")
+            if rows is None:
+                raise sqlite3.OperationalError(f"{self.paths.accounts_db} is missing or "
+                                               "unreadable")
+            return [dict(r) for r in rows]
 
         return self._once("users", make)
 
