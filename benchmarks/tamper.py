@@ -25,7 +25,7 @@ import argparse
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -244,10 +244,23 @@ def main() -> None:
     scenes = a.scenes.split(",")
     t0 = time.time()
     per_kind = max(1, a.episodes // a.chunks)
+    # Chunk by chunk across the scenes, so the streams finished first cover every scene.
     jobs = [(s, a.seed + 100 * i + c, a.hours / a.chunks, per_kind, not a.original)
-            for i, s in enumerate(scenes) for c in range(a.chunks)]
+            for c in range(a.chunks) for i, s in enumerate(scenes)]
+    results: list[Result] = []
     with ProcessPoolExecutor(max_workers=a.workers) as pool:
-        results = list(pool.map(run_scene, jobs))
+        futures = [pool.submit(run_scene, job) for job in jobs]
+        for fut in as_completed(futures):
+            # Each stream as it finishes, so a run cut short still shows what it measured.
+            r = fut.result()
+            results.append(r)
+            one = Score(verbose=True)
+            one.add(r, "vigilcam")
+            print(f"stream {r.scene}#{r.seed}: {r.normal_s / 3600:.2f} h normal, "
+                  f"{sum(one.hits.values())}/{sum(one.episodes.values())} tampers raised, "
+                  f"false alarms {one.alarms or 0}, missed {one.misses or 0} "
+                  f"({time.time() - t0:.0f} s)", flush=True)
+    results.sort(key=lambda r: (scenes.index(r.scene), r.seed))
     wall = time.time() - t0
     load = os.getloadavg()[0]
     print("# Tamper benchmark (benchmarks/tamper.py)")

@@ -26,6 +26,11 @@ Invariants:
   only while the brightness is steady and the view is not flooded with light (headlights,
   the switch to IR mode); cells a light shines into do not vote for "moved"; fine detail
   that appears (snow) is learned slower than detail that goes.
+- A focus ring is turned in a moment: a defocus is raised only if the sharpness fell within
+  ``onset_s`` (a sharpness wandering near the threshold on a small, noisy sub-stream is not
+  a blur) and the light has been steady for ``defocus_light_s`` (a headlight's glow passing).
+  A view blinded by light (clipped white) is not raised as covered until it has lasted
+  ``blind_s``: headlights pass, a cover stays.
 - A slow turn does not drag the reference along: while the features find the view shifted
   (more than a camera swaying on its mount), the reference learns ten times slower.
 
@@ -134,6 +139,15 @@ class TamperConfig:
     # like a growing blur until its veil has taken the contrast: it is a cover)...
     defocus_steady: float = 0.9
     settle_s: float = 0.6
+    # A focus ring is turned in a moment: a defocus is raised only if the sharpness fell to
+    # at most this fraction of its highest value (a median of three frames) within the
+    # last ``onset_s`` seconds. On a small, noisy sub-stream the sharpness of a plain view
+    # wanders near the threshold for minutes (the end of a snowfall, a reference catching up
+    # after the light changed); a defocus drops it at once.
+    defocus_fall: float = 0.9
+    # ...and only once the light has been steady (``light_steady``) for this long: a
+    # headlight's broad smooth glow takes the mid band's share of the energy while it passes.
+    defocus_light_s: float = 2.0
     # ...and a defocus or a move only while the brightness is steady, within this ratio over
     # ``settle_s`` (headlights sweeping the view and the exposure answering them are not).
     light_steady: float = 0.8
@@ -147,12 +161,20 @@ class TamperConfig:
     onset_clear: float = 0.75
     onset_drop: float = 2.0
     onset_s: float = 6.0
+    # A view blinded by light (at least a fifth of it clipped flat white: its noise estimate
+    # gone, brighter than ``blind_level``) is headlights or the sun in the lens; a cover is
+    # raised on it only once it has lasted ``blind_s`` (headlights pass in a few seconds).
+    blind_level: float = 150.0
+    blind_noise: float = 0.3
+    blind_s: float = 4.0
     # A raised tamper stays raised until its scores are this much better than the raise
     # thresholds (fractions scaled by it, ratios divided by it).
     keep_factor: float = 0.8
     # Fine detail that appears (snow, rain) is learned this many times slower than detail
-    # that goes, so its end does not look like a blur.
-    detail_up: float = 0.1
+    # that goes, so its end does not look like a blur (on a small sub-stream the flakes
+    # carry more of the mid band than the scene does: minutes of snow learned at a tenth of
+    # the speed still made its end look like a defocus).
+    detail_up: float = 0.02
     calm_clear_s: float = 8.0
     thumb_width: int = 160
     jpeg_quality: int = 70
@@ -169,7 +191,8 @@ class TamperConfig:
         if not 3 <= self.moved_inliers <= 1000:
             raise ValueError("moved_inliers must be 3..1000")
         for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s",
-                     "settle_s", "onset_s", "onset_drop"):
+                     "settle_s", "onset_s", "onset_drop", "defocus_light_s", "blind_s",
+                     "blind_noise", "blind_level"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
         for name in ("cover_contrast", "cover_spread", "veil_detail", "veil_gain",
@@ -180,7 +203,8 @@ class TamperConfig:
                      "moved_displacement", "drift_displacement", "orb_gate_ncc",
                      "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
                      "defocus_keep_ratio", "defocus_min_spread",
-                     "defocus_max_band", "defocus_steady", "light_steady", "onset_clear",
+                     "defocus_max_band", "defocus_steady", "defocus_fall", "light_steady",
+                     "onset_clear",
                      "keep_factor", "detail_up"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
@@ -307,6 +331,9 @@ class TamperDetector:
         self._spreads: deque[tuple[float, float, float]] = deque(maxlen=64)
         # Recent clarity, to tell a sudden cover from fog rolling in.
         self._clarity: deque[tuple[float, float]] = deque(maxlen=128)
+        # Recent sharpness, to tell a focus ring turned from a sharpness that wanders.
+        self._sharpness: deque[tuple[float, float]] = deque(maxlen=128)
+        self._blind_since: float | None = None
         self.last_scores: TamperScores | None = None
         self.orb_runs = 0
 
@@ -347,6 +374,8 @@ class TamperDetector:
         self._clean_thumbs.clear()
         self._spreads.clear()
         self._clarity.clear()
+        self._sharpness.clear()
+        self._blind_since = None
         return out
 
     def update(self, gray: np.ndarray, t: float) -> list[TamperEvent]:
@@ -389,10 +418,11 @@ class TamperDetector:
         else:
             scores = cheap
         self.last_scores = scores
-        steady, lit_steady = self._steady(scores.spread, scores.brightness, tf)
-        sudden = self._sudden(scores.clarity, tf)
-        conditions = self._conditions(scores, steady=steady, sudden=sudden,
-                                      lit_steady=lit_steady)
+        steady, lit_steady, lit_settled = self._steady(scores.spread, scores.brightness, tf)
+        sudden = self._sudden(scores.clarity, tf) and not self._blinded(scores, tf)
+        fell = self._fell(scores.sharpness, tf)
+        conditions = self._conditions(scores, steady=steady and fell and lit_settled,
+                                      sudden=sudden, lit_steady=lit_steady)
         calm = False
         if self._active is not None:
             # The raised tamper is judged on the relaxed thresholds; but once even the strict
@@ -441,22 +471,49 @@ class TamperDetector:
                 best = thumb
         return best if best is not None else default
 
-    def _steady(self, spread: float, brightness: float, t: float) -> tuple[bool, bool]:
+    def _steady(self, spread: float, brightness: float, t: float) -> tuple[bool, bool, bool]:
         """Whether, over the last ``settle_s`` seconds, the coarse contrast has not fallen by
-        more than ``defocus_steady`` and the brightness has stayed within ``light_steady``."""
+        more than ``defocus_steady`` and the brightness has stayed within ``light_steady``;
+        and whether the brightness has stayed within it over ``defocus_light_s``."""
         cfg = self.config
         ago: tuple[float, float, float] | None = None
         for item in self._spreads:
             if item[0] <= t - cfg.settle_s:
                 ago = item
         self._spreads.append((t, spread, brightness))
-        while self._spreads and self._spreads[0][0] < t - 4 * cfg.settle_s - 1.0:
+        keep = max(4 * cfg.settle_s + 1.0, cfg.defocus_light_s)
+        while self._spreads and self._spreads[0][0] < t - keep:
             self._spreads.popleft()
+        lights = [b for ts, _, b in self._spreads if ts >= t - cfg.defocus_light_s]
+        settled = (min(lights) + 4.0) >= cfg.light_steady * (max(lights) + 4.0)
         if ago is None:
-            return True, True
+            return True, True, settled
         ratio = (brightness + 4.0) / (ago[2] + 4.0)
         return (spread >= cfg.defocus_steady * ago[1],
-                cfg.light_steady <= ratio <= 1.0 / cfg.light_steady)
+                cfg.light_steady <= ratio <= 1.0 / cfg.light_steady, settled)
+
+    def _fell(self, sharpness: float, t: float) -> bool:
+        """True if the sharpness is at most ``defocus_fall`` times its highest value (each
+        taken as the median of three frames) within the last ``onset_s`` seconds."""
+        cfg = self.config
+        self._sharpness.append((t, sharpness))
+        while self._sharpness and self._sharpness[0][0] < t - cfg.onset_s:
+            self._sharpness.popleft()
+        v = [s for _, s in self._sharpness]
+        if len(v) < 3:
+            return True
+        best = max(sorted(v[i - 1:i + 2])[1] for i in range(1, len(v) - 1))
+        return sharpness <= cfg.defocus_fall * best
+
+    def _blinded(self, s: TamperScores, t: float) -> bool:
+        """True while the view is blinded by light, for up to ``blind_s``."""
+        cfg = self.config
+        if s.noise >= cfg.blind_noise or s.brightness < cfg.blind_level:
+            self._blind_since = None
+            return False
+        if self._blind_since is None:
+            self._blind_since = t
+        return t - self._blind_since < cfg.blind_s
 
     def _sudden(self, clarity: float, t: float) -> bool:
         """True if the view was clear at some time in the last ``onset_s`` seconds."""

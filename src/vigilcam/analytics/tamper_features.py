@@ -15,7 +15,9 @@ tampers from each other and from normal life:
   somewhere else (moved) or the cell is covered. Each cell also keeps a ``stability`` (how
   well it usually matches) so that cells where people and traffic pass have less say.
 - ``sharp``: the share of the cell's energy in the mid band (sigma 1..2 px, scaled down on a
-  frame narrower than the analysis size: ``Grid.band_scale``), now / in the reference.
+  frame narrower than the analysis size: ``Grid.band_scale``), now / in the reference at
+  the same light level (the reference's mid band scaled by the cell's texture gain, so a
+  frame darker or brighter than the reference is not taken for sharper or softer).
   Turning the focus ring removes that band first while the cell keeps most of its deviation;
   lighting (gain and offset, clipped or not) and a veil scale both alike.
   ``detail`` is the plain mid-band energy ratio: a veil takes it as much as the deviation.
@@ -253,8 +255,12 @@ def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
     cw = (cw / (cw.sum() + EPS)).astype(np.float32)
     sw = w * ref.stability * ref.stability
     sw = (sw / (sw.sum() + EPS)).astype(np.float32)
-    share = (f.mid + 1.0) / (f.texture + 1.0)
-    sharp = np.sqrt(share / ((ref.mid + 1.0) / (ref.texture + 1.0)))
+    # The mid band now against what the reference's would be at today's cell texture (gain):
+    # the share of the energy, with the +1 that keeps flat cells quiet taken at the same
+    # gain on both sides (else a frame darker than the reference looks sharper, and the
+    # light coming back after a step or an IR switch looks like a blur).
+    gain = (f.texture + 1.0) / (ref.texture + 1.0)
+    sharp = np.sqrt((f.mid + 1.0) / (ref.mid * gain + 1.0))
     detail = np.sqrt(f.mid / (ref.mid + 1.0))
     band = np.sqrt((f.mid / (f.next + 1.0)) / (ref.mid / (ref.next + 1.0) + EPS))
     spread = np.sqrt(f.texture) / (rs + 0.5)
