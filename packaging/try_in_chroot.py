@@ -107,14 +107,16 @@ def binfmt_ready(arch: str) -> None:
 
 
 def bootstrap(chroot: Path, debian: str, arch: str, foreign: bool, timer: Timer) -> None:
-    if (chroot / "usr/bin/apt-get").exists() and not (chroot / "debootstrap").exists():
+    first_stage_done = (chroot / "debootstrap").exists()  # a foreign root half made
+    if (chroot / "usr/bin/apt-get").exists() and not first_stage_done:
         return
     chroot.parent.mkdir(parents=True, exist_ok=True)
-    with timer(f"debootstrap {CODENAME[debian]} {arch} (first stage)" if foreign
-               else f"debootstrap {CODENAME[debian]} {arch}"):
-        run(["debootstrap", "--variant=minbase", f"--arch={arch}",
-             *(["--foreign"] if foreign else []), CODENAME[debian], str(chroot), MIRROR],
-            timeout=3600)
+    if not (foreign and first_stage_done):
+        with timer(f"debootstrap {CODENAME[debian]} {arch} (first stage)" if foreign
+                   else f"debootstrap {CODENAME[debian]} {arch}"):
+            run(["debootstrap", "--variant=minbase", f"--arch={arch}",
+                 *(["--foreign"] if foreign else []), CODENAME[debian], str(chroot), MIRROR],
+                timeout=3600)
     if foreign:
         with timer("debootstrap second stage (emulated)"):
             run(["chroot", str(chroot), "/debootstrap/debootstrap", "--second-stage"],
@@ -123,7 +125,8 @@ def bootstrap(chroot: Path, debian: str, arch: str, foreign: bool, timer: Timer)
 
 @contextlib.contextmanager
 def mounted(chroot: Path) -> Iterator[None]:
-    """/proc, /sys, /dev and /dev/pts of the chroot for the duration; DNS from this host."""
+    """/proc, /sys, /dev and /dev/pts of the chroot for the duration; DNS from this host,
+    localhost in /etc/hosts as an installed system has it."""
     mounts = [(["-t", "proc", "proc"], "proc"), (["-t", "sysfs", "sysfs"], "sys"),
               (["--bind", "/dev"], "dev"), (["--bind", "/dev/pts"], "dev/pts")]
     done: list[Path] = []
@@ -134,6 +137,9 @@ def mounted(chroot: Path) -> Iterator[None]:
                 run(["mount", *how, str(target)], timeout=30)
                 done.append(target)
         shutil.copy("/etc/resolv.conf", chroot / "etc/resolv.conf")
+        hosts = chroot / "etc/hosts"  # the installer writes it; debootstrap does not (bookworm)
+        if not hosts.exists():
+            hosts.write_text("127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n")
         policy = chroot / "usr/sbin/policy-rc.d"  # no service starts from maintainer scripts
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
@@ -321,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     timer = Timer()
     result: dict[str, object] = {"debian": args.debian, "arch": args.arch, "host": host,
                                  "emulated": foreign, "package": deb.name,
-                                 "date": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"}
+                                 "date": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+                                 "load_average_at_start": os.getloadavg()[1]}
     if foreign:
         binfmt_ready(args.arch)
     bootstrap(chroot, args.debian, args.arch, foreign, timer)
@@ -333,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             log("purging the previous run's vigilcam")
             run(in_root(chroot, "apt-get", "purge", "-y", "vigilcam"), timeout=600 * scale,
                 env=APT_ENV)
+            run(in_root(chroot, "apt-get", "autoremove", "--purge", "-y"),  # its dependencies
+                timeout=600 * scale, env=APT_ENV)
         shutil.copy(deb, chroot / "root" / deb.name)
         with timer("apt-get update"):
             run(in_root(chroot, "apt-get", "update", "-qq"), timeout=600 * scale, env=APT_ENV)
@@ -353,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                                              timeout=300 * scale).stdout.strip()
         trial(chroot, Path(args.repo), scale, timer, result)
     result["seconds"] = timer.figures
+    result["load_average_at_end"] = os.getloadavg()[1]  # 5 min; shared cores: figures vary
     print(json.dumps(result, indent=1))
     return 0 if result.get("audit_exit") == 0 else 1
 
