@@ -125,17 +125,25 @@ def bootstrap(chroot: Path, debian: str, arch: str, foreign: bool, timer: Timer)
 
 @contextlib.contextmanager
 def mounted(chroot: Path) -> Iterator[None]:
-    """/proc, /sys, /dev and /dev/pts of the chroot for the duration; DNS from this host,
-    localhost in /etc/hosts as an installed system has it."""
+    """/proc, /sys and a private /dev of the chroot for the duration; DNS from this host,
+    localhost in /etc/hosts as an installed system has it. /dev is a tmpfs with the few nodes a
+    Debian root needs and its own devpts, not this host's /dev bound in: a root left mounted
+    after a crash then holds nothing of the host that ``rm -rf build`` could delete."""
     mounts = [(["-t", "proc", "proc"], "proc"), (["-t", "sysfs", "sysfs"], "sys"),
-              (["--bind", "/dev"], "dev"), (["--bind", "/dev/pts"], "dev/pts")]
+              (["-t", "tmpfs", "-o", "mode=0755,nosuid", "vigilcam-dev"], "dev"),
+              (["-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=0620", "devpts"],
+               "dev/pts")]
     done: list[Path] = []
+    previous = {sig: signal.signal(sig, _interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         for how, where in mounts:
             target = chroot / where
+            target.mkdir(exist_ok=True)
             if subprocess.run(["mountpoint", "-q", str(target)]).returncode != 0:
                 run(["mount", *how, str(target)], timeout=30)
                 done.append(target)
+            if where == "dev":
+                _device_nodes(target)
         shutil.copy("/etc/resolv.conf", chroot / "etc/resolv.conf")
         hosts = chroot / "etc/hosts"  # the installer writes it; debootstrap does not (bookworm)
         if not hosts.exists():
@@ -147,6 +155,31 @@ def mounted(chroot: Path) -> Iterator[None]:
     finally:
         for target in reversed(done):
             subprocess.run(["umount", "-l", str(target)], check=False)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # the mounts are undone on the way out
+
+
+def _device_nodes(dev: Path) -> None:
+    """The character devices of a minimal Debian root (Linux major/minor numbers)."""
+    import stat
+
+    for name, major, minor in (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7),
+                               ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)):
+        if not (dev / name).exists():
+            os.mknod(dev / name, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+            (dev / name).chmod(0o666)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
+                         ("ptmx", "pts/ptmx")):
+        if not (dev / name).is_symlink():
+            (dev / name).symlink_to(target)
+    for name in ("pts", "shm"):
+        (dev / name).mkdir(exist_ok=True)
+    (dev / "shm").chmod(0o1777)
 
 
 def in_root(chroot: Path, *cmd: str) -> list[str]:
@@ -316,10 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     foreign = args.arch != host
     scale = 15 if foreign else 1  # qemu-user: interpreted machine code, give it time
     suffix = "" if args.debian == "12" else f"+deb{args.debian}"
-    deb = Path(args.deb) if args.deb else max(
-        (ROOT / "dist").glob(f"vigilcam_*{suffix}_{args.arch}.deb"),
-        key=lambda d: d.stat().st_mtime, default=None)  # type: ignore[arg-type]
-    if deb is None or not deb.exists() or (not suffix and "+deb" in deb.name):
+    built = [d for d in (ROOT / "dist").glob(f"vigilcam_*{suffix}_{args.arch}.deb")
+             if suffix or "+deb" not in d.name]
+    deb = Path(args.deb) if args.deb else max(built, key=lambda d: d.stat().st_mtime,
+                                               default=None)
+    if deb is None or not deb.exists():
         raise SystemExit(f"no package for Debian {args.debian} {args.arch}: make release "
                          f"DEBIAN={args.debian} ARCH={args.arch}")
     chroot = Path(args.root) if args.root else \
@@ -349,8 +383,12 @@ def main(argv: list[str] | None = None) -> int:
             installed = run(in_root(chroot, "apt-get", "install", "-y",
                                     "--no-install-recommends", f"/root/{deb.name}"),
                             timeout=1200 * scale, env=APT_ENV)
-        result["install_says"] = [ln for ln in installed.stdout.splitlines()
-                                  if "vigilcam is installed" in ln or "SHA-256" in ln]
+        # what postinst printed; apt copies it to term.log too (its pty may not reach stdout)
+        term = (chroot / "var/log/apt/term.log").read_text(errors="replace")
+        said = installed.stdout + term[term.rfind("Log started"):]
+        result["install_says"] = sorted({ln.strip() for ln in said.splitlines()
+                                         if "vigilcam is installed" in ln or "SHA-256" in ln
+                                         or "setup secret:" in ln})
         result["installed_version"] = run(in_root(chroot, "dpkg-query", "-W", "-f",
                                                   "${Version}", "vigilcam"),
                                           timeout=60 * scale).stdout
