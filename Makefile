@@ -14,9 +14,12 @@ DEB_TEST := ffmpeg mosquitto chromium gstreamer1.0-tools gstreamer1.0-plugins-ba
 ARGS ?=
 # `make release`: dist/ for this machine's architecture (docs/install.md). KEYS=/offline/dir
 # signs with release keys; without it a test key set is generated under build/test-keys/.
+# DEBIAN=13: the Debian 13 (trixie, CPython 3.13) package; default Debian 12 (CPython 3.11).
 KEYS ?=
 ARCH ?=
+DEBIAN ?=
 RELEASE_ARGS = $(if $(KEYS),--keys $(KEYS)) $(if $(ARCH),--arch $(ARCH)) \
+    $(if $(DEBIAN),--debian $(DEBIAN)) \
     $(if $(ADVISORIES),--advisories $(ADVISORIES))
 
 .PHONY: run test lint deps debs clean release lock wheels-arm64 lintian
@@ -59,9 +62,10 @@ lintian:
 	  { echo "please install lintian"; exit 1; }
 	lintian --no-tag-display-limit dist/vigilcam_*_$$(dpkg --print-architecture).deb
 
-# Re-resolve the hash-pinned dependency locks (amd64 and arm64, binary wheels only).
+# Re-resolve the hash-pinned dependency locks (Debian 12 and 13, amd64 and arm64, binary wheels
+# only, the same versions everywhere); DEBIAN=13 re-resolves only that release's locks.
 lock: $(STAMP)
-	$(PY) packaging/release.py --lock
+	$(PY) packaging/release.py --lock $(if $(DEBIAN),--debian $(DEBIAN))
 
 # Download (hash-checked) the arm64 wheel set without building the package.
 wheels-arm64: $(STAMP)

@@ -18,8 +18,15 @@ the ``.deb`` is byte-identical; file times are clamped, owners are root, files a
 bytecode uses checked hashes. The update package is encrypted with a fresh key and nonce, so
 ``dist/repo`` differs from build to build (docs/install.md).
 
+Targets: ``--debian 12`` (default: bookworm, Raspberry Pi OS bookworm, CPython 3.11) or
+``--debian 13`` (trixie, CPython 3.13). Each has its own hash-pinned locks
+(``packaging/locks/cp311-<arch>.txt``, ``cp313-<arch>.txt``), all pinning the same versions: the
+package tree's dependency list, which the update channel's releases must keep, is one for every
+target. The Debian 13 package's version carries ``+deb13`` (``vigilcam_0.1.0+deb13_amd64.deb``):
+both packages sit side by side in ``dist/``, and a device moved from Debian 12 to 13 upgrades.
+
 Usage: python packaging/release.py [--dist dist] [--keys DIR] [--arch amd64|arm64]
-       [--advisories REPORT.json] [--lock]
+       [--debian 12|13] [--advisories REPORT.json] [--lock]
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,7 +51,10 @@ PACKAGING = ROOT / "packaging"
 LOCKS = PACKAGING / "locks"
 WHEEL_CACHE = ROOT / "build" / "wheelhouse"  # git-ignored; downloaded wheels are reused
 TEST_KEYS = ROOT / "build" / "test-keys"
-PYTHON_VERSION = "3.11"  # Debian 12 / Raspberry Pi OS bookworm
+DEBIAN_PYTHON = {"12": "3.11", "13": "3.13"}  # Debian release -> its python3 (bookworm, trixie)
+DEFAULT_DEBIAN = "12"
+DEBIAN = DEFAULT_DEBIAN  # the target of this build: set by select_debian (from --debian)
+PYTHON_VERSION = DEBIAN_PYTHON[DEBIAN]
 DEB_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
 PLATFORM = "manylinux2014_{machine}"  # glibc 2.17: one baseline, the same versions per arch
 PURE_SDISTS = {"sslyze"}  # pure Python, published as sdist only: built into a py3-none-any wheel
@@ -51,6 +62,25 @@ UPDATE_CHANNEL = "https://vigilcam.github.io/updates/stable"
 WORK = ROOT / "build" / "release"  # per dist folder: set in main (parallel builds do not mix)
 KEY_FILES = ("root", "targets", "snapshot", "timestamp", "code-signing")
 MAINTAINER = "vigilcam project <security@vigilcam.invalid>"
+
+
+def select_debian(release: str) -> None:
+    """Target Debian ``release`` (its CPython, locks, package name) for the rest of the run."""
+    global DEBIAN, PYTHON_VERSION
+    if release not in DEBIAN_PYTHON:
+        raise SystemExit(f"Debian {release} not supported ({', '.join(DEBIAN_PYTHON)})")
+    DEBIAN, PYTHON_VERSION = release, DEBIAN_PYTHON[release]
+
+
+def deb_version(version: str) -> str:
+    """The package version: plain for Debian 12, ``+debN`` after it for a later release (sorts
+    above the Debian 12 build of the same release, below the next release)."""
+    return version if DEBIAN == DEFAULT_DEBIAN else f"{version}+deb{DEBIAN}"
+
+
+def target(arch: str) -> str:
+    """The name of a build target in dist/ file names: ``amd64``, ``deb13-amd64``."""
+    return arch if DEBIAN == DEFAULT_DEBIAN else f"deb{DEBIAN}-{arch}"
 
 
 def log(msg: str) -> None:
@@ -134,24 +164,32 @@ def _sdist_wheels(names: dict[str, str], out: Path) -> dict[str, Path]:
     return built
 
 
-def make_lock(arch: str) -> Path:
-    """Resolve the runtime dependencies for ``arch`` (binary wheels only) and write the lock."""
+def make_lock(arch: str, same_as: Path | None = None) -> Path:
+    """Resolve the runtime dependencies for ``arch`` and the selected Debian's CPython (binary
+    wheels only) and write the lock. ``same_as``: a lock whose versions this one must pin (the
+    reference target), so that every target bundles the same versions."""
     import tomllib
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     work = ROOT / "build" / "lock"
     work.mkdir(parents=True, exist_ok=True)
     (work / "requirements.in").write_text("\n".join(deps) + "\n")
+    constraints: list[str] = []
+    if same_as is not None:
+        (work / "constraints.txt").write_text("".join(
+            f"{name}=={version}\n" for name, version in lock_versions(same_as).items()))
+        constraints = ["-c", str(work / "constraints.txt")]
     # sdist-only pure packages: resolve their newest version, build a local wheel to resolve with
     local = WHEEL_CACHE / "local"
-    report = work / f"report-{arch}.json"
+    report = work / f"report-cp{PYTHON_VERSION.replace('.', '')}-{arch}.json"
     versions: dict[str, str] = {}
     for _ in range(2):  # a first pass finds the sdist-only versions, the second resolves all
         _sdist_wheels(versions, local)
         cmd = pip("install", "-q", "--dry-run", "--ignore-installed", "--target",
                   str(work / "t"), "--report", str(report), "--find-links", str(local),
-                  *platform_args(arch), "-r", str(work / "requirements.in"))
-        if run(cmd, capture_output=True, check=False).returncode == 0:
+                  *platform_args(arch), *constraints, "-r", str(work / "requirements.in"))
+        done = run(cmd, capture_output=True, check=False)
+        if done.returncode == 0:
             break
         for name in PURE_SDISTS:
             out = run(pip("download", "-q", "--no-deps", "--no-binary=:all:", "-d",
@@ -160,7 +198,10 @@ def make_lock(arch: str) -> Path:
             sd = sorted((work / "sdist").glob(f"{name}-*.tar.gz"))[-1]
             versions[name] = sd.name[len(name) + 1:-len(".tar.gz")]
     else:
-        raise SystemExit(f"cannot resolve the {arch} wheel set with binary wheels only")
+        why = "\n".join(ln for ln in done.stderr.splitlines() if "ERROR" in ln)[-1500:]
+        pinned = f", pinning the versions of {same_as.name}" if same_as else ""
+        raise SystemExit(f"cannot resolve the {arch} wheel set for CPython {PYTHON_VERSION} "
+                         f"with binary wheels only{pinned}:\n{why}")
     lines = [f"# vigilcam {package_version()} runtime dependencies for {arch}, CPython "
              f"{PYTHON_VERSION}, {PLATFORM.format(machine=DEB_ARCH[arch])}, binary wheels only.",
              "# Written by `make lock` (packaging/release.py --lock); used by `make release`.",
@@ -189,6 +230,34 @@ def make_lock(arch: str) -> Path:
     return path
 
 
+def lock_versions(path: Path) -> dict[str, str]:
+    """``{name: version}`` of a lock file (what must be equal on every target)."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split(" ", 1)[0].split("==")
+            pins[name] = version
+    return pins
+
+
+def make_locks(releases: list[str]) -> list[Path]:
+    """The locks of every architecture for ``releases``: Debian 12 amd64 resolves freely (the
+    reference), every other target pins its versions or fails naming what has no wheel."""
+    reference = (DEFAULT_DEBIAN, "amd64")
+    written = []
+    for release in sorted(releases, key=lambda r: r != reference[0]):
+        select_debian(release)
+        for arch in sorted(DEB_ARCH, key=lambda a: (release, a) != reference):
+            if (release, arch) == reference:
+                written.append(make_lock(arch))
+                continue
+            select_debian(reference[0])
+            ref = lock_path(reference[1])
+            select_debian(release)
+            written.append(make_lock(arch, same_as=ref))
+    return written
+
+
 def read_lock(arch: str) -> tuple[list[str], dict[str, str]]:
     """(binary requirement lines, {sdist name: 'name==version --hash=...'})."""
     path = lock_path(arch)
@@ -206,10 +275,22 @@ def read_lock(arch: str) -> tuple[list[str], dict[str, str]]:
     return binary, sdists
 
 
+def find_wheel(folder: Path, name: str, version: str) -> Path:
+    """The one wheel of ``name`` ``version`` in ``folder``; wheel file names normalise the
+    project name (``boolean.py`` -> ``boolean_py-5.0-py3-none-any.whl``, PEP 427 / 503)."""
+    stem = re.sub(r"[-_.]+", "_", name).lower()
+    found = [p for p in folder.glob("*.whl")
+             if re.sub(r"[-_.]+", "_", p.name.split("-", 1)[0]).lower() == stem
+             and p.name.split("-")[1] == version]
+    if len(found) != 1:
+        raise SystemExit(f"wheel for {name} {version} not found in {folder}")
+    return found[0]
+
+
 def fetch_wheels(arch: str) -> list[Path]:
     """Every wheel of the lock for ``arch``, downloaded once into the wheel cache (hash-checked)."""
     binary, sdists = read_lock(arch)
-    cache = WHEEL_CACHE / arch
+    cache = WHEEL_CACHE / target(arch)
     cache.mkdir(parents=True, exist_ok=True)
     req = cache / "binary.txt"
     req.write_text("\n".join(binary) + "\n")
@@ -218,12 +299,7 @@ def fetch_wheels(arch: str) -> list[Path]:
     wheels = []
     for line in binary:
         name, version = line.split(" ", 1)[0].split("==")
-        stem = name.replace("-", "_").lower()
-        found = [p for p in cache.glob("*.whl")
-                 if p.name.lower().startswith(f"{stem}-{version}-")]
-        if len(found) != 1:
-            raise SystemExit(f"wheel for {name} {version} not found in {cache}")
-        wheels.append(found[0])
+        wheels.append(find_wheel(cache, name, version))
     sdist_dir = WHEEL_CACHE / "sdist"
     for req_line in sdists.values():
         (sdist_dir / "req.txt").parent.mkdir(parents=True, exist_ok=True)
@@ -294,8 +370,8 @@ def advisories(arch: str, given: Path | None) -> bytes | None:
         report, source = json.loads(given.read_text()), f"pip-audit report {given.name}"
     else:
         binary, sdists = read_lock(arch)
-        req = WORK / f"audit-{arch}.txt"
-        out = WORK / f"audit-{arch}.json"
+        req = WORK / f"audit-{target(arch)}.txt"
+        out = WORK / f"audit-{target(arch)}.json"
         req.parent.mkdir(parents=True, exist_ok=True)
         req.write_text("\n".join([*binary, *sdists.values()]) + "\n")
         out.unlink(missing_ok=True)
@@ -308,7 +384,7 @@ def advisories(arch: str, given: Path | None) -> bytes | None:
                 "devices' audits read NOT TESTED for 5.2.1.1 until they are (--advisories)")
             return None
         report = json.loads(out.read_text())
-        source = f"pip-audit, PyPI advisory database, on requirements-{arch}.lock"
+        source = f"pip-audit, PyPI advisory database, on requirements-{target(arch)}.lock"
     return adv.document(report, generated=dt.datetime.now(dt.UTC), source=source)
 
 
@@ -380,14 +456,30 @@ def _venv(stage: Path, wheels: list[Path], arch: str, epoch: int) -> Path:
     os.symlink(f"../../../../bin/python{PYTHON_VERSION}", venv / "bin" / "python3")
     (venv / "pyvenv.cfg").write_text(
         f"home = /usr/bin\ninclude-system-site-packages = false\nversion = {PYTHON_VERSION}\n")
-    target_python = shutil.which(f"python{PYTHON_VERSION}")
-    if target_python:  # checked-hash bytecode (SOURCE_DATE_EPOCH): reproducible
+    python = target_python()
+    if python:  # checked-hash bytecode (SOURCE_DATE_EPOCH): reproducible
         env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
-        subprocess.run([target_python, "-m", "compileall", "-q", "-j", "0", "-s", str(stage),
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "-s", str(stage),
                         "-p", "/", str(site)], env=env, check=False, capture_output=True)
     else:
-        log(f"python{PYTHON_VERSION} not on this host: bundled dependencies not precompiled")
+        log(f"no python{PYTHON_VERSION} on this host (TARGET_PYTHON=): bundled dependencies "
+            "not precompiled (they are compiled in memory at each start)")
     return venv
+
+
+def target_python() -> str | None:
+    """An interpreter of the target's CPython minor version to precompile the bundle with:
+    ``TARGET_PYTHON`` or ``python3.X`` on the PATH, used only if it runs and is that version
+    (bytecode is the same for every architecture and patch release of a minor version)."""
+    for candidate in (os.environ.get("TARGET_PYTHON"), shutil.which(f"python{PYTHON_VERSION}")):
+        if not candidate:
+            continue
+        ask = "import sys; print('%d.%d' % sys.version_info[:2])"
+        done = subprocess.run([candidate, "-c", ask], capture_output=True, text=True,
+                              check=False)
+        if done.returncode == 0 and done.stdout.strip() == PYTHON_VERSION:
+            return candidate
+    return None
 
 
 def _installed_size(stage: Path) -> int:
@@ -413,7 +505,7 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
               key_dir: Path, root_json: bytes, epoch: int, compress: str) -> Path:
     from vigilcam.update.manifest import load_private_key, public_pem
 
-    stage = WORK / f"deb-{arch}"
+    stage = WORK / f"deb-{target(arch)}"
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
@@ -440,7 +532,7 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
     doc = stage / "usr/share/doc/vigilcam"
     doc.mkdir(parents=True)
     shutil.copy(PACKAGING / "debian" / "copyright", doc / "copyright")
-    (doc / "changelog.gz").write_bytes(_changelog(version, epoch))  # a native package
+    (doc / "changelog.gz").write_bytes(_changelog(deb_version(version), epoch))  # a native package
     # The documentation pack the audit reads (IoT-1005-1 5.2.3.x): SECURITY.md and docs/*.md.
     shutil.copy(ROOT / "SECURITY.md", doc / "SECURITY.md")
     (doc / "docs").mkdir()
@@ -462,12 +554,31 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
     for script in ("postinst", "prerm", "postrm"):
         shutil.copy(PACKAGING / "debian" / script, control / script)
         (control / script).chmod(0o755)
-    (control / "control").write_text(
+    (control / "control").write_text(control_text(version, arch, _installed_size(stage)))
+    for path in control.iterdir():
+        os.utime(path, (epoch, epoch))
+    os.utime(control, (epoch, epoch))
+    deb = dist / deb_name(version, arch)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
+    level = ["-z1"] if compress == "gzip" else []  # gzip: the fast test builds
+    run(["dpkg-deb", "--root-owner-group", f"-Z{compress}", *level, "--build", str(stage),
+         str(deb)],
+        env=env, capture_output=True)
+    return deb
+
+
+def deb_name(version: str, arch: str) -> str:
+    return f"vigilcam_{deb_version(version)}_{arch}.deb"
+
+
+def control_text(version: str, arch: str, installed_size: int) -> str:
+    """The package's control data for the selected Debian release."""
+    return (
         "Package: vigilcam\n"
-        f"Version: {version}\n"
+        f"Version: {deb_version(version)}\n"
         f"Architecture: {arch}\n"
         f"Maintainer: {MAINTAINER}\n"
-        f"Installed-Size: {_installed_size(stage)}\n"
+        f"Installed-Size: {installed_size}\n"
         f"Depends: python{PYTHON_VERSION}, adduser, util-linux (>= 2.33), libc6 (>= 2.17)\n"
         "Recommends: systemd, openssl\n"
         "Section: video\n"
@@ -481,16 +592,6 @@ def build_deb(dist: Path, tree: Path, wheels: list[Path], arch: str, version: st
         " .\n"
         " Python dependencies are bundled (binary wheels, hash-pinned) so the\n"
         " install needs no network.\n")
-    for path in control.iterdir():
-        os.utime(path, (epoch, epoch))
-    os.utime(control, (epoch, epoch))
-    deb = dist / f"vigilcam_{version}_{arch}.deb"
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
-    level = ["-z1"] if compress == "gzip" else []  # gzip: the fast test builds
-    run(["dpkg-deb", "--root-owner-group", f"-Z{compress}", *level, "--build", str(stage),
-         str(deb)],
-        env=env, capture_output=True)
-    return deb
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -509,6 +610,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dist", default=str(ROOT / "dist"))
     p.add_argument("--keys", help="release key folder (default: a generated test key set)")
     p.add_argument("--arch", default=None, help="Debian architecture (default: this machine's)")
+    p.add_argument("--debian", default=None, choices=sorted(DEBIAN_PYTHON),
+                   help="target Debian release: 12 (CPython 3.11, the default) or 13 (CPython "
+                   "3.13); with --lock, only that release's locks (default: all)")
     p.add_argument("--repo", help="TUF repository folder (default: DIST/repo)")
     p.add_argument("--compress", default=os.environ.get("DEB_COMPRESS", "xz"),
                    choices=["xz", "gzip", "none"])
@@ -519,15 +623,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="download the wheel set of --arch (e.g. arm64) and stop")
     args = p.parse_args(argv)
     if args.lock:
-        for arch in DEB_ARCH:
-            make_lock(arch)
+        make_locks([args.debian] if args.debian else sorted(DEBIAN_PYTHON))
         return 0
+    select_debian(args.debian or DEFAULT_DEBIAN)
     arch = args.arch or run(["dpkg", "--print-architecture"], capture_output=True).stdout.strip()
     if arch not in DEB_ARCH:
         raise SystemExit(f"architecture {arch} not supported (amd64, arm64)")
     if args.wheels_only:
         wheels = fetch_wheels(arch)
-        log(f"{len(wheels)} wheels for {arch} in {WHEEL_CACHE / arch}")
+        log(f"{len(wheels)} wheels for {arch} in {WHEEL_CACHE / target(arch)}")
         return 0
     epoch = source_date_epoch()
     version = package_version()
@@ -536,7 +640,8 @@ def main(argv: list[str] | None = None) -> int:
     WORK = ROOT / "build" / f"release-{hashlib.sha256(str(dist).encode()).hexdigest()[:10]}"
     dist.mkdir(parents=True, exist_ok=True)
     key_dir = keys(Path(args.keys) if args.keys else None)
-    log(f"vigilcam {version} for {arch}, SOURCE_DATE_EPOCH={epoch}")
+    log(f"vigilcam {version} for Debian {DEBIAN} (CPython {PYTHON_VERSION}) {arch}, "
+        f"SOURCE_DATE_EPOCH={epoch}")
     tree = package_tree(WORK / "tree", version, key_dir / "code-signing.pem", arch)
     tree_tar = dist / f"vigilcam-{version}-tree.tar"
     deterministic_tar(tree / "vigilcam", tree_tar, epoch)
@@ -544,7 +649,8 @@ def main(argv: list[str] | None = None) -> int:
         old.unlink()
     wheel = build_wheel(tree, dist, epoch)
     wheels = fetch_wheels(arch)
-    shutil.copy(lock_path(arch), dist / f"requirements-{arch}.lock")
+    lock_copy = dist / f"requirements-{target(arch)}.lock"
+    shutil.copy(lock_path(arch), lock_copy)
     repo_dir = Path(args.repo) if args.repo else dist / "repo"
     report = advisories(arch, Path(args.advisories) if args.advisories else None)
     root_json = tuf_repository(repo_dir, key_dir, tree, version, epoch, report)
@@ -557,11 +663,11 @@ def main(argv: list[str] | None = None) -> int:
         public_pem(load_private_key(key_dir / "code-signing.pem").public_key()))
     deb = build_deb(dist, tree, wheels, arch, version, key_dir, root_json, epoch, args.compress)
     sums = []
-    for path in sorted([deb, wheel, tree_tar, dist / f"requirements-{arch}.lock",
+    for path in sorted([deb, wheel, tree_tar, lock_copy,
                         trust / "root.json", trust / "code-signing.pub"]):
         sums.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  "
                     f"{path.relative_to(dist).as_posix()}")
-    (dist / f"SHA256SUMS-{arch}").write_text("\n".join(sums) + "\n")
+    (dist / f"SHA256SUMS-{target(arch)}").write_text("\n".join(sums) + "\n")
     log(f"wrote {deb.relative_to(dist.parent) if dist.parent in deb.parents else deb} "
         f"({deb.stat().st_size / 1e6:.1f} MB), {wheel.name}, {repo_dir}")
     print(deb)

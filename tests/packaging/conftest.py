@@ -51,7 +51,7 @@ def lock_report(folder: Path) -> Path:
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True,
                           text=True).stdout.strip()
     deps = []
-    (lock,) = (ROOT / "packaging" / "locks").glob(f"cp*-{arch}.txt")
+    lock = ROOT / "packaging" / "locks" / f"cp311-{arch}.txt"  # the default build: Debian 12
     for line in lock.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, version = line.split(" ", 1)[0].split("==")
