@@ -52,6 +52,15 @@ def test_requirement_names() -> None:
                            "zap[socks]==1"]) == ["foo-bar", "baz", "zap"]
 
 
+def test_runtime_set_is_the_closure_or_the_whole_bundle() -> None:
+    names = [p.name for p in runtime_closure(PKGS)]
+    assert names == ["vigilcam", "starlette", "anyio", "idna"]  # no test tools
+    # a packaged device runs vigilcam from its slot, without package metadata, beside a
+    # bundle of exactly its dependencies: the bundle is the run-time set
+    bundle = [p for p in PKGS if p.name not in ("vigilcam", "pytest", "Pluggy")]
+    assert runtime_closure(bundle) == bundle
+
+
 def test_sbom_document_is_valid_cyclonedx_15() -> None:
     serial = uuid.uuid4()
     doc = build_sbom(runtime_closure(PKGS), serial=serial)

@@ -306,6 +306,10 @@ def test_install_makes_a_device(installed: Built) -> None:
     problems = [ln for ln in verify.stderr.splitlines() if ln.strip()]
     assert verify.returncode == 0 and problems == [], problems
     assert vc("update", "verify-code").stdout.startswith("verified:")
+    # the SBOM of the installed device names the bundled packages (IoT-1005-1 5.2.1.1)
+    sbom = json.loads(vc("sbom").stdout)
+    names = {c["name"] for c in sbom["components"]}
+    assert {"cryptography", "av", "starlette"} <= names and len(names) > 30, sorted(names)
 
 
 def test_service_starts_as_the_unit_does_and_passes_its_audit(device: Device) -> None:

@@ -79,6 +79,15 @@ def test_missing_or_damaged_advisories_are_not_tested(data, why):
     assert report.status == NOT_TESTED and why in report.detail
 
 
+def test_a_release_that_looked_up_nothing_covers_nothing():
+    skipped = {"dependencies": [{"name": n, "version": v, "skip_reason": "service unreachable"}
+                                for n, v in INSTALLED.items()]}
+    data = advisories.document(skipped, generated=NOW, source="pip-audit (offline)")
+    report = advisories.judge(data, INSTALLED, NOW)
+    assert report.status == NOT_TESTED
+    assert "do not cover 2 of 2 installed packages" in report.detail
+
+
 def test_stale_advisories_are_not_tested():
     old = doc(INSTALLED, generated=NOW - advisories.MAX_AGE - dt.timedelta(minutes=1))
     report = advisories.judge(old, INSTALLED, NOW)

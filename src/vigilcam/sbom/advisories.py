@@ -95,11 +95,13 @@ def judge(data: bytes | None, installed: Mapping[str, str], now: dt.datetime) ->
             relevant.append(entry)
     report = interpret(json.dumps({"dependencies": relevant}), 0)
     report.detail = f"{origin}: {report.detail}"
-    if report.status != NOT_TESTED and uncovered:
-        if report.findings:
+    if report.findings:  # a known vulnerability fails, whatever else is uncovered
+        if uncovered:
             report.detail += f"; {len(uncovered)} installed packages not covered"
-            return report
-        return VulnReport(NOT_TESTED, [], f"{origin} do not cover {len(uncovered)} installed "
-                          f"packages (first: {', '.join(uncovered[:3])})", report.audited,
+        return report
+    if uncovered:
+        return VulnReport(NOT_TESTED, [], f"{origin} do not cover {len(uncovered)} of "
+                          f"{len(installed)} installed packages (first: "
+                          f"{', '.join(uncovered[:3])})", report.audited,
                           [f"{u}: not in the advisories" for u in uncovered])
     return report

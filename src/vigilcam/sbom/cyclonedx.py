@@ -110,8 +110,14 @@ def required_names(requires: Iterable[str]) -> list[str]:
 
 
 def runtime_closure(packages: list[Package], product: str = "vigilcam") -> list[Package]:
-    """The product and what it needs at run time, transitively (test and dev tools left out)."""
+    """The product and what it needs at run time, transitively (test and dev tools left out).
+
+    Where the product itself has no package metadata (a packaged device runs it from its A/B
+    slot beside a bundle of exactly its run-time dependencies), the whole environment is the
+    run-time set."""
     by_name = {normalise(p.name): p for p in packages}
+    if normalise(product) not in by_name:
+        return list(packages)
     keep: dict[str, Package] = {}
     todo = [normalise(product)]
     while todo:
