@@ -64,6 +64,7 @@ from vigilcam.platform.aead import Aead, AeadError
 from vigilcam.platform.anchor import Anchor, AnchorError, AnchorState
 from vigilcam.platform.events import Event, event_named
 from vigilcam.platform.fsutil import atomic_write, fsync_dir
+from vigilcam.platform.macfile import MacFile, MacFileError
 
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_ROTATE_BYTES = 4 * 1024 * 1024
@@ -73,6 +74,7 @@ _MAX_PENDING = 10_000
 # spreadsheet strips the tab / carriage return).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _INDEX_NAME = "index.jsonl"
+_HEAD_FIELDS = ("seq", "mac", "first_seq", "first_prev")  # head.json, MAC'd (platform.macfile)
 TAIL_MAX_BYTES = 8 << 20  # per tail call: a huge burst is taken in several calls
 
 
@@ -203,18 +205,21 @@ class SecurityLog:
     def _mac(self, data: bytes) -> str:
         return hmac.new(self._mac_key, data, hashlib.sha256).hexdigest()
 
+    def _head(self) -> MacFile:
+        return MacFile(self.head_file, self._mac_key)
+
     def _read_head(self) -> dict[str, Any] | None:
         """The authenticated head; None when the file is not there."""
         try:
-            raw = json.loads(self.head_file.read_text())
-        except FileNotFoundError:
+            fields = self._head().read()
+        except MacFileError:
+            raise LogError("security log head file failed authentication (edited or "
+                           "replaced)") from None
+        if fields is None:
             return None
-        body = {k: raw[k] for k in ("seq", "mac", "first_seq", "first_prev")}
-        if not hmac.compare_digest(
-            raw.get("hmac", ""), self._mac(json.dumps(body, sort_keys=True).encode())
-        ):
-            raise LogError("security log head file failed authentication (edited or replaced)")
-        return body
+        if not all(k in fields for k in _HEAD_FIELDS):
+            raise LogError("security log head file is incomplete")
+        return {k: fields[k] for k in _HEAD_FIELDS}
 
     def _head_or_default(self) -> dict[str, Any]:
         return self._read_head() or {"seq": 0, "mac": "", "first_seq": 1, "first_prev": ""}
@@ -222,8 +227,7 @@ class SecurityLog:
     def _write_head(self, **changes: Any) -> None:
         head = self._head_or_default()
         head.update(changes)
-        head["hmac"] = self._mac(json.dumps(head, sort_keys=True).encode())
-        atomic_write(self.head_file, json.dumps(head).encode(), mode=0o600)
+        self._head().write(head)
 
     # -- open / repair -----------------------------------------------------------------------
     @property
