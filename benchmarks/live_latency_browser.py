@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.browser import launch, log_in  # noqa: E402
 from tests.support import STRONG, nonce, start_server  # noqa: E402
-from tests.web.test_ui_browser import launch  # noqa: E402
 from vigilcam.app import provision  # noqa: E402
 from vigilcam.media.testsrc import decode_burned_time  # noqa: E402
 from vigilcam.platform.config import Settings  # noqa: E402
@@ -77,10 +77,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = launch(p)
             page = browser.new_context(ignore_https_errors=True).new_page()
-            page.goto(srv.url + "/")
-            page.fill("#login-user", "admin")
-            page.fill("#login-pass", STRONG)
-            page.click("#login-form button[type=submit]")
+            log_in(page, srv.url, "admin", STRONG)
             page.wait_for_function("() => document.getElementById('live-video').currentTime > 2",
                                    timeout=30000)
             samples = page.evaluate(GRAB, args.samples)

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser import launch, log_in
 from tests.support import STRONG, run_cli
-from tests.web.test_ui_browser import launch
 from vigilcam.auth.permissions import Role
 
 from .viewers import (
@@ -97,10 +97,7 @@ def test_disable_ends_browser_and_rtsps_streams_within_a_second(
             try:
                 page = browser.new_context(ignore_https_errors=True).new_page()
                 page.add_init_script(WATCH_JS)
-                page.goto(camera.server.url + "/")
-                page.fill("#login-user", "alice")
-                page.fill("#login-pass", STRONG)
-                page.click("#login-form button[type=submit]")
+                log_in(page, camera.server.url, "alice", STRONG)
                 page.wait_for_function(
                     "() => { const v = document.getElementById('live-video');"
                     " return v && v.currentTime > 0.5; }", timeout=30000)

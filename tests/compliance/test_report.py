@@ -7,15 +7,13 @@ import json
 
 import pytest
 
+from tests.browser import CHROMIUM_ARGS
 from tests.support import REPO
 from vigilcam.compliance import registry
 from vigilcam.compliance.audit import run_local
 from vigilcam.compliance.report import to_dict, to_json, to_markdown, to_text
 from vigilcam.compliance.report_html import to_html
 from vigilcam.compliance.state import LocalContext
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")

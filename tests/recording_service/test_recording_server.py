@@ -251,7 +251,7 @@ def test_privacy_mask_is_black_in_snapshot_and_recording(
 def test_browser_plays_a_recording(rec_server: RunningServer, admin: Api) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.web.test_ui_browser import launch
+    from tests.browser import launch, log_in
 
     wait_segments(admin, 2)
     with sync_playwright() as p:
@@ -260,10 +260,7 @@ def test_browser_plays_a_recording(rec_server: RunningServer, admin: Api) -> Non
                                    viewport={"width": 1200, "height": 900}).new_page()
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(rec_server.url + "/")
-        page.fill("#login-user", "admin")
-        page.fill("#login-pass", STRONG)
-        page.click("#login-form button[type=submit]")
+        log_in(page, rec_server.url, "admin", STRONG)
         page.click("nav button[data-view=recordings]")
         page.wait_for_selector("#rec-timeline .span", timeout=10000)
         span = page.locator("#rec-timeline .span").first

@@ -8,9 +8,9 @@ import shutil
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.browser import launch, log_in
 from tests.support import STRONG, start_server
 from tests.update.helpers import release_tar, write_code_key
-from tests.web.test_ui_browser import launch
 from vigilcam import product
 from vigilcam.update.config import UpdateConfig, UpdatePaths
 
@@ -38,10 +38,7 @@ def test_device_page_shows_update_status_and_checks(tmp_path, repo, https_repo, 
         with sync_playwright() as p:
             browser = launch(p)
             page = browser.new_context(ignore_https_errors=True).new_page()
-            page.goto(server.url + "/")
-            page.fill("#login-user", "admin")
-            page.fill("#login-pass", server.setup_secret)
-            page.click("#login-form button[type=submit]")
+            log_in(page, server.url, "admin", server.setup_secret)
             page.fill("#pw-current", server.setup_secret)
             page.fill("#pw-new", STRONG)
             page.fill("#pw-again", STRONG)

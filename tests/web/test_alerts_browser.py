@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import launch, log_in
 from tests.support import STRONG, free_port
 from tests.web.test_live_browser import set_password
-from tests.web.test_ui_browser import launch
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -23,10 +23,7 @@ def test_owner_adds_channel_and_sends_test(server):
         browser = launch(p)
         page = browser.new_context(ignore_https_errors=True,
                                    viewport={"width": 1300, "height": 900}).new_page()
-        page.goto(server.url + "/")
-        page.fill("#login-user", "admin")
-        page.fill("#login-pass", STRONG)
-        page.click("#login-form button[type=submit]")
+        log_in(page, server.url, "admin", STRONG)
         page.click("nav button[data-view=alerts]")
         expect(page.locator("#alerts-warning")).to_contain_text("No alert channel yet")
         page.select_option("#alert-kind", "webhook")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import launch, log_in
 from tests.support import STRONG, read_log
 from tests.web.test_live_browser import set_password
-from tests.web.test_ui_browser import launch
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -29,10 +29,7 @@ def test_owner_draws_a_motion_zone_and_accepts_the_view(server):
         page = browser.new_context(ignore_https_errors=True,
                                    viewport={"width": 1200, "height": 1100}).new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(server.url + "/")
-        page.fill("#login-user", "admin")
-        page.fill("#login-pass", STRONG)
-        page.click("#login-form button[type=submit]")
+        log_in(page, server.url, "admin", STRONG)
         page.wait_for_selector("#live-alarm", state="attached")
         page.wait_for_timeout(500)
         assert page.locator("#live-alarm").is_hidden()  # no tampering on the test pattern
@@ -100,10 +97,7 @@ def test_a_covered_lens_shows_over_the_live_picture(server):
     with sync_playwright() as p:
         browser = launch(p)
         page = browser.new_context(ignore_https_errors=True).new_page()
-        page.goto(server.url + "/")
-        page.fill("#login-user", "admin")
-        page.fill("#login-pass", STRONG)
-        page.click("#login-form button[type=submit]")
+        log_in(page, server.url, "admin", STRONG)
         expect(page.locator("#live-alarm")).to_contain_text("Lens covered", timeout=30000)
         browser.close()
     raised = [e for e in read_log(server.data_dir) if e["action"] == "tamper.covered"]

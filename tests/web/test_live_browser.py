@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import launch, log_in
 from tests.support import STRONG, nonce, read_log
-from tests.web.test_ui_browser import launch
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -33,10 +33,7 @@ def test_browser_plays_live_video_and_is_seen(server):
         browser = launch(p)
         page = browser.new_context(ignore_https_errors=True,
                                    viewport={"width": 1400, "height": 1000}).new_page()
-        page.goto(server.url + "/")
-        page.fill("#login-user", "admin")
-        page.fill("#login-pass", STRONG)
-        page.click("#login-form button[type=submit]")
+        log_in(page, server.url, "admin", STRONG)
         page.wait_for_function(
             "() => { const v = document.getElementById('live-video');"
             " return v && v.videoWidth === 1280 && v.currentTime > 1.0; }", timeout=20000)

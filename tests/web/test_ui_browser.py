@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import launch
 from tests.support import STRONG
 from vigilcam import product
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-
-def launch(p):
-    return p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
 
 
 @pytest.mark.peer

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.web.test_ui_browser import launch
+from tests.browser import launch
 from vigilcam.web.ui import STATIC_DIR
 
 JS_DIR = STATIC_DIR / "js"
