@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support import read_log
 from tests.update.helpers import package_copy, release_tar, write_code_key
+from vigilcam.update.config import UpdateConfig
 from vigilcam.update.errors import RefusalKind, UpdateError
 from vigilcam.update.health import SmokeBootCheck
 from vigilcam.update.manifest import write_signed_manifest
@@ -203,3 +204,21 @@ def test_release_needing_other_dependencies_is_refused_before_switching(
     # the same list installs
     (running / "dependencies.txt").write_text("av==14.2.0\nnumpy==2.3.0\nrich==13\n")
     assert service.install(health_check=lambda slot: HealthResult(True, "ok")).ok
+
+
+def test_installs_are_handed_to_the_updater_unit_only_on_a_packaged_device(tmp_path, monkeypatch):
+    """The read-only install root with the path unit present is proven by the packaging tests;
+    here: no updater unit, no hand-over (an install runs, or fails, where it was asked)."""
+    from vigilcam.update import service as service_module
+
+    service = UpdateService(tmp_path / "data", Events(),
+                            config=UpdateConfig(install_root=str(tmp_path / "opt")))
+    monkeypatch.setattr(service_module.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(service_module, "UPDATER_PATH_UNITS", (str(tmp_path / "none.path"),))
+    assert not service.installs_elsewhere()
+    unit = tmp_path / "vigilcam-update.path"
+    unit.write_text("[Path]\n")
+    monkeypatch.setattr(service_module, "UPDATER_PATH_UNITS", (str(unit),))
+    assert service.installs_elsewhere()
+    monkeypatch.setattr(service_module.os, "access", lambda path, mode: True)
+    assert not service.installs_elsewhere()  # a writable root installs here

@@ -40,6 +40,10 @@ ATTACK_KINDS = {RefusalKind.ROLLBACK, RefusalKind.FREEZE, RefusalKind.MIX_AND_MA
                 RefusalKind.SIGNATURE, RefusalKind.TAMPERED, RefusalKind.DOWNGRADE,
                 RefusalKind.DECRYPT, RefusalKind.PACKAGE, RefusalKind.METADATA}
 PACKAGE_NAME = "vigilcam"
+# Installed by the Debian package: starts the updater unit when an install is requested.
+UPDATER_PATH_UNITS = ("/lib/systemd/system/vigilcam-update.path",
+                      "/usr/lib/systemd/system/vigilcam-update.path",
+                      "/etc/systemd/system/vigilcam-update.path")
 
 
 class UpdateService:
@@ -237,8 +241,11 @@ class UpdateService:
             return outcome
 
     def installs_elsewhere(self) -> bool:
-        """True when this process cannot write the install root (the packaged camera unit makes
-        it read-only): installs are then handed to ``vigilcam-update.service``."""
+        """True on a packaged device whose camera process cannot write the install root (its
+        unit makes it read-only): installs are then handed to ``vigilcam-update.service``.
+        Elsewhere an install runs here, and a root it cannot write is its error to report."""
+        if not any(Path(unit).exists() for unit in UPDATER_PATH_UNITS):
+            return False
         root = self.slots.root
         while not root.exists() and root != root.parent:
             root = root.parent
