@@ -30,17 +30,15 @@ HERE = Path(__file__).resolve()
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
+from figures import pct  # noqa: E402
+
 from tests.attack.support import Held, open_tls, raise_fd_limit  # noqa: E402
 from tests.rtsp.rtsp_support import RtspClient  # noqa: E402
-from tests.support import STRONG, free_port, nonce, run_cli, start_server  # noqa: E402
+from tests.support import STRONG, nonce, start_rtsps_camera  # noqa: E402
 
 OWNER = "127.0.0.5"
 PARTIAL_HEAD = b"GET /api/v1/device HTTP/1.1\r\nHost: camera\r\nX-Never-Ends: "
 
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))] if values else float("nan")
 
 
 # -- the attacker (its own process) ----------------------------------------------------------
@@ -158,15 +156,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(_attack(kind, int(port), float(seconds)))))
         return
 
-    data = Path(tempfile.mkdtemp()) / "data"
-    assert run_cli("init", "--data-dir", str(data)).returncode == 0
-    assert run_cli("user", "add", "nvr", "--role", "viewer", "--data-dir", str(data)
-                   ).returncode == 0
-    rtsps = free_port()
-    srv = start_server(data, "--rtsps-port", str(rtsps))
+    srv, rtsps, secret = start_rtsps_camera(Path(tempfile.mkdtemp()) / "data")
     try:
-        secret = run_cli("user", "stream-credential", "nvr", "--data-dir", str(data)
-                         ).stdout.strip()
         with srv.client(local_address=OWNER) as c:
             r = c.post("/api/v1/session", json={"username": "admin",
                                                 "password": srv.setup_secret})

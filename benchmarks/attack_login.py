@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import pct  # noqa: E402
+
 from tests.attack.clients import (  # noqa: E402
     insecure_tls,
     post_login,
@@ -35,10 +37,6 @@ from tests.support import STRONG, free_port, nonce, read_log, start_server  # no
 
 OWNER = "127.0.0.5"
 
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
 def owner_logins(srv, n: int) -> list[float]:

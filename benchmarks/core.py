@@ -19,13 +19,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import pct  # noqa: E402
+
 from tests.support import STRONG, nonce, start_server  # noqa: E402
 from vigilcam.auth.passwords import PasswordHasher  # noqa: E402
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
 def rss_kib(pid: int) -> int:

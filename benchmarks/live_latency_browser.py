@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import pct  # noqa: E402
+
 from tests.browser import launch, log_in  # noqa: E402
 from tests.support import STRONG, nonce, start_server  # noqa: E402
 from vigilcam.app import provision  # noqa: E402
@@ -51,10 +53,6 @@ async (n) => {
 }
 """
 
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
 def main() -> None:

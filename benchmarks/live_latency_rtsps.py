@@ -20,15 +20,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import pct  # noqa: E402
+
 from tests.support import free_port, run_cli, start_server  # noqa: E402
 from vigilcam.media.testsrc import decode_burned_time  # noqa: E402
 
 W, H = 640, 360
 
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
 def main() -> None:

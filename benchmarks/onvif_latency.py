@@ -25,6 +25,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import pct  # noqa: E402
+
 from tests.onvif.onvif_support import (  # noqa: E402
     SOAP,
     enable,
@@ -41,11 +43,6 @@ from vigilcam.onvif.edge import OnvifEdge  # noqa: E402
 from vigilcam.onvif.lifecycle import start_events  # noqa: E402
 from vigilcam.platform.config import Settings  # noqa: E402
 from vigilcam.platform.paths import DataPaths  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
 def row(rows: list, name: str, value: float, ref_name: str, ref: float, unit: str) -> None:

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from figures import pct  # noqa: E402
+
 from tests.attack.viewers import (  # noqa: E402
     Session,
     latency,
@@ -37,10 +39,6 @@ from vigilcam.auth.permissions import Role  # noqa: E402
 
 DISABLE_REQUESTS: list[float] = []  # the admin's disable request itself, round trip
 
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
 def one_run(camera, admin: Session, via_cli: bool) -> tuple[float, float, float]:

@@ -158,6 +158,21 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None,
     return RunningServer(proc, data_dir, port, secret, log_path)
 
 
+def start_rtsps_camera(data_dir: Path, user: str = "nvr") -> tuple[RunningServer, int, str]:
+    """A device made with the CLI, a viewer ``user`` and its stream credential, serving HTTPS
+    and RTSPS: (server, RTSPS port, credential). The caller kills the server."""
+    assert run_cli("init", "--data-dir", str(data_dir)).returncode == 0
+    assert run_cli("user", "add", user, "--role", "viewer", "--data-dir", str(data_dir)
+                   ).returncode == 0
+    rtsps = free_port()
+    srv = start_server(data_dir, "--rtsps-port", str(rtsps))
+    cred = run_cli("user", "stream-credential", user, "--data-dir", str(data_dir))
+    if cred.returncode != 0:
+        srv.kill()
+        raise AssertionError(cred.stderr)
+    return srv, rtsps, cred.stdout.strip()
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
     srv = start_server(tmp_path / "data")

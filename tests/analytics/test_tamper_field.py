@@ -15,17 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vigilcam.analytics import TamperDetector, TamperEvent
+from tests.analytics.tamper_run import run
+from vigilcam.analytics import TamperEvent
 
 pytestmark = pytest.mark.slow
-
-
-def run(dataset, plan) -> list[TamperEvent]:
-    det = TamperDetector()
-    events: list[TamperEvent] = []
-    for fr in dataset.render(plan):
-        events.extend(det.update(fr.gray, fr.t))
-    return events
 
 
 def kinds(events: list[TamperEvent]) -> list[tuple[str, str]]:

@@ -12,16 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.analytics.tamper_run import run
 from vigilcam.analytics import TamperDetector, TamperEvent
 from vigilcam.analytics.tamper_features import Grid, noise_sigma
-
-
-def run(dataset, plan) -> list[TamperEvent]:
-    det = TamperDetector()
-    events: list[TamperEvent] = []
-    for fr in dataset.render(plan):
-        events.extend(det.update(fr.gray, fr.t))
-    return events
 
 
 @pytest.mark.parametrize("seed", [2, 6, 1])  # a dark, a grey and a white veil

@@ -7,21 +7,14 @@ import subprocess
 
 import pytest
 
-from tests.support import free_port, read_log, run_cli, start_server
+from tests.support import read_log, run_cli, start_rtsps_camera
 
 
 @pytest.mark.peer
 def test_run_with_rtsps_and_cli_credential(tmp_path):
     data = tmp_path / "data"
-    assert run_cli("init", "--data-dir", str(data)).returncode == 0
-    assert run_cli("user", "add", "nvr", "--role", "viewer", "--data-dir", str(data)
-                   ).returncode == 0
-    rtsps = free_port()
-    srv = start_server(data, "--rtsps-port", str(rtsps))
+    srv, rtsps, secret = start_rtsps_camera(data)
     try:
-        cred = run_cli("user", "stream-credential", "nvr", "--data-dir", str(data))
-        assert cred.returncode == 0, cred.stderr
-        secret = cred.stdout.strip()
         probe = subprocess.run(
             ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-tls_verify", "0",
              "-show_streams", "-of", "json", f"rtsps://nvr:{secret}@127.0.0.1:{rtsps}/main"],
