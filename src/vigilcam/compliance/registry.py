@@ -158,12 +158,17 @@ CLAUSES: tuple[Clause, ...] = (
               "client policy; packages AES-256-GCM encrypted."),
     _iot("5.3.1.3", "Periodic check for security updates; update status shown",
          ("5.3-4", "5.3-5", "5.3-6", "5.3-11"), ("update/scheduler.py", "update/state.py",
-                                                 "web/api_update.py", "update/cli.py"),
+                                                 "web/api_update.py", "update/cli.py",
+                                                 "web/static/js/views/device.js"),
          ("tests/update/test_scheduler.py", "tests/update/test_api.py",
-          "tests/update/test_cli.py", "tests/packaging/test_device.py"), PART,
+          "tests/update/test_cli.py", "tests/update/test_update_browser.py",
+          "tests/packaging/test_device.py"), PART,
          _U + "update_checks",
          note="Scheduled checks run when an update repository is configured (the Debian "
-              "package configures the project's; a daily timer installs)."),
+              "package configures the project's; a daily timer installs, and an install "
+              "asked for in the UI or API goes to the updater unit through "
+              "vigilcam-update.path). The Device page shows version, slot, last check, "
+              "available update and last install."),
     _iot("5.3.1.4", "Support (update) period stated", ("5.3-13",),
          ("product.py", "app.py", "compliance/checks_docs.py"), _AUDIT_TESTS, IMPL,
          _L + "support_period"),
