@@ -69,7 +69,7 @@ def run_scene(args: tuple[str, int, float, int, bool]) -> Result:
     scores: list[tuple[float, dict[str, float]]] = []
     for fr in ds.render(plan):
         t0 = time.perf_counter()
-        out = ours.update(fr.gray, fr.t)
+        out = ours.update(fr.gray, fr.t, fr.colour)
         t1 = time.perf_counter()
         bout = base.update(fr.gray, fr.t)
         t2 = time.perf_counter()

@@ -139,13 +139,20 @@ def _weather_bank(kind: str, w: int, h: int, params: tuple[tuple[str, float], ..
     return layers, mask
 
 
+def fog_density(wx: Weather, t: float) -> float:
+    """How much of the view fog ``wx`` hides at time ``t`` (0 for rain and snow)."""
+    if wx.kind != "fog":
+        return 0.0
+    ramp = wx.params["ramp"]
+    return max(0.0, wx.params["density"] * min(1.0, (t - wx.start) / ramp, (wx.end - t) / ramp))
+
+
 def paint_weather(img: F32, wx: Weather, t: float, i: int) -> F32:
     """``img`` with the weather ``wx`` at time ``t`` (frame index ``i`` picks the layer)."""
     h, w = img.shape
     p = wx.params
     if wx.kind == "fog":
-        ramp = p["ramp"]
-        d = p["density"] * min(1.0, (t - wx.start) / ramp, (wx.end - t) / ramp)
+        d = fog_density(wx, t)
         if d <= 0:
             return img
         prof = 1.0 - 0.3 * np.linspace(0, 1, h, dtype=np.float32)[:, None]  # denser on top

@@ -20,7 +20,9 @@ With ``field_conditions`` a stream also holds the conditions of ``tamper_conditi
 behind a diffuser, at night in IR mode (a span of IR mode starting 90-140 s before them), and
 slow turns (a pan over 20-60 s by 12-30 % of the width, settled once it has turned by 10 %);
 and, in the normal stretches, IR spans of their own (each switch a hard negative), rain, snow,
-fog, headlight glare and insects. Each episode carries its ``condition``.
+fog, headlight glare and insects. Each episode carries its ``condition``; each frame the
+colour level the camera would measure on it (the detector tells the camera's own switch to IR
+mode by the picture losing its colour).
 
 Split: thresholds are tuned on bikes and carphone (``TUNE_SCENES``); bigbuckbunny is held
 out (``HELD_OUT_SCENES``).
@@ -68,6 +70,16 @@ def decode_gray(filename: str) -> tuple[list[np.ndarray], float]:
     return frames, fps
 
 
+def decode_colour_levels(filename: str) -> list[float]:
+    """Each frame's colour level as the camera would measure it on its analysis picture."""
+    from vigilcam.analytics.frames import grey_and_colour
+
+    path = os.path.join(data_dir(), filename)
+    with av.open(path) as c:
+        return [grey_and_colour(f.to_ndarray(width=320, height=max(32, round(
+            320 * f.height / f.width)), format="bgr24"))[1] for f in c.decode(video=0)]
+
+
 def split_shots(frames: list[np.ndarray]) -> list[tuple[int, int]]:
     """Cut a montage into shots where the grey histogram and the pixels both jump."""
     cuts = [0]
@@ -94,6 +106,7 @@ class Scene:
     frames: list[np.ndarray]  # grey uint8, size = out_size / VIEW_CROP
     fps: float
     out_size: tuple[int, int]  # (width, height) of the rendered sub-stream
+    colour: list[float] = field(default_factory=list)  # each frame's colour level
 
 
 def _fit_out_size(w: int, h: int) -> tuple[int, int]:
@@ -107,16 +120,17 @@ def load_scene(name: str) -> Scene:
     """Load one scene by name: a clip (``carphone_pristine``) or a shot (``bikes/4``)."""
     clip, _, shot = name.partition("/")
     frames, fps = decode_gray(clip + ".mp4")
+    colour = decode_colour_levels(clip + ".mp4")
     if shot:
         shots = split_shots(frames)
         a, b = shots[int(shot)]
-        frames = frames[a:b]
+        frames, colour = frames[a:b], colour[a:b]
     h, w = frames[0].shape
     # Keep the clip's full field of view as the source, and render the centre VIEW_CROP of it.
     out_w, out_h = _fit_out_size(int(w * VIEW_CROP), int(h * VIEW_CROP))
     src_size = (round(out_w / VIEW_CROP), round(out_h / VIEW_CROP))
     src = [cv2.resize(f, src_size, interpolation=cv2.INTER_AREA) for f in frames]
-    return Scene(name, src, fps, (out_w, out_h))
+    return Scene(name, src, fps, (out_w, out_h), colour)
 
 
 # --------------------------------------------------------------------------- the plan
@@ -463,6 +477,11 @@ class Frame:
     t: float
     gray: np.ndarray
     label: str | None  # tamper kind while an episode is on, else None
+    # The colour level the camera measures (``analytics.frames.grey_and_colour``): none in IR
+    # mode; by day the clip's own, scaled by the light and by what a cover or fog hides (a
+    # cover of one colour has no colour variation of its own: an opaque one takes the colour
+    # away as IR mode does).
+    colour: float = 0.0
 
 
 def _span_factor(spans: list[Span], t: float) -> float:
@@ -553,6 +572,7 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
         i += 1
         k = int(t * scene.fps) % period
         src = scene.frames[k if k < n else period - k]
+        colour = scene.colour[k if k < n else period - k]
         ep = next((e for e in episodes if e.start <= t < e.end), None)
         f = 0.0
         if ep is not None:
@@ -565,6 +585,7 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
         for wx in plan.weather:
             if wx.start <= t < wx.end:
                 img = cond.paint_weather(img, wx, t, i)
+                colour *= 1.0 - cond.fog_density(wx, t)
         ir = plan.in_ir(t)
         for bug in plan.insects:
             if bug.start <= t < bug.start + bug.duration:
@@ -587,21 +608,25 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
                                     _cover_layer(ep, out_w, out_h, crng))
             alpha, layer = cover_cache[key]
             if ep.variant == "diffused":
-                img = cond.diffuse(img, layer, ep.params["opacity"] * f,
-                                   ep.params["blur"] * out_w * f)
+                opacity = ep.params["opacity"] * f
+                img = cond.diffuse(img, layer, opacity, ep.params["blur"] * out_w * f)
             else:
                 a = alpha * f
                 img = img * (1 - a) + layer * a
+                opacity = float(a.mean())
+            colour *= max(0.0, 1.0 - opacity)
         gain = _span_factor(plan.light_steps, t)
         if ir and plan.ir is not None:
             # The IR LEDs light the scene: no daylight cycle, the camera's own night look.
             img = cond.ir_look(img * gain, plan.ir)
             gain = 1.0
+            colour = 0.0
         else:
             if plan.day_depth > 0:
                 ph = 2 * math.pi * (t / plan.day_period + plan.day_phase)
                 gain *= 1.0 - plan.day_depth * (1 - math.cos(ph)) / 2
             img = img * gain
+            colour *= gain
         for g in plan.glares:
             if g.start <= t < g.start + g.duration:
                 img = cond.paint_glare(img, g, t)
@@ -616,4 +641,4 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
             sigma *= plan.ir.noise
         img = img + bank[i % len(bank)] * sigma
         gray = np.clip(img, 0, 255).astype(np.uint8)
-        yield Frame(t, gray, ep.kind if ep is not None and f > 0 else None)
+        yield Frame(t, gray, ep.kind if ep is not None and f > 0 else None, colour)

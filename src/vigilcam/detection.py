@@ -102,12 +102,14 @@ class DetectionService:
                 frame, self._mailbox = self._mailbox, None
             assert frame is not None
             started = time.perf_counter()
-            self.analyse(frame.gray, frame.mono)
+            self.analyse(frame.gray, frame.mono, frame.colour)
             self.busy_seconds += time.perf_counter() - started
             self.frames_analysed += 1
 
-    def analyse(self, gray: object, t: float) -> None:
-        """One frame through both detectors; events go through ``record()``."""
+    def analyse(self, gray: object, t: float, colour: float | None = None) -> None:
+        """One frame through both detectors; events go through ``record()``. ``colour`` is
+        its colour level where the source has colour (the tamper detector tells the camera's
+        own switch to IR mode by it)."""
         if self._pending_rebaseline is not None:
             by, source = self._pending_rebaseline
             self._pending_rebaseline = None
@@ -116,7 +118,7 @@ class DetectionService:
                 self._tamper_event(event)
         if self._pending_motion is not None:
             self.motion, self._pending_motion = self._pending_motion, None
-        for event in self.tamper.update(gray, t):  # type: ignore[arg-type]
+        for event in self.tamper.update(gray, t, colour):  # type: ignore[arg-type]
             self._tamper_event(event)
         motion = self.motion.update(gray, t)  # type: ignore[arg-type]
         if motion is not None and motion.phase == "started":
@@ -160,6 +162,8 @@ class DetectionService:
             "motion_sensitivity": self.motion_settings.sensitivity,
             "frames_analysed": self.frames_analysed,
             "ms_per_frame": round(per_frame * 1000, 2),
+            # the camera's own switches between day and IR mode the tamper detector saw
+            "day_night_switches": self.tamper.mode_switches,
             "evidence": [{"kind": e.kind, "phase": e.phase, "at": e.at}
                          for e in self.evidence.values()],
         }

@@ -2,7 +2,9 @@
 service to an HTTPS receiver. Cover, blur and shift each make exactly one tamper alert of
 their kind (and one "cleared"); so do a diffuser over the lens (a cover) and a cover at night
 in IR mode; a clean clip with hard negatives, and a night clip whose camera switches to IR
-mode and back, make none."""
+mode and back, make none. Each frame goes in with its colour level, as the media pipeline
+measures it (``tests/test_detection.py`` plays a day-and-night file through the pipeline
+itself)."""
 
 from __future__ import annotations
 
@@ -50,10 +52,14 @@ async def test_a_tampered_clip_makes_exactly_one_alert_of_its_kind(service, aler
                                   variant=variant, level=1.0 if faint else 0.5, night=night)
         if night == "switch":
             assert [(s.start, s.end) for s in plan.ir_spans] == [(15.0, 35.0)]
+            # A harsh night look: bright, flat, a strong hotspot; read on contrast alone it
+            # is a grey veil over the lens. The picture's colour tells the camera's own switch.
+            plan.ir = dataset.cond.IRLook(level=140.0, contrast=0.5, gamma=0.75, hotspot=0.55,
+                                          noise=3.5)
 
         def play() -> None:
             for frame in dataset.render(plan):
-                detection.analyse(frame.gray, frame.t)
+                detection.analyse(frame.gray, frame.t, frame.colour)
 
         await asyncio.to_thread(play)
         expected = 0 if kind is None else 2

@@ -67,7 +67,8 @@ def test_non_contiguous_views_are_accepted() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [{"analysis_width": 8}, {"hold_s": -1.0}, {"cover_fraction": 0.0},
-     {"cover_fraction": 1.5}, {"learn_tau_s": float("nan")}, {"jpeg_quality": 100}],
+     {"cover_fraction": 1.5}, {"learn_tau_s": float("nan")}, {"jpeg_quality": 100},
+     {"mono_chroma": 2.0, "colour_chroma": 1.0}, {"switch_ncc": 0.0}, {"moved_doubt": 2.0}],
 )
 def test_bad_tamper_config_is_refused(kwargs) -> None:
     with pytest.raises(ValueError):
@@ -106,3 +107,28 @@ def test_blank_start_then_scene_is_not_a_tamper() -> None:
             np.isfinite(v) for v in det.last_scores.as_dict().values())
     assert events == []
     assert det.ready
+
+
+@pytest.mark.parametrize(("colour", "message"), [
+    (float("nan"), "finite number >= 0"), (-1.0, "finite number >= 0"),
+    (float("inf"), "finite number >= 0"), ("grey", "must be a number"), (True, "must be a number"),
+])
+def test_bad_colour_levels_are_refused(colour, message) -> None:
+    with pytest.raises(FrameError, match=message):
+        TamperDetector().update(GOOD, 0.0, colour)
+
+
+def test_colour_level_of_grey_and_colour_pictures() -> None:
+    # An IR picture has no colour, whatever tint the decoder's rounding puts on the grey; a
+    # colour scene has plenty, even dimmed to a tenth.
+    from vigilcam.analytics.frames import grey_and_colour
+
+    rng = np.random.default_rng(1)
+    scene = rng.integers(0, 255, (90, 160, 3), dtype=np.uint8)
+    gray, level = grey_and_colour(scene)
+    assert gray.shape == (90, 160) and gray.flags.c_contiguous and level > 10
+    assert grey_and_colour((scene * 0.1).astype(np.uint8))[1] > 1.0
+    tinted = np.repeat(gray[:, :, None], 3, axis=2)
+    tinted[:, :, 0] = np.clip(tinted[:, :, 0].astype(np.int16) + 1, 0, 255)  # off by one
+    assert grey_and_colour(tinted)[1] < 0.4
+    assert grey_and_colour(np.repeat(gray[:, :, None], 3, axis=2))[1] == 0.0

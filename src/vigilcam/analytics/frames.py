@@ -1,7 +1,9 @@
-"""Input checks and downscaling for analytics frames.
+"""Input checks, downscaling and the colour level of analytics frames.
 
 Owns the contract every detector enforces on its input: a 2-D ``uint8`` grey image of a sane
-size, and timestamps that are finite and never go backwards. Serves TAICS TS 5100-2-1 5.1.2.1
+size, timestamps that are finite and never go backwards, and a colour level that is a finite
+number >= 0 when given; and how that colour level is measured (``colour_level``: a camera in
+IR mode sends none). Serves TAICS TS 5100-2-1 5.1.2.1
 (the detectors behind it) and IoT-1005-1 5.5.2.1 (bad input gets a clear error, never a crash).
 """
 
@@ -52,6 +54,28 @@ def check_time(t: object, last: float | None) -> float:
     if last is not None and tf < last:
         raise FrameError(f"timestamp went backwards: {tf} after {last}")
     return tf
+
+
+def check_colour(colour: object) -> float | None:
+    """Return ``colour`` as a float (or None: the source has no colour to measure)."""
+    if colour is None:
+        return None
+    if isinstance(colour, bool) or not isinstance(colour, int | float):
+        raise FrameError(f"colour level must be a number, got {type(colour).__name__}")
+    c = float(colour)
+    if not math.isfinite(c) or c < 0:
+        raise FrameError(f"colour level must be a finite number >= 0, got {c}")
+    return c
+
+
+def grey_and_colour(bgr: npt.NDArray[np.uint8]) -> tuple[GrayU8, float]:
+    """The grey picture of a BGR frame and its colour level: how much its chroma (Cr, Cb)
+    varies across the picture (standard deviation, grey levels, the mean of the two). A
+    camera in IR (night) mode sends no colour at all: 0, whatever tint the decoder's rounding
+    puts on the grey; a dim colour scene keeps some, and its sensor noise."""
+    ycc = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
+    _, std = cv2.meanStdDev(ycc)
+    return np.ascontiguousarray(ycc[:, :, 0]), float(std[1, 0] + std[2, 0]) / 2
 
 
 def downscale(frame: GrayU8, max_width: int) -> GrayU8:

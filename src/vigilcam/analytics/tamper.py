@@ -32,7 +32,18 @@ Invariants:
   A view blinded by light (clipped white) is not raised as covered until it has lasted
   ``blind_s``: headlights pass, a cover stays.
 - A slow turn does not drag the reference along: while the features find the view shifted
-  (more than a camera swaying on its mount), the reference learns ten times slower.
+  (more than a camera swaying on its mount), the reference learns ten times slower and the
+  features' key frame is not renewed (nor while the cells doubt the view, nor by a frame the
+  features find shifted against it); once a turn clears, the key frame is taken afresh from
+  the view the camera came back to.
+- The camera's own switch between day and IR (night) mode is not a tamper. A camera in IR
+  mode sends a grey picture (no colour at all: its IR-cut filter is out and the ISP drops
+  the chroma); ``update`` takes the frame's colour level where the source has one. When the
+  picture turns grey, or colourful again, while it still shows the reference's view (the
+  cells correlate, the picture is neither blurred nor flattened past what IR does), the
+  reference keeps its shapes and learns the new levels over ``warmup_s``, as at start. A
+  cover that takes the colour with it (white tape) no longer shows the view, so it is
+  judged as before; so is a switch while a tamper is raised.
 
 How each tamper shows in the measures of ``tamper_features`` (per grid cell, against the
 reference, with the sensor noise taken out): covered = texture gone and either the picture no
@@ -54,7 +65,14 @@ from typing import Literal
 
 import numpy as np
 
-from vigilcam.analytics.frames import FrameError, GrayU8, check_gray, check_time, downscale
+from vigilcam.analytics.frames import (
+    FrameError,
+    GrayU8,
+    check_colour,
+    check_gray,
+    check_time,
+    downscale,
+)
 from vigilcam.analytics.latch import Edge, Latch
 from vigilcam.analytics.tamper_features import (
     Comparison,
@@ -72,6 +90,7 @@ TamperKind = Literal["covered", "defocused", "moved"]
 TamperPhase = Literal["raised", "cleared"]
 KINDS: tuple[TamperKind, ...] = ("covered", "moved", "defocused")  # priority order
 BEFORE_MARGIN_S = 2.0
+USUAL_TAU_S = 10.0  # how fast "how well the cells usually match" follows the clean view
 
 
 @dataclass(frozen=True)
@@ -107,8 +126,11 @@ class TamperConfig:
     moved_ncc: float = 0.4
     # The view moved when this fraction of the stable, still-textured cells decorrelated...
     moved_fraction: float = 0.55
-    # ...or when the typical stable cell hardly correlates any more...
+    # ...or when the typical stable cell hardly correlates any more (judged only while at
+    # least ``moved_min_textured`` of their weight keeps its texture: in dense fog at dusk
+    # the cells left are noise, and their correlation says nothing)...
     moved_median_ncc: float = 0.3
+    moved_min_textured: float = 0.5
     # ...or when ORB features agree on a turn of at least this (mean displacement / width)
     moved_displacement: float = 0.07
     # ...with at least this many inliers, while few features stayed where they were.
@@ -120,6 +142,9 @@ class TamperConfig:
     # Check the features (and trust a turn they report) only when the median stable cell
     # correlates less than this.
     orb_gate_ncc: float = 0.8
+    # A raised turn is kept while the median stable cell correlates this much less than it
+    # usually does (learned while all is well), over the last second.
+    moved_doubt: float = 0.12
     # Defocused when the weighted median share of the cells' energy in the mid band (now /
     # reference; blind to lighting, veils and noise) falls below this...
     defocus_ratio: float = 0.9
@@ -176,6 +201,18 @@ class TamperConfig:
     # the speed still made its end look like a defocus).
     detail_up: float = 0.02
     calm_clear_s: float = 8.0
+    # The picture is grey (IR mode) when its colour level (``frames.grey_and_colour``) is
+    # below ``mono_chroma``, colourful above ``colour_chroma`` (between: as it was). IR mode
+    # sends no colour at all; a dim scene by day keeps some, and its sensor noise.
+    mono_chroma: float = 0.15
+    colour_chroma: float = 0.3
+    # A switch between them is the camera's own (its levels learned afresh) while the median
+    # stable cell correlates at least ``switch_ncc``, the mid band's share keeps
+    # ``switch_band`` (no blur) and the coarse contrast keeps ``switch_spread`` (IR flattens
+    # the picture by up to half; a cover takes it all).
+    switch_ncc: float = 0.5
+    switch_band: float = 0.85
+    switch_spread: float = 0.3
     thumb_width: int = 160
     jpeg_quality: int = 70
 
@@ -192,22 +229,24 @@ class TamperConfig:
             raise ValueError("moved_inliers must be 3..1000")
         for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s",
                      "settle_s", "onset_s", "onset_drop", "defocus_light_s", "blind_s",
-                     "blind_noise", "blind_level"):
+                     "blind_noise", "blind_level", "mono_chroma"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
         for name in ("cover_contrast", "cover_spread", "veil_detail", "veil_gain",
                      "diffuse_band", "cover_fraction",
                      "moved_ncc",
                      "moved_fraction",
-                     "moved_median_ncc",
-                     "moved_displacement", "drift_displacement", "orb_gate_ncc",
+                     "moved_median_ncc", "moved_min_textured",
+                     "moved_displacement", "drift_displacement", "orb_gate_ncc", "moved_doubt",
                      "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
                      "defocus_keep_ratio", "defocus_min_spread",
                      "defocus_max_band", "defocus_steady", "defocus_fall", "light_steady",
-                     "onset_clear",
+                     "onset_clear", "switch_ncc", "switch_band", "switch_spread",
                      "keep_factor", "detail_up"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
+        if not self.colour_chroma >= self.mono_chroma or not math.isfinite(self.colour_chroma):
+            raise ValueError("colour_chroma must be a finite number >= mono_chroma")
         if not 16 <= self.thumb_width <= 640 or not 10 <= self.jpeg_quality <= 95:
             raise ValueError("thumb_width must be 16..640 and jpeg_quality 10..95")
 
@@ -233,6 +272,7 @@ class TamperScores:
     decorrelated_fraction: float
     stable_decorrelated: float
     ncc_median: float
+    textured: float  # share of the stable cells' weight that keeps its texture, unlit
     orb_still: float
     orb_inliers: float
     orb_displacement: float
@@ -283,7 +323,8 @@ def summarise(
     # there are enough.
     lit = c.lift > cfg.lit_lift
     seen = c.stable_weight * ~lost * ~lit
-    seen_weight = seen if float(seen.sum()) >= 0.25 else c.stable_weight
+    textured = float(seen.sum())
+    seen_weight = seen if textured >= cfg.moved_min_textured / 2 else c.stable_weight
     return TamperScores(
         covered_fraction=float(c.cover_weight[covered].sum()),
         decorrelated_fraction=float(w[decor].sum()),
@@ -293,6 +334,7 @@ def summarise(
         band_ratio=weighted_quantile(c.band, w, 0.5),
         spread=weighted_quantile(c.spread, w, 0.5),
         clarity=weighted_quantile(c.contrast, c.cover_weight, 0.5),
+        textured=textured,
         orb_still=float(m.still),
         orb_inliers=float(m.inliers),
         orb_displacement=m.displacement,
@@ -334,8 +376,14 @@ class TamperDetector:
         # Recent sharpness, to tell a focus ring turned from a sharpness that wanders.
         self._sharpness: deque[tuple[float, float]] = deque(maxlen=128)
         self._blind_since: float | None = None
+        self._grey: bool | None = None  # the picture has no colour (IR mode); None: unknown
+        self._relevel_until = -math.inf
+        self._usual_ncc = 1.0  # how well the stable cells usually match (median)
+        # ...and how well they matched over the last second (a passing van is one frame).
+        self._recent_ncc: deque[float] = deque(maxlen=5)
         self.last_scores: TamperScores | None = None
         self.orb_runs = 0
+        self.mode_switches = 0
 
     @property
     def active(self) -> TamperKind | None:
@@ -362,26 +410,38 @@ class TamperDetector:
         if self._active is not None:
             out.append(TamperEvent(self._active, "cleared", float(t), float(t),
                                    {"rebaselined": 1.0}))
-        for latch in self._latches.values():
-            latch.reset()
         self._active = None
         self._ref = None
-        self._matcher.reset()
         self._grid = None
         self._shape = None
         self._started = None
         self._raised_thumb = None
         self._clean_thumbs.clear()
+        self._grey = None
+        self._relevel_until = -math.inf
+        self._usual_ncc = 1.0
+        self._forget_recent()
+        return out
+
+    def _forget_recent(self) -> None:
+        """Forget what was building up and the recent history judged against the old view."""
+        for latch in self._latches.values():
+            latch.reset()
+        self._matcher.reset()
         self._spreads.clear()
         self._clarity.clear()
         self._sharpness.clear()
+        self._recent_ncc.clear()
         self._blind_since = None
-        return out
 
-    def update(self, gray: np.ndarray, t: float) -> list[TamperEvent]:
-        """Analyse one frame taken at time ``t`` (seconds, non-decreasing)."""
+    def update(self, gray: np.ndarray, t: float, colour: float | None = None
+               ) -> list[TamperEvent]:
+        """Analyse one frame taken at time ``t`` (seconds, non-decreasing). ``colour`` is the
+        frame's colour level (``frames.grey_and_colour``) where the source has one, else
+        None."""
         frame = check_gray(gray)
         tf = check_time(t, self._last_t)
+        switched = self._mode_switched(check_colour(colour))
         cfg = self.config
         small = downscale(frame, cfg.analysis_width)
         if self._shape is not None and small.shape != self._shape:
@@ -410,6 +470,17 @@ class TamperDetector:
             return []
         comp = compare(feats, self._ref, self._grid)
         cheap = summarise(comp, feats, self._ref, NO_MATCH, cfg)
+        if switched and self._active is None and self._same_view(cheap):
+            # The camera switched between day and IR mode: the same view in another light.
+            # Its levels are learned afresh over ``warmup_s`` while detection goes on (its
+            # shapes, the cells' stability and the clean thumbnails stay). The view was clear
+            # now: a cover that follows is sudden.
+            self._ref.relevel(feats, self._grid)
+            self._relevel_until = tf + cfg.warmup_s
+            self._forget_recent()
+            self._clarity.append((tf, 1.0))
+            self.mode_switches += 1
+            return []
         # Features are only worth their cost when the cells already doubt the view ("turned"
         # needs the same sign, so skipping them elsewhere changes no decision).
         if cheap.ncc_median < cfg.orb_gate_ncc and cheap.covered_fraction < cfg.cover_fraction:
@@ -418,6 +489,7 @@ class TamperDetector:
         else:
             scores = cheap
         self.last_scores = scores
+        self._recent_ncc.append(scores.ncc_median)
         steady, lit_steady, lit_settled = self._steady(scores.spread, scores.brightness, tf)
         sudden = self._sudden(scores.clarity, tf) and not self._blinded(scores, tf)
         fell = self._fell(scores.sharpness, tf)
@@ -452,16 +524,50 @@ class TamperDetector:
                         and scores.orb_still * 3 < scores.orb_inliers)
             tau = cfg.learn_tau_s * (1.0 if clean and not drifting else 10.0)
             rate = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
-            self._ref.learn(feats, rate, cfg.detail_up)
+            if clean and tf < self._relevel_until:
+                # Just after a switch to IR mode or back: the new levels are averaged in as
+                # at start (fine detail that appears still slower), the coarse picture at its
+                # usual pace.
+                self._ref.learn(feats, 1.0 / (self._ref.frames + 1), cfg.detail_up,
+                                coarse_rate=rate)
+            else:
+                self._ref.learn(feats, rate, cfg.detail_up)
             self._ref.learn_stability(comp.ncc, rate)
             if clean:
-                self._matcher.offer_clean(small, tf)
                 self._clean_thumbs.append((tf, thumbnail(small, cfg.thumb_width)))
+                self._usual_ncc += (1.0 - math.exp(-dt / USUAL_TAU_S)) * (
+                    scores.ncc_median - self._usual_ncc)
+            if clean and not drifting and scores.ncc_median >= cfg.orb_gate_ncc:
+                # Only a view the cells fully trust may become the features' key frame (on
+                # a small, noisy view the features are often too few to tell a slow turn).
+                self._matcher.offer_clean(small, tf)
             else:
                 self._matcher.interrupt(tf)
         else:
             self._matcher.interrupt(tf)
+        if any(e.kind == "moved" and e.phase == "cleared" for e in events):
+            # The key frame may show the view part-way through the turn (taken before the
+            # turn was doubted): the next one is the view the camera came back to.
+            self._matcher.reset()
         return events
+
+    def _mode_switched(self, colour: float | None) -> bool:
+        """Track whether the picture is grey (IR mode) or colourful; True when it switched."""
+        cfg = self.config
+        if colour is None:
+            return False
+        grey = (True if colour < cfg.mono_chroma else False if colour > cfg.colour_chroma
+                else self._grey)
+        switched = self._grey is not None and grey is not None and grey != self._grey
+        if grey is not None:
+            self._grey = grey
+        return switched
+
+    def _same_view(self, s: TamperScores) -> bool:
+        """The picture still shows the reference's view: every scale still there, unblurred."""
+        cfg = self.config
+        return (s.ncc_median >= cfg.switch_ncc and s.band_ratio >= cfg.switch_band
+                and s.spread >= cfg.switch_spread)
 
     def _before(self, t: float, default: GrayU8) -> GrayU8:
         """The newest clean thumbnail taken at or before ``t`` (else the oldest one kept)."""
@@ -544,10 +650,20 @@ class TamperDetector:
         )
         settled_light = keep or (lit_steady and s.brightness + 4.0 <= cfg.flood_ratio * (
             s.ref_brightness + 4.0))
+        # A raised turn stays raised while the cells match clearly worse than they usually
+        # do and the features do not find the view back where it was: on a small, noisy
+        # view the features lose a slow turn now and then before the camera is back.
+        back = (s.orb_inliers >= cfg.moved_inliers
+                and s.orb_displacement < cfg.drift_displacement / 3)
+        low = self._usual_ncc - cfg.moved_doubt
+        doubted = (keep and not back and s.ncc_median < low and len(self._recent_ncc) > 0
+                   and float(np.median(self._recent_ncc)) < low)
         moved = not looks_covered and settled_light and (
             s.stable_decorrelated >= cfg.moved_fraction * k
-            or s.ncc_median <= cfg.moved_median_ncc / k
+            or (s.ncc_median <= cfg.moved_median_ncc / k
+                and s.textured >= cfg.moved_min_textured)
             or turned
+            or doubted
         )
         # A blurred view still matches the reference at the coarse scale; a moved one not.
         defocused = (

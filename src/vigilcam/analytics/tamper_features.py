@@ -195,12 +195,37 @@ class Reference:
         """A blank view (all dark, all flat) gives nothing to compare a frame with."""
         return float(np.sqrt(self.low).mean()) < FEATURELESS
 
-    def learn(self, f: Features, rate: float, detail_up: float = 1.0) -> None:
-        """Blend ``f`` in with weight ``rate`` (0..1); where the mid-band energy rises, it
-        (and the texture and next band it is compared with, so the ratios stay true) is
-        blended in ``detail_up`` times as fast. Snow, rain and other fine transient detail
-        add to that band; learned at full speed, their end would look like a blur."""
-        cv2.accumulateWeighted(f.coarse, self.coarse, rate)
+    def relevel(self, f: Features, grid: Grid) -> None:
+        """Take the levels of ``f`` (brightness, contrast) for the same view seen in another
+        light (the camera's switch to IR mode or back). The coarse picture keeps its shapes
+        (and what it averaged over: a camera swaying on its mount), each cell's brightness
+        and deviation set to those of ``f``; each cell's band energies are scaled by its
+        texture gain, so their shares (sharpness, the band ratio) stay those learned over
+        time (a switch in a snowfall does not make the flakes part of the view)."""
+        rm = _cells(self.coarse, grid)
+        rs = np.sqrt(np.maximum(_cells(self.coarse * self.coarse, grid) - rm * rm, 0.0))
+        scale = np.minimum(np.sqrt(f.texture) / (rs + EPS), 8.0).astype(np.float32)
+
+        def up(cells: F32) -> F32:
+            return np.asarray(cv2.resize(cells, grid.coarse, interpolation=cv2.INTER_NEAREST),
+                              np.float32)
+
+        self.coarse = up(f.cell_mean) + (self.coarse - up(rm)) * up(scale)
+        gain = ((f.texture + 1.0) / (self.texture + 1.0)).astype(np.float32)
+        self.mid, self.next, self.low = self.mid * gain, self.next * gain, self.low * gain
+        self.texture = f.texture.copy()
+        self.mean, self.std, self.entropy = f.mean, f.std, f.entropy
+        self.frames = 1
+
+    def learn(self, f: Features, rate: float, detail_up: float = 1.0,
+              coarse_rate: float | None = None) -> None:
+        """Blend ``f`` in with weight ``rate`` (0..1), the coarse picture with ``coarse_rate``
+        (default ``rate``); where the mid-band energy rises, it (and the texture and next
+        band it is compared with, so the ratios stay true) is blended in ``detail_up`` times
+        as fast. Snow, rain and other fine transient detail add to that band; learned at
+        full speed, their end would look like a blur."""
+        cv2.accumulateWeighted(f.coarse, self.coarse, rate if coarse_rate is None
+                               else coarse_rate)
         up = self.mid < f.mid
         k = np.where(up, rate * detail_up, rate).astype(np.float32)
         self.mid += k * (f.mid - self.mid)

@@ -8,7 +8,9 @@ and the current view agree on one global similarity transform far from identity,
 matches that stay put (identity) collapse.
 
 The key frame is a clean frame at least ``key_age`` seconds old, so the first frames of a
-slow turn never become the reference.
+slow turn never become the reference; and it is renewed only by a frame that shows the view
+where the key frame did (its features agree on a shift below ``max_key_shift``), so a turn
+slower than the renewals does not carry the key along with it.
 """
 
 from __future__ import annotations
@@ -37,13 +39,16 @@ NO_MATCH = Match(0, 0, 0, 0, 0.0)
 
 
 class ViewMatcher:
-    def __init__(self, features: int = 200, key_age: float = 10.0) -> None:
+    def __init__(self, features: int = 200, key_age: float = 10.0,
+                 max_key_shift: float = 0.02, sure_inliers: int = 12) -> None:
         self._orb = cv2.ORB.create(
             nfeatures=features, scaleFactor=1.3, nlevels=3, edgeThreshold=15, patchSize=15,
             fastThreshold=10,
         )
         self._bf = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
         self.key_age = key_age
+        self.max_key_shift = max_key_shift
+        self.sure_inliers = sure_inliers
         self._key: tuple[np.ndarray, np.ndarray | None] | None = None
         self._pending: tuple[float, U8] | None = None
 
@@ -63,7 +68,12 @@ class ViewMatcher:
         if self._pending is None:
             self._pending = (t, gray.copy())
         elif t - self._pending[0] >= self.key_age:
-            self._key = self._describe(self._pending[1])
+            candidate = self._describe(self._pending[1])
+            shift = self._match(candidate, self._pending[1].shape)
+            # Features sure of a shift since the key: the view is turning (or swaying out),
+            # so the key stays. Unsure (another light, few features): renew it.
+            if shift.inliers < self.sure_inliers or shift.displacement < self.max_key_shift:
+                self._key = candidate
             self._pending = (t, gray.copy())
 
     def interrupt(self, t: float, onset: float = 3.0) -> None:
@@ -77,10 +87,17 @@ class ViewMatcher:
         self._pending = None
 
     def match(self, gray: U8) -> Match:
+        """How ``gray`` lies against the key frame."""
+        if self._key is None:
+            return NO_MATCH
+        return self._match(self._describe(gray), gray.shape)
+
+    def _match(self, described: tuple[np.ndarray, np.ndarray | None], shape: tuple[int, ...]
+               ) -> Match:
         if self._key is None:
             return NO_MATCH
         kpts, kdes = self._key
-        pts, des = self._describe(gray)
+        pts, des = described
         if des is None or kdes is None or len(pts) < 6 or len(kpts) < 6:
             return Match(len(pts), 0, 0, 0, 0.0)
         m = self._bf.match(kdes, des)
@@ -94,7 +111,7 @@ class ViewMatcher:
         )
         if tf is None or inl is None:
             return Match(len(pts), len(m), still, 0, 0.0)
-        h, w = gray.shape
+        h, w = shape[:2]
         probe = np.array([[0, 0], [w, 0], [0, h], [w, h], [w / 2, h / 2]], dtype=np.float32)
         moved = probe @ tf[:, :2].T + tf[:, 2]
         disp = float(np.linalg.norm(moved - probe, axis=1).mean()) / w

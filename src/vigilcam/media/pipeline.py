@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vigilcam.analytics.frames import grey_and_colour
 from vigilcam.platform.backoff import Backoff
 from vigilcam.platform.events import Event
 
@@ -69,6 +70,7 @@ class AnalyticsFrame:
     gray: Frame  # (H, W) uint8, privacy masks applied; do not modify
     wallclock: float  # time.time() at capture
     mono: float  # time.monotonic() at capture
+    colour: float | None = None  # colour level (analytics.frames.grey_and_colour); 0: IR mode
 
 
 class _Slot:
@@ -513,9 +515,9 @@ class MediaPipeline:
         for lst in listeners:
             src = sub_frame if sub_frame is not None else frame
             h = max(2, round(lst.width * frame.shape[0] / frame.shape[1]))
-            gray = cast(Frame, cv2.cvtColor(_resize(src, lst.width, h), cv2.COLOR_BGR2GRAY))
+            gray, colour = grey_and_colour(_resize(src, lst.width, h))
             try:
-                lst.cb(AnalyticsFrame(gray, item.wallclock, item.mono))
+                lst.cb(AnalyticsFrame(cast(Frame, gray), item.wallclock, item.mono, colour))
             except Exception:  # noqa: BLE001, S110 - a listener bug must not stop the video
                 pass
 
