@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import av
 import cv2
@@ -41,24 +43,31 @@ def wait_for(predicate, seconds):
     return False
 
 
-@pytest.mark.slow
-def test_cover_raises_and_clears_tamper_event(device, tmp_path):
-    clip = still_scene(tmp_path / "scene.mp4")
+@contextmanager
+def live_detection(device, clip) -> Iterator[tuple[MediaPipeline, DetectionService]]:
+    """The media pipeline playing ``clip`` with the detection service attached to it."""
     pipeline = MediaPipeline(f"file:{clip}", width=640, height=360, fps=10, sub_width=320,
                              sub_height=180, sub_fps=5, passthrough=False)
     pipeline.start()
     detection = DetectionService(device, pipeline)
     detection.start()
     try:
+        yield pipeline, detection
+    finally:
+        detection.stop()
+        pipeline.stop()
+
+
+@pytest.mark.slow
+def test_cover_raises_and_clears_tamper_event(device, tmp_path):
+    clip = still_scene(tmp_path / "scene.mp4")
+    with live_detection(device, clip) as (pipeline, detection):
         assert wait_for(lambda: detection.tamper.ready, 15), detection.status()
         time.sleep(1)
         pipeline.masks = [{"rect": [0.0, 0.0, 1.0, 1.0]}]  # the lens is covered
         assert wait_for(lambda: detection.tamper.active == "covered", 10), detection.status()
         pipeline.masks = []
         assert wait_for(lambda: detection.tamper.active is None, 15), detection.status()
-    finally:
-        detection.stop()
-        pipeline.stop()
     events = [e for e in device.seclog.records() if e.action.startswith("tamper.")]
     assert [(e.action, e.details["phase"]) for e in events] == [
         ("tamper.covered", "raised"), ("tamper.covered", "cleared")]
@@ -102,15 +111,8 @@ def test_switch_to_ir_mode_and_back_raises_nothing(device, tmp_path):
     # The pipeline measures each frame's colour; the detector tells the camera's own switch
     # to IR mode (the picture turns grey and flatter) from a grey veil over the lens by it.
     clip = day_and_night_scene(tmp_path / "day_night.mp4")
-    pipeline = MediaPipeline(f"file:{clip}", width=640, height=360, fps=10, sub_width=320,
-                             sub_height=180, sub_fps=5, passthrough=False)
-    pipeline.start()
-    detection = DetectionService(device, pipeline)
-    detection.start()
-    try:
-        assert wait_for(lambda: detection.tamper.mode_switches >= 3, 40), detection.status()
-    finally:
-        detection.stop()
-        pipeline.stop()
+    with live_detection(device, clip) as (_, detection):
+        assert wait_for(lambda: detection.status()["day_night_switches"] >= 3, 40), (
+            detection.status())
     events = [e for e in device.seclog.records() if e.action.startswith("tamper.")]
     assert events == []
