@@ -2,9 +2,9 @@
 
 Owns the contract every detector enforces on its input: a 2-D ``uint8`` grey image of a sane
 size, timestamps that are finite and never go backwards, and a colour level that is a finite
-number >= 0 when given; and how that colour level is measured (``colour_level``: a camera in
-IR mode sends none). Serves TAICS TS 5100-2-1 5.1.2.1
-(the detectors behind it) and IoT-1005-1 5.5.2.1 (bad input gets a clear error, never a crash).
+number >= 0 when given; and how that colour level is measured (``grey_and_colour``: a camera
+in IR mode sends none). Serves TAICS TS 5100-2-1 5.1.2.1 (the detectors behind it) and
+IoT-1005-1 5.5.2.1 (bad input gets a clear error, never a crash).
 """
 
 from __future__ import annotations
