@@ -248,3 +248,21 @@ def test_cover_just_after_the_switch_to_ir_mode_is_raised(dataset) -> None:
     assert kinds(events) == [("covered", "raised"), ("covered", "cleared")], (
         [(e.kind, e.phase, e.t) for e in events])
     assert events[0].t <= ep.settled + 3.0
+
+
+def test_picture_flickering_between_grey_and_colour_does_not_hide_a_slow_turn(dataset) -> None:
+    # A light played on the camera's day/night sensor flips the picture between grey and
+    # colour every second while the camera is turned slowly: were every flip learned as the
+    # camera's own switch, the detector would forget the turn each second and never raise it.
+    from vigilcam.analytics import TamperDetector
+
+    plan = dataset.short_plan("carphone_pristine", "moved", seed=1, variant="slow", level=1.0)
+    ep = plan.episodes[0]
+    det = TamperDetector()
+    events: list[TamperEvent] = []
+    for i, fr in enumerate(dataset.render(plan)):
+        events.extend(det.update(fr.gray, fr.t, 0.0 if (i // 5) % 2 else fr.colour))
+    assert det.mode_switches <= plan.duration / det.config.switch_interval_s + 1
+    assert kinds(events) == [("moved", "raised"), ("moved", "cleared")], (
+        [(e.kind, e.phase, e.t) for e in events])
+    assert events[0].t <= ep.settled + 3.0

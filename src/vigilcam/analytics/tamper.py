@@ -43,7 +43,8 @@ Invariants:
   cells correlate, the picture is neither blurred nor flattened past what IR does), the
   reference keeps its shapes and learns the new levels over ``warmup_s``, as at start. A
   cover that takes the colour with it (white tape) no longer shows the view, so it is
-  judged as before; so is a switch while a tamper is raised.
+  judged as before; so is a switch while a tamper is raised, and one within
+  ``switch_interval_s`` of the last (a picture made to flicker).
 
 How each tamper shows in the measures of ``tamper_features`` (per grid cell, against the
 reference, with the sensor noise taken out): covered = texture gone and either the picture no
@@ -213,6 +214,10 @@ class TamperConfig:
     switch_ncc: float = 0.5
     switch_band: float = 0.85
     switch_spread: float = 0.3
+    # At most one switch in this long is learned: a camera's own day/night switch waits for
+    # the light to settle, and a picture made to flicker between grey and colour (a light
+    # played on the camera's sensor) must not keep the detector forgetting a slow turn.
+    switch_interval_s: float = 10.0
     thumb_width: int = 160
     jpeg_quality: int = 70
 
@@ -229,7 +234,7 @@ class TamperConfig:
             raise ValueError("moved_inliers must be 3..1000")
         for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s",
                      "settle_s", "onset_s", "onset_drop", "defocus_light_s", "blind_s",
-                     "blind_noise", "blind_level", "mono_chroma"):
+                     "blind_noise", "blind_level", "mono_chroma", "switch_interval_s"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
         for name in ("cover_contrast", "cover_spread", "veil_detail", "veil_gain",
@@ -377,7 +382,7 @@ class TamperDetector:
         self._sharpness: deque[tuple[float, float]] = deque(maxlen=128)
         self._blind_since: float | None = None
         self._grey: bool | None = None  # the picture has no colour (IR mode); None: unknown
-        self._relevel_until = -math.inf
+        self._relevelled_at = -math.inf  # when a day/night switch was last learned
         self._usual_ncc = 1.0  # how well the stable cells usually match (median)
         # ...and how well they matched over the last second (a passing van is one frame).
         self._recent_ncc: deque[float] = deque(maxlen=5)
@@ -418,7 +423,7 @@ class TamperDetector:
         self._raised_thumb = None
         self._clean_thumbs.clear()
         self._grey = None
-        self._relevel_until = -math.inf
+        self._relevelled_at = -math.inf
         self._usual_ncc = 1.0
         self._forget_recent()
         return out
@@ -470,13 +475,14 @@ class TamperDetector:
             return []
         comp = compare(feats, self._ref, self._grid)
         cheap = summarise(comp, feats, self._ref, NO_MATCH, cfg)
-        if switched and self._active is None and self._same_view(cheap):
+        if (switched and self._active is None and self._same_view(cheap)
+                and tf - self._relevelled_at >= cfg.switch_interval_s):
             # The camera switched between day and IR mode: the same view in another light.
             # Its levels are learned afresh over ``warmup_s`` while detection goes on (its
             # shapes, the cells' stability and the clean thumbnails stay). The view was clear
             # now: a cover that follows is sudden.
             self._ref.relevel(feats, self._grid)
-            self._relevel_until = tf + cfg.warmup_s
+            self._relevelled_at = tf
             self._forget_recent()
             self._clarity.append((tf, 1.0))
             self.mode_switches += 1
@@ -524,7 +530,7 @@ class TamperDetector:
                         and scores.orb_still * 3 < scores.orb_inliers)
             tau = cfg.learn_tau_s * (1.0 if clean and not drifting else 10.0)
             rate = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
-            if clean and tf < self._relevel_until:
+            if clean and tf < self._relevelled_at + cfg.warmup_s:
                 # Just after a switch to IR mode or back: the new levels are averaged in as
                 # at start (fine detail that appears still slower), the coarse picture at its
                 # usual pace.
