@@ -207,18 +207,6 @@ def test_harsh_switch_to_ir_mode_and_back_is_not_a_tamper(dataset, scene) -> Non
     assert kinds(run(dataset, plan)) == []
 
 
-def _run_grey_while_tampered(dataset, plan) -> list[TamperEvent]:
-    """Like ``run``, but a tampered frame carries no colour at all (white tape, a neutral
-    diffuser over the lens, a codec that flattens what chroma is left)."""
-    from vigilcam.analytics import TamperDetector
-
-    det = TamperDetector()
-    events: list[TamperEvent] = []
-    for fr in dataset.render(plan):
-        events.extend(det.update(fr.gray, fr.t, 0.0 if fr.label else fr.colour))
-    return events
-
-
 @pytest.mark.parametrize(("variant", "params"), [
     ("full", {"value": 220.0, "texture": 5.0}),
     ("translucent", {"value": 200.0, "opacity": 0.88}),
@@ -231,7 +219,9 @@ def test_cover_that_takes_the_colour_away_is_still_a_cover(dataset, variant, par
     plan = dataset.short_plan("bikes/4", "covered", seed=1, variant=variant)
     ep = plan.episodes[0]
     ep.params.update(params)
-    events = _run_grey_while_tampered(dataset, plan)
+    # every tampered frame without colour at all (a neutral cover, a codec that flattens
+    # what chroma is left)
+    events = run(dataset, plan, colour_of=lambda _, fr: 0.0 if fr.label else fr.colour)
     assert kinds(events) == [("covered", "raised"), ("covered", "cleared")], (
         [(e.kind, e.phase, e.t) for e in events])
     assert events[0].t <= ep.settled + 3.0
@@ -259,9 +249,8 @@ def test_picture_flickering_between_grey_and_colour_does_not_hide_a_slow_turn(da
     plan = dataset.short_plan("carphone_pristine", "moved", seed=1, variant="slow", level=1.0)
     ep = plan.episodes[0]
     det = TamperDetector()
-    events: list[TamperEvent] = []
-    for i, fr in enumerate(dataset.render(plan)):
-        events.extend(det.update(fr.gray, fr.t, 0.0 if (i // 5) % 2 else fr.colour))
+    events = run(dataset, plan, detector=det,
+                 colour_of=lambda i, fr: 0.0 if (i // 5) % 2 else fr.colour)
     assert det.mode_switches <= plan.duration / det.config.switch_interval_s + 1
     assert kinds(events) == [("moved", "raised"), ("moved", "cleared")], (
         [(e.kind, e.phase, e.t) for e in events])
