@@ -121,7 +121,8 @@ def test_code_signed_by_another_key_is_refused(tmp_path, repo, make_service):
 
 def test_tampered_download_is_a_security_event(tmp_path, repo, make_service, code_key, device):
     blob = repo.publish("0.2.0", release_tar(tmp_path / "build", "0.2.0", code_key))
-    blob.write_bytes(blob.read_bytes()[:-1] + b"\0")
+    data = blob.read_bytes()
+    blob.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit flipped
     service = make_service(device.paths.root, device.record)
     with pytest.raises(UpdateError) as info:
         service.install(health_check=lambda slot: HealthResult(True, "x"))
