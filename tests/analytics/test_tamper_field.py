@@ -91,6 +91,20 @@ def test_headlights_sweeping_the_view_are_not_a_tamper(dataset) -> None:
     assert run(dataset, plan) == []
 
 
+@pytest.mark.parametrize("scene", ["bikes/3", "carphone_distorted"])
+def test_headlights_as_the_lights_go_down_are_not_a_cover(dataset, scene) -> None:
+    # The learned view is still catching up after a bright spell; headlights sweep in, the
+    # exposure answers them and the lights go down at the same moment: the rest of the view
+    # lost three quarters of its contrast, a light added, like a veil (field run
+    # carphone_distorted#473). A light shines into part of the view while it went darker:
+    # headlights, held back as a blinding light is.
+    cond = dataset.cond
+    plan = _still_plan(dataset, scene, 50.0)
+    plan.light_steps += [dataset.Span(0.0, 15.0, 1.56), dataset.Span(30.3, 1e9, 0.58)]
+    plan.glares.append(cond.Glare(30.0, 2.12, 0.157, 195.0, 0.335, False, 0.47))
+    assert kinds(run(dataset, plan)) == []
+
+
 @pytest.mark.parametrize("scene", ["bikes/3", "carphone_pristine"])
 def test_slow_turn_is_raised_once_it_has_turned_a_tenth(dataset, scene) -> None:
     # The faintest slow turn of the benchmark: 12 % of the width over 26 s.
@@ -255,3 +269,41 @@ def test_picture_flickering_between_grey_and_colour_does_not_hide_a_slow_turn(da
     assert kinds(events) == [("moved", "raised"), ("moved", "cleared")], (
         [(e.kind, e.phase, e.t) for e in events])
     assert events[0].t <= ep.settled + 3.0
+
+
+@pytest.mark.parametrize(("kind", "variant"), [("defocused", "gaussian"), ("covered", "full")])
+def test_same_tamper_again_right_after_it_cleared_is_raised_again(dataset, kind, variant) -> None:
+    # Once a tamper clears, the levels of the view it cleared on are averaged afresh (the
+    # reference was frozen while it was raised). Only clean frames are averaged in: the lens
+    # defocused or covered again 2 s after the clear is a new tamper, not the new view.
+    plan = dataset.short_plan("bigbuckbunny", kind, seed=1, variant=variant)
+    first = plan.episodes[0]
+    events = run(dataset, plan)
+    cleared = [e.t for e in events if e.phase == "cleared"]
+    assert kinds(events) == [(kind, "raised"), (kind, "cleared")] and cleared
+    again = dataset.Episode(kind, variant, cleared[0] + 2.0, cleared[0] + 17.0, first.ramp,
+                            dict(first.params))
+    plan.episodes.append(again)
+    plan.duration = again.end + 20.0
+    events = run(dataset, plan)
+    assert kinds(events) == [(kind, "raised"), (kind, "cleared")] * 2, (
+        [(e.kind, e.phase, e.t) for e in events])
+    assert events[2].t <= again.settled + 3.0
+
+
+def test_defocus_after_a_cover_in_which_the_lights_came_on_is_raised(dataset) -> None:
+    # The learned view is frozen while a tamper is raised. The lens is covered at dusk, the
+    # lights come on (four times as bright) behind the cover, the cover is taken away and the
+    # focus ring turned 4 s later: judged against the frozen levels the view looked flooded
+    # with light, and the defocus went unraised for as long as the levels took to catch up.
+    plan = _still_plan(dataset, "bikes/3", 100.0)
+    plan.light_steps.append(dataset.Span(0.0, 40.0, 0.25))
+    cover = dataset.short_plan("bikes/3", "covered", seed=1, variant="full").episodes[0]
+    cover.start, cover.end = 20.0, 50.0
+    defocus = dataset.Episode("defocused", "gaussian", 57.0, 80.0, 0.5, {"strength": 0.014})
+    plan.episodes += [cover, defocus]
+    events = run(dataset, plan)
+    assert kinds(events) == [("covered", "raised"), ("covered", "cleared"),
+                             ("defocused", "raised"), ("defocused", "cleared")], (
+        [(e.kind, e.phase, e.t) for e in events])
+    assert events[2].t <= defocus.settled + 3.0

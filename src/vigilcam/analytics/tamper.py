@@ -91,6 +91,9 @@ TamperKind = Literal["covered", "defocused", "moved"]
 TamperPhase = Literal["raised", "cleared"]
 KINDS: tuple[TamperKind, ...] = ("covered", "moved", "defocused")  # priority order
 BEFORE_MARGIN_S = 2.0
+GLARE_BRIGHTER = 1.2  # a glare cell is this much brighter than it was...
+GLARE_DARKER = 0.9  # ...while the view's median cell is at most this (the exposure answered)
+RELEVEL_AFTER_CLEAR_S = 10.0  # a tamper cleared: its view's levels relearned within this
 USUAL_TAU_S = 10.0  # how fast "how well the cells usually match" follows the clean view
 
 
@@ -193,6 +196,12 @@ class TamperConfig:
     blind_level: float = 150.0
     blind_noise: float = 0.3
     blind_s: float = 4.0
+    # So is a view with a light shining into ``glare_fraction`` of its cells (``lit_lift``
+    # times the view's brightness ratio, and brighter than they were) while the view went
+    # darker: headlights, and the exposure answering them pulls the rest down as a veil
+    # would. A cover lets no light in (the cells it leaves free keep their light); a light
+    # one brightens the whole view.
+    glare_fraction: float = 0.05
     # A raised tamper stays raised until its scores are this much better than the raise
     # thresholds (fractions scaled by it, ratios divided by it).
     keep_factor: float = 0.8
@@ -247,7 +256,7 @@ class TamperConfig:
                      "defocus_keep_ratio", "defocus_min_spread",
                      "defocus_max_band", "defocus_steady", "defocus_fall", "light_steady",
                      "onset_clear", "switch_ncc", "switch_band", "switch_spread",
-                     "keep_factor", "detail_up"):
+                     "keep_factor", "detail_up", "glare_fraction"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
         if not self.colour_chroma >= self.mono_chroma or not math.isfinite(self.colour_chroma):
@@ -278,6 +287,7 @@ class TamperScores:
     stable_decorrelated: float
     ncc_median: float
     textured: float  # share of the stable cells' weight that keeps its texture, unlit
+    glare: float  # share of the cells a light shines into while the view went darker
     orb_still: float
     orb_inliers: float
     orb_displacement: float
@@ -340,6 +350,8 @@ def summarise(
         spread=weighted_quantile(c.spread, w, 0.5),
         clarity=weighted_quantile(c.contrast, c.cover_weight, 0.5),
         textured=textured,
+        glare=(float(np.mean(lit & (c.light > GLARE_BRIGHTER) & ~covered))
+               if float(np.median(c.light)) < GLARE_DARKER else 0.0),
         orb_still=float(m.still),
         orb_inliers=float(m.inliers),
         orb_displacement=m.displacement,
@@ -383,6 +395,10 @@ class TamperDetector:
         self._blind_since: float | None = None
         self._grey: bool | None = None  # the picture has no colour (IR mode); None: unknown
         self._relevelled_at = -math.inf  # when a day/night switch was last learned
+        # The reference's levels are averaged afresh from here (a switch, a tamper cleared),
+        # and after a tamper cleared, from a clean frame until when.
+        self._levels_from = -math.inf
+        self._relevel_by: float | None = None
         self._usual_ncc = 1.0  # how well the stable cells usually match (median)
         # ...and how well they matched over the last second (a passing van is one frame).
         self._recent_ncc: deque[float] = deque(maxlen=5)
@@ -423,7 +439,8 @@ class TamperDetector:
         self._raised_thumb = None
         self._clean_thumbs.clear()
         self._grey = None
-        self._relevelled_at = -math.inf
+        self._relevelled_at = self._levels_from = -math.inf
+        self._relevel_by = None
         self._usual_ncc = 1.0
         self._forget_recent()
         return out
@@ -482,7 +499,7 @@ class TamperDetector:
             # shapes, the cells' stability and the clean thumbnails stay). The view was clear
             # now: a cover that follows is sudden.
             self._ref.relevel(feats, self._grid)
-            self._relevelled_at = tf
+            self._relevelled_at = self._levels_from = tf
             self._forget_recent()
             self._clarity.append((tf, 1.0))
             self.mode_switches += 1
@@ -530,10 +547,17 @@ class TamperDetector:
                         and scores.orb_still * 3 < scores.orb_inliers)
             tau = cfg.learn_tau_s * (1.0 if clean and not drifting else 10.0)
             rate = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
-            if clean and tf < self._relevelled_at + cfg.warmup_s:
-                # Just after a switch to IR mode or back: the new levels are averaged in as
-                # at start (fine detail that appears still slower), the coarse picture at its
-                # usual pace.
+            if self._relevel_by is not None and tf > self._relevel_by:
+                self._relevel_by = None
+            if (clean and self._relevel_by is not None
+                    and scores.covered_fraction < cfg.cover_fraction / 2):
+                self._levels_from = tf  # the first clean frame after a tamper cleared
+                self._relevel_by = None
+                self._ref.frames = 1
+            if clean and tf < self._levels_from + cfg.warmup_s:
+                # Just after a switch to IR mode or back, or a tamper cleared: the levels are
+                # averaged in as at start (fine detail that appears still slower), the coarse
+                # picture at its usual pace.
                 self._ref.learn(feats, 1.0 / (self._ref.frames + 1), cfg.detail_up,
                                 coarse_rate=rate)
             else:
@@ -551,6 +575,15 @@ class TamperDetector:
                 self._matcher.interrupt(tf)
         else:
             self._matcher.interrupt(tf)
+        if any(e.phase == "cleared" for e in events):
+            # The reference was frozen while the tamper was raised; the light and the
+            # weather went on (fog that rolled in under a snowfall and thinned again cleared
+            # a false defocus, and the stale levels raised it again at each sway of the
+            # view). The levels of the view it cleared on are averaged afresh over
+            # ``warmup_s`` from its first clean frame, as after a switch: one within
+            # ``RELEVEL_AFTER_CLEAR_S`` that shows no sign of a cover (a partial cover first
+            # raised as a defocus clears as one, and is still there).
+            self._relevel_by = tf + RELEVEL_AFTER_CLEAR_S
         if any(e.kind == "moved" and e.phase == "cleared" for e in events):
             # The key frame may show the view part-way through the turn (taken before the
             # turn was doubted): the next one is the view the camera came back to.
@@ -618,9 +651,11 @@ class TamperDetector:
         return sharpness <= cfg.defocus_fall * best
 
     def _blinded(self, s: TamperScores, t: float) -> bool:
-        """True while the view is blinded by light, for up to ``blind_s``."""
+        """True while the view is blinded by light (clipped white, or headlights shining
+        into it while the exposure pulls the rest down), for up to ``blind_s``."""
         cfg = self.config
-        if s.noise >= cfg.blind_noise or s.brightness < cfg.blind_level:
+        clipped = s.noise < cfg.blind_noise and s.brightness >= cfg.blind_level
+        if not clipped and s.glare < cfg.glare_fraction:
             self._blind_since = None
             return False
         if self._blind_since is None:

@@ -257,6 +257,7 @@ class Comparison:
     detail: F32  # mid-band energy now / in the reference
     band: F32  # (mid / low band energy) now / reference: a blur lowers it, a veil does not
     lift: F32  # cell brightness now / reference, against the view's median ratio
+    light: F32  # cell brightness now / reference
 
 
 def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
@@ -294,7 +295,8 @@ def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
     return Comparison(w, cw, sw, contrast.astype(np.float32), spread.astype(np.float32),
                       ncc.astype(np.float32),
                       sharp.astype(np.float32), detail.astype(np.float32),
-                      band.astype(np.float32), lift.astype(np.float32))
+                      band.astype(np.float32), lift.astype(np.float32),
+                      ratio.astype(np.float32))
 
 
 def weighted_quantile(values: F32, weights: F32, q: float) -> float:
