@@ -29,8 +29,12 @@ Invariants:
 - A focus ring is turned in a moment: a defocus is raised only if the sharpness fell within
   ``onset_s`` (a sharpness wandering near the threshold on a small, noisy sub-stream is not
   a blur) and the light has been steady for ``defocus_light_s`` (a headlight's glow passing).
-  A view blinded by light (clipped white) is not raised as covered until it has lasted
+  A view blinded by light (clipped white, or headlights shining into part of it while the
+  exposure pulls the rest down like a veil) is not raised as covered until it has lasted
   ``blind_s``: headlights pass, a cover stays.
+- The reference is frozen while a tamper is raised. When it clears, the levels of the view
+  it cleared on are averaged afresh over ``warmup_s`` (as after a day/night switch) from a
+  clean frame that shows no sign of a cover: the light and the weather went on meanwhile.
 - A slow turn does not drag the reference along: while the features find the view shifted
   (more than a camera swaying on its mount), the reference learns ten times slower and the
   features' key frame is not renewed (nor while the cells doubt the view, nor by a frame the
@@ -197,10 +201,10 @@ class TamperConfig:
     blind_noise: float = 0.3
     blind_s: float = 4.0
     # So is a view with a light shining into ``glare_fraction`` of its cells (``lit_lift``
-    # times the view's brightness ratio, and brighter than they were) while the view went
-    # darker: headlights, and the exposure answering them pulls the rest down as a veil
-    # would. A cover lets no light in (the cells it leaves free keep their light); a light
-    # one brightens the whole view.
+    # times the view's brightness ratio, brighter than they were, not covered) while the
+    # view went darker: headlights, and the exposure answering them pulls the rest down as
+    # a veil would. A cover lets no light in (the cells it leaves free keep their light); a
+    # light one brightens the whole view.
     glare_fraction: float = 0.05
     # A raised tamper stays raised until its scores are this much better than the raise
     # thresholds (fractions scaled by it, ratios divided by it).

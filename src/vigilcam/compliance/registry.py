@@ -277,8 +277,8 @@ CLAUSES: tuple[Clause, ...] = (
                 "(211): recall 97.5-100 % per condition and kind, delay p95 2.7 s after "
                 "settling, 1.9 ms per frame, 0.67 false alarms per 24 h (target < 1; seed 171: "
                 "0.67, and 0.33 replayed with the last fix; docs/performance.md). Signal loss "
-                "from the "
-                "pipeline, power loss found at start; alerts carry before/after pictures. "
+                "from the pipeline, power loss found at start; alerts carry before/after "
+                "pictures. "
                 "Passes once the owner adds an alert channel."),
     _taics("5.1.3.1", 2, "Physical anti-disassembly protection", ("5.6-3",),
            ("compliance/checks_docs.py",), _AUDIT_TESTS, IMPL, _D + "physical_protection",
