@@ -276,7 +276,8 @@ CLAUSES: tuple[Clause, ...] = (
                 "real footage, 72 h of normal video and 320 tampers on a seed never looked at "
                 "(211): recall 97.5-100 % per condition and kind, delay p95 2.7 s after "
                 "settling, 1.9 ms per frame, 0.67 false alarms per 24 h (target < 1; seed 171: "
-                "0.67, and 0.33 replayed with the last fix; docs/performance.md). Signal loss "
+                "0.67; seed 251 on the final code: 1.67, the end of long snowfalls on a small "
+                "sub-stream among them; docs/performance.md). Signal loss "
                 "from the pipeline, power loss found at start; alerts carry before/after "
                 "pictures. "
                 "Passes once the owner adds an alert channel."),
