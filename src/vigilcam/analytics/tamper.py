@@ -30,8 +30,10 @@ Invariants:
   ``onset_s`` (a sharpness wandering near the threshold on a small, noisy sub-stream is not
   a blur) and the light has been steady for ``defocus_light_s`` (a headlight's glow passing).
   A view blinded by light (clipped white, or headlights shining into part of it while the
-  exposure pulls the rest down like a veil) is not raised as covered until it has lasted
-  ``blind_s``: headlights pass, a cover stays.
+  exposure pulls the rest down like a veil, their glow softening what they light) is not
+  raised as covered or defocused until it has lasted ``blind_s``: headlights pass, a cover
+  and a turned focus ring stay. That hold is a budget of ``blind_s`` refilled over
+  ``BLIND_REFILL_S``, so a light flickered at the camera cannot keep postponing them.
 - The reference is frozen while a tamper is raised. When it clears, the levels of the view
   it cleared on are averaged afresh over ``warmup_s`` (as after a day/night switch) from a
   clean frame that shows no sign of a cover: the light and the weather went on meanwhile.
@@ -97,6 +99,7 @@ KINDS: tuple[TamperKind, ...] = ("covered", "moved", "defocused")  # priority or
 BEFORE_MARGIN_S = 2.0
 GLARE_BRIGHTER = 1.2  # a glare cell is this much brighter than it was...
 GLARE_DARKER = 0.9  # ...while the view's median cell is at most this (the exposure answered)
+BLIND_REFILL_S = 60.0  # lights hold tampers back for ``blind_s`` in all, refilled over this
 RELEVEL_AFTER_CLEAR_S = 10.0  # a tamper cleared: its view's levels relearned within this
 USUAL_TAU_S = 10.0  # how fast "how well the cells usually match" follows the clean view
 
@@ -128,7 +131,8 @@ class TamperConfig:
     # ...and the view is covered when this weighted fraction of cells is.
     cover_fraction: float = 0.5
     # A cell is "lit" (a light shines into it) when its brightness against the reference is
-    # this many times the view's median ratio; lit cells do not vote for "moved".
+    # this many times the view's median ratio, or than it was when the view's median went
+    # up (headlights filling most of a dark view); lit cells do not vote for "moved".
     lit_lift: float = 1.6
     # A cell is "decorrelated" when its NCC with the reference falls below this.
     moved_ncc: float = 0.4
@@ -195,8 +199,10 @@ class TamperConfig:
     onset_drop: float = 2.0
     onset_s: float = 6.0
     # A view blinded by light (at least a fifth of it clipped flat white: its noise estimate
-    # gone, brighter than ``blind_level``) is headlights or the sun in the lens; a cover is
-    # raised on it only once it has lasted ``blind_s`` (headlights pass in a few seconds).
+    # gone, brighter than ``blind_level``) is headlights or the sun in the lens; a cover or a
+    # defocus is raised on it only once it has lasted ``blind_s`` (headlights pass in a few
+    # seconds). Lights hold tampers back for ``blind_s`` in all, refilled over a minute
+    # (``BLIND_REFILL_S``), however often they come back.
     blind_level: float = 150.0
     blind_noise: float = 0.3
     blind_s: float = 4.0
@@ -204,7 +210,9 @@ class TamperConfig:
     # times the view's brightness ratio, brighter than they were, not covered) while the
     # view went darker: headlights, and the exposure answering them pulls the rest down as
     # a veil would. A cover lets no light in (the cells it leaves free keep their light); a
-    # light one brightens the whole view.
+    # light one brightens the whole view. A defocus is held back by such a light whether or
+    # not the view went darker: a headlight's broad glow takes the fine detail of what it
+    # lights; a focus ring lights nothing.
     glare_fraction: float = 0.05
     # A raised tamper stays raised until its scores are this much better than the raise
     # thresholds (fractions scaled by it, ratios divided by it).
@@ -291,7 +299,8 @@ class TamperScores:
     stable_decorrelated: float
     ncc_median: float
     textured: float  # share of the stable cells' weight that keeps its texture, unlit
-    glare: float  # share of the cells a light shines into while the view went darker
+    lit: float  # share of the cells a light shines into (brighter than they were)
+    glare: float  # ``lit`` while the view went darker (the exposure answering the light)
     orb_still: float
     orb_inliers: float
     orb_displacement: float
@@ -338,11 +347,13 @@ def summarise(
     covered = lost & (((c.spread < 0.8) & decor) | veiled | diffused)
     # Cells whose texture is gone (a person close to the lens) say nothing about where the
     # camera looks, nor do cells a light shines into (headlights: far brighter than the rest
-    # of the view against the reference): the "moved" votes are taken over the others while
-    # there are enough.
-    lit = c.lift > cfg.lit_lift
+    # of the view against the reference, or than they were where the light fills most of
+    # the view): the "moved" votes are taken over the others while there are enough.
+    median_light = float(np.median(c.light))
+    lit = c.light > cfg.lit_lift * min(median_light, 1.0)
     seen = c.stable_weight * ~lost * ~lit
     textured = float(seen.sum())
+    lit_share = float(np.mean(lit & (c.light > GLARE_BRIGHTER) & ~covered))
     seen_weight = seen if textured >= cfg.moved_min_textured / 2 else c.stable_weight
     return TamperScores(
         covered_fraction=float(c.cover_weight[covered].sum()),
@@ -354,8 +365,8 @@ def summarise(
         spread=weighted_quantile(c.spread, w, 0.5),
         clarity=weighted_quantile(c.contrast, c.cover_weight, 0.5),
         textured=textured,
-        glare=(float(np.mean(lit & (c.light > GLARE_BRIGHTER) & ~covered))
-               if float(np.median(c.light)) < GLARE_DARKER else 0.0),
+        lit=lit_share,
+        glare=lit_share if median_light < GLARE_DARKER else 0.0,
         orb_still=float(m.still),
         orb_inliers=float(m.inliers),
         orb_displacement=m.displacement,
@@ -396,7 +407,7 @@ class TamperDetector:
         self._clarity: deque[tuple[float, float]] = deque(maxlen=128)
         # Recent sharpness, to tell a focus ring turned from a sharpness that wanders.
         self._sharpness: deque[tuple[float, float]] = deque(maxlen=128)
-        self._blind_since: float | None = None
+        self._blind_budget = self.config.blind_s  # how long lights may still hold back
         self._grey: bool | None = None  # the picture has no colour (IR mode); None: unknown
         self._relevelled_at = -math.inf  # when a day/night switch was last learned
         # The reference's levels are averaged afresh from here (a switch, a tamper cleared),
@@ -458,7 +469,6 @@ class TamperDetector:
         self._clarity.clear()
         self._sharpness.clear()
         self._recent_ncc.clear()
-        self._blind_since = None
 
     def update(self, gray: np.ndarray, t: float, colour: float | None = None
                ) -> list[TamperEvent]:
@@ -518,10 +528,13 @@ class TamperDetector:
         self.last_scores = scores
         self._recent_ncc.append(scores.ncc_median)
         steady, lit_steady, lit_settled = self._steady(scores.spread, scores.brightness, tf)
-        sudden = self._sudden(scores.clarity, tf) and not self._blinded(scores, tf)
+        blinded, glowing = self._blinded(scores, dt)
+        sudden = self._sudden(scores.clarity, tf) and not blinded
         fell = self._fell(scores.sharpness, tf)
-        conditions = self._conditions(scores, steady=steady and fell and lit_settled,
-                                      sudden=sudden, lit_steady=lit_steady)
+        conditions = self._conditions(scores,
+                                      steady=steady and fell and lit_settled and not glowing,
+                                      sudden=sudden, lit_steady=lit_steady,
+                                      cells_doubtful=self._cells_doubtful(scores, tf))
         calm = False
         if self._active is not None:
             # The raised tamper is judged on the relaxed thresholds; but once even the strict
@@ -654,17 +667,35 @@ class TamperDetector:
         best = max(sorted(v[i - 1:i + 2])[1] for i in range(1, len(v) - 1))
         return sharpness <= cfg.defocus_fall * best
 
-    def _blinded(self, s: TamperScores, t: float) -> bool:
-        """True while the view is blinded by light (clipped white, or headlights shining
-        into it while the exposure pulls the rest down), for up to ``blind_s``."""
+    def _blinded(self, s: TamperScores, dt: float) -> tuple[bool, bool]:
+        """Whether a light holds back a cover, and a defocus: a cover while the view is
+        blinded (clipped white, or headlights shining into it while the exposure pulls the
+        rest down); a defocus while a light shines into part of it at all (a headlight's
+        broad glow softens what it lights). Lights hold back for ``blind_s`` in all, a
+        budget that refills over ``BLIND_REFILL_S``: a light flickered at the camera cannot
+        keep postponing a cover or a defocus."""
         cfg = self.config
+        self._blind_budget = min(cfg.blind_s,
+                                 self._blind_budget + dt * cfg.blind_s / BLIND_REFILL_S)
         clipped = s.noise < cfg.blind_noise and s.brightness >= cfg.blind_level
-        if not clipped and s.glare < cfg.glare_fraction:
-            self._blind_since = None
-            return False
-        if self._blind_since is None:
-            self._blind_since = t
-        return t - self._blind_since < cfg.blind_s
+        if self._blind_budget <= 0.0 or (not clipped and s.lit < cfg.glare_fraction):
+            return False, False
+        self._blind_budget -= dt
+        return clipped or s.glare >= cfg.glare_fraction, True
+
+    def _cells_doubtful(self, s: TamperScores, t: float) -> bool:
+        """True while the cells' shapes are young (within ``learn_tau_s`` of the start, which
+        learned them in ``warmup_s``, or of a day/night switch, which kept those of the other
+        mode) and the features, matched against a key frame taken since, find the view where
+        it was within a sway of the mount. The cells have not yet averaged the sway (a
+        camera started at one end of it sees the other end as a turn), and at night the
+        noise and the IR look deepen a sway's dip in their correlation."""
+        cfg = self.config
+        young_since = max(self._relevelled_at,
+                          self._started if self._started is not None else -math.inf)
+        return (t - young_since < cfg.learn_tau_s
+                and s.orb_inliers >= cfg.moved_inliers
+                and s.orb_displacement < cfg.drift_displacement)
 
     def _sudden(self, clarity: float, t: float) -> bool:
         """True if the view was clear at some time in the last ``onset_s`` seconds."""
@@ -676,11 +707,13 @@ class TamperDetector:
         return best >= cfg.onset_clear or best >= cfg.onset_drop * clarity
 
     def _conditions(self, s: TamperScores, keep: bool = False, steady: bool = True,
-                    sudden: bool = True, lit_steady: bool = True) -> dict[TamperKind, bool]:
+                    sudden: bool = True, lit_steady: bool = True,
+                    cells_doubtful: bool = False) -> dict[TamperKind, bool]:
         """Which tampers the scores show. ``keep`` uses the relaxed thresholds that keep a
         raised tamper raised (hysteresis on the value, on top of the latch's on time);
         a defocus is only raised on a ``steady`` picture, a defocus or a move only in
-        ``lit_steady`` light, a cover only if it came on ``sudden``-ly."""
+        ``lit_steady`` light, a cover only if it came on ``sudden``-ly; the cells do not
+        raise a move while ``cells_doubtful`` (the features then decide)."""
         cfg = self.config
         k = cfg.keep_factor if keep else 1.0
         looks_covered = s.covered_fraction >= cfg.cover_fraction * k
@@ -703,10 +736,12 @@ class TamperDetector:
         low = self._usual_ncc - cfg.moved_doubt
         doubted = (keep and not back and s.ncc_median < low and len(self._recent_ncc) > 0
                    and float(np.median(self._recent_ncc)) < low)
-        moved = not looks_covered and settled_light and (
+        cells_moved = not cells_doubtful and (
             s.stable_decorrelated >= cfg.moved_fraction * k
             or (s.ncc_median <= cfg.moved_median_ncc / k
-                and s.textured >= cfg.moved_min_textured)
+                and s.textured >= cfg.moved_min_textured))
+        moved = not looks_covered and settled_light and (
+            cells_moved
             or turned
             or doubted
         )

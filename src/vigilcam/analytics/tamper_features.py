@@ -256,7 +256,6 @@ class Comparison:
     sharp: F32  # mid-band share of the cell's energy now / in the reference
     detail: F32  # mid-band energy now / in the reference
     band: F32  # (mid / low band energy) now / reference: a blur lowers it, a veil does not
-    lift: F32  # cell brightness now / reference, against the view's median ratio
     light: F32  # cell brightness now / reference
 
 
@@ -290,13 +289,11 @@ def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
     detail = np.sqrt(f.mid / (ref.mid + 1.0))
     band = np.sqrt((f.mid / (f.next + 1.0)) / (ref.mid / (ref.next + 1.0) + EPS))
     spread = np.sqrt(f.texture) / (rs + 0.5)
-    ratio = (f.cell_mean + 4.0) / (rm + 4.0)
-    lift = ratio / float(np.median(ratio))
+    light = (f.cell_mean + 4.0) / (rm + 4.0)
     return Comparison(w, cw, sw, contrast.astype(np.float32), spread.astype(np.float32),
                       ncc.astype(np.float32),
                       sharp.astype(np.float32), detail.astype(np.float32),
-                      band.astype(np.float32), lift.astype(np.float32),
-                      ratio.astype(np.float32))
+                      band.astype(np.float32), light.astype(np.float32))
 
 
 def weighted_quantile(values: F32, weights: F32, q: float) -> float:
