@@ -344,6 +344,37 @@ def test_light_flickered_at_the_camera_does_not_keep_a_cover_back(dataset) -> No
     assert events[0].t <= ep.settled + 4.0 + 1.5
 
 
+
+def test_a_lamp_in_the_view_does_not_use_up_the_hold_for_headlights(dataset) -> None:
+    # At night a lamp crosses part of the view for 20 s (a light shining in, nothing looking
+    # covered or blurred), then headlights wash most of the view out twice. The hold lights
+    # get is spent only while it holds back a view that looks tampered: the lamp leaves it
+    # whole for the headlights.
+    cond = dataset.cond
+    plan = _still_plan(dataset, "bikes/3", 60.0)
+    plan.ir = cond.IRLook(level=133.0, contrast=0.78, gamma=0.78, hotspot=0.43, noise=3.06)
+    plan.ir_spans.append(dataset.Span(0.0, 1e9, 1.0))
+    plan.glares.append(cond.Glare(5.0, 20.0, 0.12, 120.0, 0.7, True, 0.0))
+    for i in range(2):
+        plan.glares.append(cond.Glare(30.0 + 15 * i, 4.0, 0.233, 372.0, 0.38, bool(i % 2), 0.05))
+    assert kinds(run(dataset, plan)) == []
+
+
+
+@pytest.mark.parametrize("scene", ["bikes/3", "carphone_distorted"])
+def test_faint_blur_after_the_lights_went_down_is_raised(dataset, scene) -> None:
+    # The faintest Gaussian blur of the benchmark, 15 s after the lights went down to 0.6:
+    # the view's clarity fell with the light, and is judged at today's light against the
+    # sharpness (a faint blur keeps its coarse contrast; the end of a snowfall does not).
+    plan = _still_plan(dataset, scene, 60.0)
+    plan.light_steps.append(dataset.Span(20.0, 1e9, 0.6))
+    ep = dataset.Episode("defocused", "gaussian", 35.0, 55.0, 0.5, {"strength": 0.007})
+    plan.episodes.append(ep)
+    events = run(dataset, plan)
+    assert kinds(events) == [("defocused", "raised"), ("defocused", "cleared")]
+    assert events[0].t <= ep.settled + 3.0
+
+
 # --- Slices of the benchmark's own field streams (``make_plan`` with field conditions) in
 # which the code before raised a turn that was not one.
 
@@ -390,3 +421,11 @@ def test_headlight_glow_in_the_fog_at_night_is_not_a_blur(dataset) -> None:
     # glow takes its fine detail for a second; the view did not go darker (no exposure
     # answering them), so only a light shining in tells it from a turned focus ring.
     assert kinds(_field_slice(dataset, "bigbuckbunny", 692, 3885.0, 3950.0)) == []
+
+
+def test_end_of_a_snowfall_in_fog_at_night_is_not_a_blur(dataset) -> None:
+    # carphone_pristine#574 in IR mode: seven minutes of snow, fog rolling in under it. When
+    # the flakes stop, their share of the fine detail goes and the view reads 0.88 sharp; but
+    # their coarse energy, learned at full speed, goes too and leaves the clarity at half. A
+    # focus ring turned that little keeps the coarse contrast.
+    assert kinds(_field_slice(dataset, "carphone_pristine", 574, 5780.0, 5910.0)) == []

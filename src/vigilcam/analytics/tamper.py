@@ -33,7 +33,9 @@ Invariants:
   exposure pulls the rest down like a veil, their glow softening what they light) is not
   raised as covered or defocused until it has lasted ``blind_s``: headlights pass, a cover
   and a turned focus ring stay. That hold is a budget of ``blind_s`` refilled over
-  ``BLIND_REFILL_S``, so a light flickered at the camera cannot keep postponing them.
+  ``BLIND_REFILL_S`` and spent only on a view that looks covered or blurred, so a light
+  flickered at the camera cannot keep postponing them. A faint blur keeps its coarse
+  contrast about as well as its fine detail; the end of a long snowfall does not.
 - The reference is frozen while a tamper is raised. When it clears, the levels of the view
   it cleared on are averaged afresh over ``warmup_s`` (as after a day/night switch) from a
   clean frame that shows no sign of a cover: the light and the weather went on meanwhile.
@@ -42,6 +44,10 @@ Invariants:
   features' key frame is not renewed (nor while the cells doubt the view, nor by a frame the
   features find shifted against it); once a turn clears, the key frame is taken afresh from
   the view the camera came back to.
+- A camera swaying on its mount is not turned. In the first ``learn_tau_s`` after a start
+  (the view learned from one end of the sway) or a day/night switch (the shapes still
+  those of the other mode), the cells alone do not raise a turn while the features find
+  the view where it was within a sway (``drift_displacement``).
 - The camera's own switch between day and IR (night) mode is not a tamper. A camera in IR
   mode sends a grey picture (no colour at all: its IR-cut filter is out and the ISP drops
   the chroma); ``update`` takes the frame's colour level where the source has one. When the
@@ -131,8 +137,8 @@ class TamperConfig:
     # ...and the view is covered when this weighted fraction of cells is.
     cover_fraction: float = 0.5
     # A cell is "lit" (a light shines into it) when its brightness against the reference is
-    # this many times the view's median ratio, or than it was when the view's median went
-    # up (headlights filling most of a dark view); lit cells do not vote for "moved".
+    # this many times the view's median ratio; lit cells, and cells this many times brighter
+    # than they were (headlights filling most of a dark view), do not vote for "moved".
     lit_lift: float = 1.6
     # A cell is "decorrelated" when its NCC with the reference falls below this.
     moved_ncc: float = 0.4
@@ -171,6 +177,13 @@ class TamperConfig:
     # ...and a blur takes the finer band before the coarser one: the band ratio must show it
     # (in the dark the gain correction of the mid band is unreliable; the band ratio is not).
     defocus_max_band: float = 0.9
+    # A faint blur (sharpness above ``defocus_faint``) keeps the coarse contrast all but as
+    # much as the fine detail: the view's clarity, taken at today's light, is at least
+    # ``defocus_clarity`` times its sharpness. At the end of a long snowfall the flakes'
+    # share of the mid band leaves, and their coarse energy, learned at full speed, leaves
+    # the clarity at half: not a focus ring.
+    defocus_faint: float = 0.8
+    defocus_clarity: float = 0.8
     # A defocus is raised only once the picture has settled: its coarse contrast no longer
     # falling faster than this ratio over ``settle_s`` (a diffuser pulled over the lens looks
     # like a growing blur until its veil has taken the contrast: it is a cover)...
@@ -207,13 +220,16 @@ class TamperConfig:
     blind_noise: float = 0.3
     blind_s: float = 4.0
     # So is a view with a light shining into ``glare_fraction`` of its cells (``lit_lift``
-    # times the view's brightness ratio, brighter than they were, not covered) while the
-    # view went darker: headlights, and the exposure answering them pulls the rest down as
-    # a veil would. A cover lets no light in (the cells it leaves free keep their light); a
-    # light one brightens the whole view. A defocus is held back by such a light whether or
-    # not the view went darker: a headlight's broad glow takes the fine detail of what it
-    # lights; a focus ring lights nothing.
+    # times the view's median brightness ratio, brighter than they were, not covered)
+    # while the view went darker: headlights, and the exposure answering them pulls the rest
+    # down as a veil would. A cover lets no light in (the cells it leaves free keep their
+    # light); a light one brightens the whole view.
     glare_fraction: float = 0.05
+    # A defocus is held back so by a light shining into ``glow_fraction`` of the cells,
+    # whether or not the view went darker: a headlight's broad glow takes the fine detail of
+    # what it lights (a fifth of the view and more); a focus ring lights nothing. (A busy
+    # street by day has a few cells lit by what passes.)
+    glow_fraction: float = 0.15
     # A raised tamper stays raised until its scores are this much better than the raise
     # thresholds (fractions scaled by it, ratios divided by it).
     keep_factor: float = 0.8
@@ -266,9 +282,10 @@ class TamperConfig:
                      "moved_displacement", "drift_displacement", "orb_gate_ncc", "moved_doubt",
                      "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
                      "defocus_keep_ratio", "defocus_min_spread",
-                     "defocus_max_band", "defocus_steady", "defocus_fall", "light_steady",
+                     "defocus_max_band", "defocus_faint", "defocus_clarity",
+                     "defocus_steady", "defocus_fall", "light_steady",
                      "onset_clear", "switch_ncc", "switch_band", "switch_spread",
-                     "keep_factor", "detail_up", "glare_fraction"):
+                     "keep_factor", "detail_up", "glare_fraction", "glow_fraction"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
         if not self.colour_chroma >= self.mono_chroma or not math.isfinite(self.colour_chroma):
@@ -299,7 +316,8 @@ class TamperScores:
     stable_decorrelated: float
     ncc_median: float
     textured: float  # share of the stable cells' weight that keeps its texture, unlit
-    lit: float  # share of the cells a light shines into (brighter than they were)
+    lit: float  # share of the cells a light shines into (brighter than they were and than
+    # the rest of the view)
     glare: float  # ``lit`` while the view went darker (the exposure answering the light)
     orb_still: float
     orb_inliers: float
@@ -346,14 +364,16 @@ def summarise(
     lost = c.contrast < cfg.cover_contrast
     covered = lost & (((c.spread < 0.8) & decor) | veiled | diffused)
     # Cells whose texture is gone (a person close to the lens) say nothing about where the
-    # camera looks, nor do cells a light shines into (headlights: far brighter than the rest
-    # of the view against the reference, or than they were where the light fills most of
-    # the view): the "moved" votes are taken over the others while there are enough.
+    # camera looks, nor do cells a light shines into (headlights: far brighter against the
+    # reference than the rest of the view), nor cells far brighter than they were (headlights
+    # filling most of a dark view; the learned view catching up after the lights came on):
+    # the "moved" votes are taken over the others while there are enough.
     median_light = float(np.median(c.light))
-    lit = c.light > cfg.lit_lift * min(median_light, 1.0)
+    shone = c.light > cfg.lit_lift * median_light
+    lit = shone | (c.light > cfg.lit_lift)
     seen = c.stable_weight * ~lost * ~lit
     textured = float(seen.sum())
-    lit_share = float(np.mean(lit & (c.light > GLARE_BRIGHTER) & ~covered))
+    lit_share = float(np.mean(shone & (c.light > GLARE_BRIGHTER) & ~covered))
     seen_weight = seen if textured >= cfg.moved_min_textured / 2 else c.stable_weight
     return TamperScores(
         covered_fraction=float(c.cover_weight[covered].sum()),
@@ -672,16 +692,21 @@ class TamperDetector:
         blinded (clipped white, or headlights shining into it while the exposure pulls the
         rest down); a defocus while a light shines into part of it at all (a headlight's
         broad glow softens what it lights). Lights hold back for ``blind_s`` in all, a
-        budget that refills over ``BLIND_REFILL_S``: a light flickered at the camera cannot
-        keep postponing a cover or a defocus."""
+        budget that refills over ``BLIND_REFILL_S`` and is spent only while it holds back
+        a view that looks covered or blurred: a light flickered at the camera cannot keep
+        postponing a cover or a defocus."""
         cfg = self.config
         self._blind_budget = min(cfg.blind_s,
                                  self._blind_budget + dt * cfg.blind_s / BLIND_REFILL_S)
-        clipped = s.noise < cfg.blind_noise and s.brightness >= cfg.blind_level
-        if self._blind_budget <= 0.0 or (not clipped and s.lit < cfg.glare_fraction):
+        if self._blind_budget <= 0.0:
             return False, False
-        self._blind_budget -= dt
-        return clipped or s.glare >= cfg.glare_fraction, True
+        clipped = s.noise < cfg.blind_noise and s.brightness >= cfg.blind_level
+        blinded = clipped or s.glare >= cfg.glare_fraction
+        glowing = clipped or s.lit >= cfg.glow_fraction
+        if ((blinded and s.covered_fraction >= cfg.cover_fraction)
+                or (glowing and s.sharpness <= cfg.defocus_ratio)):
+            self._blind_budget -= dt
+        return blinded, glowing
 
     def _cells_doubtful(self, s: TamperScores, t: float) -> bool:
         """True while the cells' shapes are young (within ``learn_tau_s`` of the start, which
@@ -745,12 +770,17 @@ class TamperDetector:
             or turned
             or doubted
         )
-        # A blurred view still matches the reference at the coarse scale; a moved one not.
+        # A blurred view still matches the reference at the coarse scale; a moved one not. A
+        # faint blur keeps its coarse contrast (at today's light) about as well as its detail.
+        light = (s.brightness + 4.0) / (s.ref_brightness + 4.0)
+        faint_but_hazy = (s.sharpness > cfg.defocus_faint
+                          and s.clarity < cfg.defocus_clarity * s.sharpness * light)
         defocused = (
             not looks_covered
             and not moved
             and ((steady and settled_light) or keep)
             and s.sharpness <= (cfg.defocus_keep_ratio if keep else cfg.defocus_ratio)
+            and (keep or not faint_but_hazy)
             and s.band_ratio < cfg.defocus_max_band / k
             and s.spread >= cfg.defocus_min_spread * k
             and s.decorrelated_fraction < cfg.defocus_max_decorrelated
