@@ -309,8 +309,6 @@ def test_defocus_after_a_cover_in_which_the_lights_came_on_is_raised(dataset) ->
     assert events[2].t <= defocus.settled + 3.0
 
 
-
-
 def test_defocus_under_a_light_shining_into_the_view_is_raised(dataset) -> None:
     # A lamp shining into part of the view holds a defocus back as headlights do, but only
     # for ``blind_s``: the focus ring turned under it is still raised.
@@ -344,7 +342,6 @@ def test_light_flickered_at_the_camera_does_not_keep_a_cover_back(dataset) -> No
     assert events[0].t <= ep.settled + 4.0 + 1.5
 
 
-
 def test_a_lamp_in_the_view_does_not_use_up_the_hold_for_headlights(dataset) -> None:
     # At night a lamp crosses part of the view for 20 s (a light shining in, nothing looking
     # covered or blurred), then headlights wash most of the view out twice. The hold lights
@@ -358,7 +355,6 @@ def test_a_lamp_in_the_view_does_not_use_up_the_hold_for_headlights(dataset) -> 
     for i in range(2):
         plan.glares.append(cond.Glare(30.0 + 15 * i, 4.0, 0.233, 372.0, 0.38, bool(i % 2), 0.05))
     assert kinds(run(dataset, plan)) == []
-
 
 
 @pytest.mark.parametrize("scene", ["bikes/3", "carphone_distorted"])
@@ -376,7 +372,7 @@ def test_faint_blur_after_the_lights_went_down_is_raised(dataset, scene) -> None
 
 
 # --- Slices of the benchmark's own field streams (``make_plan`` with field conditions) in
-# which the code before raised a turn that was not one.
+# which the code before raised a tamper that was not one.
 
 def _field_slice(dataset, scene: str, seed: int, start: float, end: float):
     plan = dataset.make_plan(scene, seed, 1.8, 1, field_conditions=True)

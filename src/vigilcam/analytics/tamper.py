@@ -690,11 +690,11 @@ class TamperDetector:
     def _blinded(self, s: TamperScores, dt: float) -> tuple[bool, bool]:
         """Whether a light holds back a cover, and a defocus: a cover while the view is
         blinded (clipped white, or headlights shining into it while the exposure pulls the
-        rest down); a defocus while a light shines into part of it at all (a headlight's
-        broad glow softens what it lights). Lights hold back for ``blind_s`` in all, a
-        budget that refills over ``BLIND_REFILL_S`` and is spent only while it holds back
-        a view that looks covered or blurred: a light flickered at the camera cannot keep
-        postponing a cover or a defocus."""
+        rest down); a defocus while a light shines into ``glow_fraction`` of it, darker or
+        not (a headlight's broad glow softens what it lights). Lights hold back for
+        ``blind_s`` in all, a budget that refills over ``BLIND_REFILL_S`` and is spent only
+        while it holds back a view that looks covered or blurred: a light flickered at the
+        camera cannot keep postponing a cover or a defocus."""
         cfg = self.config
         self._blind_budget = min(cfg.blind_s,
                                  self._blind_budget + dt * cfg.blind_s / BLIND_REFILL_S)
