@@ -69,7 +69,7 @@ def test_non_contiguous_views_are_accepted() -> None:
     [{"analysis_width": 8}, {"hold_s": -1.0}, {"cover_fraction": 0.0},
      {"cover_fraction": 1.5}, {"learn_tau_s": float("nan")}, {"jpeg_quality": 100},
      {"mono_chroma": 2.0, "colour_chroma": 1.0}, {"switch_ncc": 0.0}, {"moved_doubt": 2.0},
-     {"switch_interval_s": -1.0}],
+     {"switch_interval_s": -1.0}, {"blind_s": 5.5}],
 )
 def test_bad_tamper_config_is_refused(kwargs) -> None:
     with pytest.raises(ValueError):

@@ -274,6 +274,10 @@ class TamperConfig:
                      "blind_noise", "blind_level", "mono_chroma", "switch_interval_s"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
+        if not self.blind_s + self.hold_s < self.onset_s:
+            # A blur held back by a light for blind_s must still be raised (hold_s) within
+            # the onset_s in which its fall of sharpness is seen.
+            raise ValueError("blind_s + hold_s must be less than onset_s")
         for name in ("cover_contrast", "cover_spread", "veil_detail", "veil_gain",
                      "diffuse_band", "cover_fraction",
                      "moved_ncc",
