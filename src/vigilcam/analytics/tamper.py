@@ -755,8 +755,8 @@ class TamperDetector:
             and s.orb_still * 3 < s.orb_inliers
             and s.ncc_median < cfg.orb_gate_ncc
         )
-        settled_light = keep or (lit_steady and s.brightness + 4.0 <= cfg.flood_ratio * (
-            s.ref_brightness + 4.0))
+        light = (s.brightness + 4.0) / (s.ref_brightness + 4.0)  # today's against the view's
+        settled_light = keep or (lit_steady and light <= cfg.flood_ratio)
         # A raised turn stays raised while the cells match clearly worse than they usually
         # do and the features do not find the view back where it was: on a small, noisy
         # view the features lose a slow turn now and then before the camera is back.
@@ -776,7 +776,6 @@ class TamperDetector:
         )
         # A blurred view still matches the reference at the coarse scale; a moved one not. A
         # faint blur keeps its coarse contrast (at today's light) about as well as its detail.
-        light = (s.brightness + 4.0) / (s.ref_brightness + 4.0)
         faint_but_hazy = (s.sharpness > cfg.defocus_faint
                           and s.clarity < cfg.defocus_clarity * s.sharpness * light)
         defocused = (
