@@ -94,6 +94,7 @@ from vigilcam.analytics.tamper_features import (
     Reference,
     compare,
     measure,
+    structure_correlation,
     weighted_quantile,
 )
 from vigilcam.analytics.thumbs import jpeg, thumbnail
@@ -241,14 +242,19 @@ class TamperConfig:
     calm_clear_s: float = 8.0
     # The picture is grey (IR mode) when its colour level (``frames.grey_and_colour``) is
     # below ``mono_chroma``, colourful above ``colour_chroma`` (between: as it was). IR mode
-    # sends no colour at all; a dim scene by day keeps some, and its sensor noise.
-    mono_chroma: float = 0.15
-    colour_chroma: float = 0.3
+    # sends no colour at all (0.0 through the decoder); a dim scene by day keeps some, and
+    # its sensor noise, down to a quarter of a grey level in dense fog at dusk.
+    mono_chroma: float = 0.05
+    colour_chroma: float = 0.15
     # A switch between them is the camera's own (its levels learned afresh) while the median
     # stable cell correlates at least ``switch_ncc``, the mid band's share keeps
     # ``switch_band`` (no blur) and the coarse contrast keeps ``switch_spread`` (IR flattens
-    # the picture by up to half; a cover takes it all).
+    # the picture by up to half; a cover takes it all). Where the cells do not correlate
+    # because the smooth light changed shape (fog lit by the IR lamp's centre, then by flat
+    # daylight), the structure must correlate at least ``switch_structure`` over the
+    # picture (the same view in dense fog 0.4, a view turned away about 0).
     switch_ncc: float = 0.5
+    switch_structure: float = 0.3
     switch_band: float = 0.85
     switch_spread: float = 0.3
     # At most one switch in this long is learned: a camera's own day/night switch waits for
@@ -288,7 +294,8 @@ class TamperConfig:
                      "defocus_keep_ratio", "defocus_min_spread",
                      "defocus_max_band", "defocus_faint", "defocus_clarity",
                      "defocus_steady", "defocus_fall", "light_steady",
-                     "onset_clear", "switch_ncc", "switch_band", "switch_spread",
+                     "onset_clear", "switch_ncc", "switch_structure", "switch_band",
+                     "switch_spread",
                      "keep_factor", "detail_up", "glare_fraction", "glow_fraction"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
@@ -530,13 +537,19 @@ class TamperDetector:
             return []
         comp = compare(feats, self._ref, self._grid)
         cheap = summarise(comp, feats, self._ref, NO_MATCH, cfg)
-        if (switched and self._active is None and self._same_view(cheap)
+        relearn = None
+        if (switched and self._active is None
                 and tf - self._relevelled_at >= cfg.switch_interval_s):
+            relearn = (self._ref.relevel if self._same_view(cheap)
+                       else self._ref.relight if self._same_structure(cheap, feats)
+                       else None)
+        if relearn is not None:
             # The camera switched between day and IR mode: the same view in another light.
             # Its levels are learned afresh over ``warmup_s`` while detection goes on (its
-            # shapes, the cells' stability and the clean thumbnails stay). The view was clear
-            # now: a cover that follows is sudden.
-            self._ref.relevel(feats, self._grid)
+            # shapes, the cells' stability and the clean thumbnails stay; where only the
+            # structure still matched, the smooth light takes the new shape). The view was
+            # clear now: a cover that follows is sudden.
+            relearn(feats, self._grid)
             self._relevelled_at = self._levels_from = tf
             self._forget_recent()
             self._clarity.append((tf, 1.0))
@@ -648,6 +661,15 @@ class TamperDetector:
         cfg = self.config
         return (s.ncc_median >= cfg.switch_ncc and s.band_ratio >= cfg.switch_band
                 and s.spread >= cfg.switch_spread)
+
+    def _same_structure(self, s: TamperScores, f: Features) -> bool:
+        """The picture shows the reference's structure though its smooth light changed shape
+        (fog lit by the IR lamp's bright centre, then by flat daylight: the cells, filled
+        with that shading, stop matching), unblurred and no flatter than IR makes it."""
+        cfg = self.config
+        assert self._ref is not None
+        return (structure_correlation(self._ref.coarse, f.coarse) >= cfg.switch_structure
+                and s.band_ratio >= cfg.switch_band and s.spread >= cfg.switch_spread)
 
     def _before(self, t: float, default: GrayU8) -> GrayU8:
         """The newest clean thumbnail taken at or before ``t`` (else the oldest one kept)."""

@@ -33,6 +33,7 @@ not vote. Global brightness, contrast and histogram entropy are reported as evid
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -42,6 +43,7 @@ import numpy.typing as npt
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 EPS = 1e-3
+LOW_BAND_SIGMA = 1.5  # coarse pixels: the low band is the coarse picture less this blur
 FEATURELESS = 0.5  # mean coarse-band texture (grey levels) below which a view is blank
 NOISE_QUANTILE = 20  # percentile of the cells' noise estimates taken as the frame's noise
 # Immerkaer's noise operator: blind to flat, sloped and curved shading, not to noise.
@@ -123,6 +125,28 @@ def entropy_bits(gray: U8) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
+def shading(coarse: F32) -> F32:
+    """The smooth light across a coarse picture (an IR lamp's bright centre, the glow of fog
+    it lights): what is left when the structure (the low band) is taken out."""
+    return np.asarray(cv2.GaussianBlur(coarse, (0, 0), LOW_BAND_SIGMA), np.float32)
+
+
+def structure(coarse: F32) -> F32:
+    """The low band of a coarse picture: its shapes without the smooth light across them."""
+    return coarse - shading(coarse)
+
+
+def structure_correlation(a: F32, b: F32) -> float:
+    """Normalised correlation of two coarse pictures' structure over the whole picture: the
+    same view in another light (its smooth shading changed) still matches, a view turned
+    away by more than a few coarse pixels does not."""
+    sa, sb = structure(a), structure(b)
+    sa -= float(sa.mean())
+    sb -= float(sb.mean())
+    return float((sa * sb).sum() / (math.sqrt(float((sa * sa).sum()) * float((sb * sb).sum()))
+                                    + EPS))
+
+
 def _bands(a: F32, grid: Grid) -> tuple[F32, F32, F32, F32, F32, F32]:
     """Per-cell energies of ``a``: coarse variance, mid, next and low band; plus the coarse
     image and the per-cell coarse mean."""
@@ -133,7 +157,7 @@ def _bands(a: F32, grid: Grid) -> tuple[F32, F32, F32, F32, F32, F32]:
     mid = f1 - b2
     nxt = b2 - cv2.GaussianBlur(b2, (0, 0), 2.8 * k)
     coarse = np.asarray(cv2.resize(b1, grid.coarse, interpolation=cv2.INTER_AREA), np.float32)
-    lo = coarse - np.asarray(cv2.GaussianBlur(coarse, (0, 0), 1.5), np.float32)
+    lo = structure(coarse)
     cm = _cells(coarse, grid)
     cv = np.maximum(_cells(coarse * coarse, grid) - cm * cm, 0.0)
     return cv, _cells(mid * mid, grid), _cells(nxt * nxt, grid), _cells(lo * lo, grid), coarse, cm
@@ -212,6 +236,23 @@ class Reference:
 
         self.coarse = up(f.cell_mean) + (self.coarse - up(rm)) * up(scale)
         gain = ((f.texture + 1.0) / (self.texture + 1.0)).astype(np.float32)
+        self.mid, self.next, self.low = self.mid * gain, self.next * gain, self.low * gain
+        self.texture = f.texture.copy()
+        self.mean, self.std, self.entropy = f.mean, f.std, f.entropy
+        self.frames = 1
+
+    def relight(self, f: Features, grid: Grid) -> None:
+        """Take the light of ``f`` for the same view whose smooth shading changed shape with
+        the light (the switch from IR mode in fog: the lamp's bright centre gone, the
+        daylight flat). The coarse picture becomes the smooth shading of ``f`` plus the
+        reference's structure (each cell's scaled by its low-band gain); the band energies
+        are scaled by that gain (the texture, which the old shading filled, is taken from
+        ``f``), so their shares stay those learned over time."""
+        gain = ((f.low + 1.0) / (self.low + 1.0)).astype(np.float32)
+        scale = np.minimum(np.sqrt(gain), 8.0)
+        scale_up = np.asarray(cv2.resize(scale, grid.coarse, interpolation=cv2.INTER_LINEAR),
+                              np.float32)
+        self.coarse = shading(f.coarse) + structure(self.coarse) * scale_up
         self.mid, self.next, self.low = self.mid * gain, self.next * gain, self.low * gain
         self.texture = f.texture.copy()
         self.mean, self.std, self.entropy = f.mean, f.std, f.entropy
