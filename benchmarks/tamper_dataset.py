@@ -617,9 +617,12 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
             colour *= max(0.0, 1.0 - opacity)
         gain = _span_factor(plan.light_steps, t)
         if ir and plan.ir is not None:
-            # The IR LEDs light the scene: no daylight cycle, the camera's own night look.
-            img = cond.ir_look(img * gain, plan.ir)
-            gain = 1.0
+            # The IR LEDs light the scene: no daylight cycle, the camera's own night look. A
+            # light step (a street lamp, a porch light) scales the whole picture, as by day:
+            # light multiplies what the scene reflects, IR look and all. (Scaled before the
+            # look's fixed grey level, it took the contrast and left the grey: a veil's
+            # signature, which no change of light gives.)
+            img = cond.ir_look(img, plan.ir) * gain
             colour = 0.0
         else:
             if plan.day_depth > 0:
