@@ -252,7 +252,7 @@ class TamperConfig:
     # the picture by up to half; a cover takes it all). Where the cells do not correlate
     # because the smooth light changed shape (fog lit by the IR lamp's centre, then by flat
     # daylight), the structure must correlate at least ``switch_structure`` over the
-    # picture (the same view in dense fog 0.4, a view turned away about 0).
+    # picture (the same view in dense fog 0.4-0.5; turned by a tenth of the width 0.1).
     switch_ncc: float = 0.5
     switch_structure: float = 0.3
     switch_band: float = 0.85
