@@ -53,7 +53,11 @@ Invariants:
   the chroma); ``update`` takes the frame's colour level where the source has one. When the
   picture turns grey, or colourful again, while it still shows the reference's view (the
   cells correlate, the picture is neither blurred nor flattened past what IR does), the
-  reference keeps its shapes and learns the new levels over ``warmup_s``, as at start. A
+  reference keeps its shapes and learns the new levels over ``warmup_s``, as at start.
+  Where the cells stop matching only because the smooth light changed shape (fog lit by the
+  IR lamp's bright centre, then by flat daylight) while the view's structure still
+  correlates over the picture, the reference takes the new smooth light under its own
+  structure (``Reference.relight``); a turn timed with the switch does not match. A
   cover that takes the colour with it (white tape) no longer shows the view, so it is
   judged as before; so is a switch while a tamper is raised, and one within
   ``switch_interval_s`` of the last (a picture made to flicker).
