@@ -459,3 +459,10 @@ def test_camera_turned_at_the_switch_from_ir_mode_in_dense_fog_is_raised(dataset
     assert kinds(events) == [("moved", "raised")], [(e.kind, e.phase, e.t) for e in events]
     assert events[0].t <= 5003.6 + 3.0
     assert det.mode_switches == 0
+
+
+def test_switch_to_ir_mode_as_headlights_sweep_in_is_not_a_turn(dataset) -> None:
+    # bikes/4#634: headlights sweep in (a third of the view lit) at the instant of the switch
+    # to IR mode at dusk; the cells do not match then. Their glow learned as the view's new
+    # shading read as a turn once they had gone (a first version of the structure rule).
+    assert kinds(_field_slice(dataset, "bikes/4", 634, 300.0, 700.0)) == []

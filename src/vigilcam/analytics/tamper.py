@@ -669,10 +669,14 @@ class TamperDetector:
     def _same_structure(self, s: TamperScores, f: Features) -> bool:
         """The picture shows the reference's structure though its smooth light changed shape
         (fog lit by the IR lamp's bright centre, then by flat daylight: the cells, filled
-        with that shading, stop matching), unblurred and no flatter than IR makes it."""
+        with that shading, stop matching), unblurred and no flatter than IR makes it; and no
+        light shines into it (headlights sweeping in at the switch: their glow is a passing
+        light, not the new mode's, and learned as the view's shading it reads as a turn once
+        they have gone)."""
         cfg = self.config
         assert self._ref is not None
-        return (structure_correlation(self._ref.coarse, f.coarse) >= cfg.switch_structure
+        return (s.lit < cfg.glare_fraction
+                and structure_correlation(self._ref.coarse, f.coarse) >= cfg.switch_structure
                 and s.band_ratio >= cfg.switch_band and s.spread >= cfg.switch_spread)
 
     def _before(self, t: float, default: GrayU8) -> GrayU8:
