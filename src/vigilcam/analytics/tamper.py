@@ -97,6 +97,7 @@ from vigilcam.analytics.tamper_features import (
     Grid,
     Reference,
     compare,
+    light_ratio,
     measure,
     structure_correlation,
     weighted_quantile,
@@ -704,7 +705,7 @@ class TamperDetector:
         settled = (min(lights) + 4.0) >= cfg.light_steady * (max(lights) + 4.0)
         if ago is None:
             return True, True, settled
-        ratio = (brightness + 4.0) / (ago[2] + 4.0)
+        ratio = float(light_ratio(brightness, ago[2]))
         return (spread >= cfg.defocus_steady * ago[1],
                 cfg.light_steady <= ratio <= 1.0 / cfg.light_steady, settled)
 
@@ -785,7 +786,7 @@ class TamperDetector:
             and s.orb_still * 3 < s.orb_inliers
             and s.ncc_median < cfg.orb_gate_ncc
         )
-        light = (s.brightness + 4.0) / (s.ref_brightness + 4.0)  # today's against the view's
+        light = float(light_ratio(s.brightness, s.ref_brightness))  # today's against the view's
         settled_light = keep or (lit_steady and light <= cfg.flood_ratio)
         # A raised turn stays raised while the cells match clearly worse than they usually
         # do and the features do not find the view back where it was: on a small, noisy

@@ -119,6 +119,12 @@ def _cells(img: F32, grid: Grid) -> F32:
     return np.asarray(cv2.resize(img, grid.cells, interpolation=cv2.INTER_AREA), np.float32)
 
 
+def light_ratio(now: F32 | float, before: F32 | float) -> F32 | float:
+    """Brightness now against before, with a few grey levels added to both so that the
+    dark end (a black frame, sensor black level) does not make the ratio explode."""
+    return (now + 4.0) / (before + 4.0)
+
+
 def entropy_bits(gray: U8) -> float:
     hist = cv2.calcHist([gray], [0], None, [64], [0, 256]).ravel()
     p = hist[hist > 0] / hist.sum()
@@ -330,7 +336,7 @@ def compare(f: Features, ref: Reference, grid: Grid) -> Comparison:
     detail = np.sqrt(f.mid / (ref.mid + 1.0))
     band = np.sqrt((f.mid / (f.next + 1.0)) / (ref.mid / (ref.next + 1.0) + EPS))
     spread = np.sqrt(f.texture) / (rs + 0.5)
-    light = (f.cell_mean + 4.0) / (rm + 4.0)
+    light = np.asarray(light_ratio(f.cell_mean, rm), np.float32)
     return Comparison(w, cw, sw, contrast.astype(np.float32), spread.astype(np.float32),
                       ncc.astype(np.float32),
                       sharp.astype(np.float32), detail.astype(np.float32),
