@@ -283,6 +283,18 @@ def test_open_failure_carries_no_credentials() -> None:
     assert e.value.__context__ is None  # the FFmpeg error (holding the URL) is not chained
 
 
+def test_camera_that_never_answers_is_named_as_such() -> None:
+    # A listener that accepts and stays silent, like a camera hung after accepting: FFmpeg calls
+    # the unanswered request "invalid data"; the error names the wait instead.
+    with socket.create_server(("127.0.0.1", 0)) as mute:
+        spec = parse_source(f"rtsp://127.0.0.1:{mute.getsockname()[1]}/cam")
+        started = time.monotonic()
+        with pytest.raises(SourceError, match=r"cannot open rtsp source: no answer within 1 s"):
+            make_reader(spec, width=320, height=240, fps=15, passthrough=True, credentials=None,
+                        timeline_origin=time.monotonic(), rtsp_timeout=1.0)
+        assert time.monotonic() - started < 5
+
+
 def test_option_builders_and_safe_errors() -> None:
     o = rtsp_options(3.0)
     assert o["rtsp_transport"] == "tcp" and o["timeout"] == "3000000"

@@ -117,12 +117,15 @@ def camera(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Camera]:
 
 
 def first_frames(port: int, cafile: Path) -> int:
+    # The camera prepares its encoder when asked to DESCRIBE: on a loaded machine that takes
+    # seconds, so the wait is the product's own (5 s), not a tighter one.  A refused handshake
+    # fails at once whatever the wait.
     reader = make_reader(parse_source(f"rtsps://127.0.0.1:{port}/cam"), width=320, height=240,
                          fps=15, passthrough=True, credentials=None,
-                         timeline_origin=time.monotonic(), rtsp_timeout=2.0,
+                         timeline_origin=time.monotonic(), rtsp_timeout=5.0,
                          upstream_tls=UpstreamTls(ca_file=str(cafile)))
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             frames = reader.read()
             if frames:

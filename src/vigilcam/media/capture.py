@@ -247,6 +247,7 @@ class AvReader:
         # safe description and raise outside the handler so no __context__ chain holds it.
         failure: str | None = None
         container = None
+        started = time.monotonic()
         try:
             container = av.open(
                 self._target, mode="r", format=self._fmt, options=self._options,
@@ -254,6 +255,11 @@ class AvReader:
             )
         except (av.error.FFmpegError, OSError, ValueError) as e:
             failure = safe_error(e, self._secrets)
+            waited = time.monotonic() - started
+            if waited >= self._timeout[1]:
+                # FFmpeg reports an RTSP request left unanswered as "invalid data": say what
+                # happened, so the owner looks at a slow or hung camera, not at its stream.
+                failure = f"no answer within {self._timeout[1]:g} s ({failure})"
         if container is None:
             raise SourceError(f"cannot open {self.kind} source: {failure}")
         if not isinstance(container, av.container.InputContainer) or not container.streams.video:

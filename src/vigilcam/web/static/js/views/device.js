@@ -5,7 +5,7 @@
 
 import { api, errorText } from "../api.js";
 import { $ } from "../dom.js";
-import { may, me } from "../session.js";
+import { may } from "../session.js";
 
 const LABELS = { model: "Model", version: "Version", device_id: "Device ID", serial: "Serial",
   certificate_fingerprint: "Certificate SHA-256", support_until: "Security updates until",
@@ -79,17 +79,23 @@ async function installUpdate() {
   loadUpdates();
 }
 
+// The switches take a click only while their shown state is the camera's: disabled until it
+// has loaded, and again while a change is being saved, so a late answer never undoes a click.
+function lockOnvif() { for (const id of ONVIF_SWITCHES) $(id).disabled = true; }
+
 async function loadOnvif() {
+  lockOnvif();
   const r = await api("GET", "/api/v1/onvif");
-  const admin = me() && me().role === "admin";
-  for (const id of ONVIF_SWITCHES) $(id).disabled = !admin;
+  if (r.status !== 200) { $("onvif-result").textContent = errorText(r, "ONVIF state unknown"); return; }
   $("onvif-enabled").checked = !!r.data.enabled;
   $("onvif-discovery").checked = !!r.data.discovery;
+  for (const id of ONVIF_SWITCHES) $(id).disabled = !may("configure_services");
 }
 
 async function saveOnvif() {
-  const r = await api("PUT", "/api/v1/onvif", { enabled: $("onvif-enabled").checked,
-    discovery: $("onvif-discovery").checked });
+  const body = { enabled: $("onvif-enabled").checked, discovery: $("onvif-discovery").checked };
+  lockOnvif();
+  const r = await api("PUT", "/api/v1/onvif", body);
   $("onvif-result").textContent = r.status === 200
     ? (r.data.enabled ? "ONVIF is on." : "ONVIF is off.") : errorText(r, "not saved");
   loadOnvif();
