@@ -26,7 +26,7 @@ def set_password(server):
 
 @pytest.mark.peer
 def test_browser_plays_live_video_and_is_seen(server):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     set_password(server)
     with sync_playwright() as p:
@@ -43,16 +43,38 @@ def test_browser_plays_live_video_and_is_seen(server):
         assert t2 > t1 + 0.5, (t1, t2)  # frames keep arriving
         assert page.locator("#live-state").inner_text() == "live"
         page.screenshot(path=str(DOCS / "ui-live.png"))
-        page.click("nav button[data-view=viewers]")
-        page.wait_for_function(
-            "() => document.getElementById('viewers-body').textContent.includes('admin')"
-            " || true")
+        # A second session sees the first one watching, and switches privacy mode from the
+        # Viewers view: the switch shows the camera's state, the first page's video stops, and
+        # comes back when privacy mode is switched off.
+        admin = browser.new_context(ignore_https_errors=True).new_page()
+        log_in(admin, server.url, "admin", STRONG)
+        admin.click("nav button[data-view=viewers]")
+        expect(admin.locator("#viewers-body")).to_contain_text("web-live")
+        toggle = admin.locator("#privacy-toggle")
+        expect(toggle).to_be_enabled()
+        expect(toggle).not_to_be_checked()
+        admin.check("#privacy-toggle")
+        expect(toggle).to_be_enabled()
+        expect(toggle).to_be_checked()
+        # the reason stays on screen while the page waits for privacy mode to end
+        expect(page.locator("#live-state")).to_have_text("video stopped: privacy mode")
+        page.wait_for_timeout(1500)  # past the first reconnect, refused in privacy mode
+        expect(page.locator("#live-state")).to_contain_text("privacy mode")
+        admin.uncheck("#privacy-toggle")
+        expect(toggle).to_be_enabled()
+        expect(toggle).not_to_be_checked()
+        expect(page.locator("#live-state")).to_have_text("live", timeout=20000)
         browser.close()
+    privacy = [e["details"] for e in read_log(server.data_dir)
+               if e["action"] == "video.privacy_mode"]
+    assert privacy == [{"enabled": True}, {"enabled": False}], privacy
     started = [e for e in read_log(server.data_dir) if e["action"] == "video.view_started"]
-    assert len(started) == 1, started
-    assert started[0]["user"] == "admin" and started[0]["source"] == "127.0.0.1"
-    assert started[0]["details"]["stream"] == "main"
-    assert started[0]["details"]["kind"] == "web-live"
+    # the first page before and after privacy mode, and the second page's own Live view if it
+    # began before the Viewers view was opened
+    assert 2 <= len(started) <= 3, started
+    for e in started:
+        assert e["user"] == "admin" and e["source"] == "127.0.0.1"
+        assert e["details"]["stream"] == "main" and e["details"]["kind"] == "web-live"
 
 
 @pytest.mark.peer

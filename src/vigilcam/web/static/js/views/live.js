@@ -11,7 +11,7 @@ const STATE_TEXTS = {
   privacy: "privacy mode: video is switched off by an administrator", starting: "starting…",
 };
 
-let current = null;  // { closed, revoked, ws, player, retry, backoff, alarmTimer }
+let current = null;  // { closed, revoked, privacy, ws, player, retry, backoff, alarmTimer }
 
 function setLiveState(text, bad) {
   const el = $("live-state"); el.textContent = text; el.classList.toggle("bad", !!bad);
@@ -47,13 +47,16 @@ function onText(l, msg) {
     if (l.player) l.player.close();
     l.player = new MsePlayer($("live-video"), { live: true });
     l.player.open(msg.codec);
+    l.privacy = false;
     setLiveState("live");
   } else if (msg.type === "state" && msg.state === "revoked") {
     // The grant is gone (disabled, password or role changed, logged out): no retry loop,
     // except after privacy mode, which an administrator may switch off again.
     l.revoked = msg.reason !== "privacy mode";
+    l.privacy = !l.revoked;
     setLiveState("video stopped: " + msg.reason, true);
   } else if (msg.type === "state") {
+    l.privacy = msg.state === "privacy";
     setLiveState(STATE_TEXTS[msg.state] || msg.state, msg.state !== "live");
   } else if (msg.type === "watchers") {
     $("live-watchers").textContent = "Watching now: " + msg.users.join(", ");
@@ -74,7 +77,8 @@ function connect(l) {
   };
   ws.onclose = () => {
     if (l.closed || l.revoked) return;
-    setLiveState("disconnected; reconnecting…", true);
+    // In privacy mode the reason stays on screen while the page waits for it to end.
+    if (!l.privacy) setLiveState("disconnected; reconnecting…", true);
     l.retry = setTimeout(() => connect(l), l.backoff);
     l.backoff = Math.min(l.backoff * 2, 8000);
   };
