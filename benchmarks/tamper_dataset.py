@@ -491,6 +491,18 @@ def _span_factor(spans: list[Span], t: float) -> float:
     return 1.0
 
 
+def _light_factor(spans: list[Span], t: float) -> float:
+    """The light at ``t``: each light step is its own light (a lamp, a cloud), so steps that
+    overlap multiply, and each boundary changes one light. (Taking the first step that
+    covers ``t`` made the end of one and the rest of another a single jump larger than any
+    light step, 1.4 to 0.57 in one frame.)"""
+    factor = 1.0
+    for s in spans:
+        if s.start <= t < s.end:
+            factor *= s.factor
+    return factor
+
+
 def _cover_alpha(ep: Episode, w: int, h: int) -> np.ndarray:
     alpha = np.zeros((h, w), np.float32)
     area = ep.params["area"]
@@ -615,7 +627,7 @@ def render(plan: Plan, start: float = 0.0, end: float | None = None) -> Iterator
                 img = img * (1 - a) + layer * a
                 opacity = float(a.mean())
             colour *= max(0.0, 1.0 - opacity)
-        gain = _span_factor(plan.light_steps, t)
+        gain = _light_factor(plan.light_steps, t)
         if ir and plan.ir is not None:
             # The IR LEDs light the scene: no daylight cycle, the camera's own night look. A
             # light step (a street lamp, a porch light) scales the whole picture, as by day:
