@@ -432,6 +432,47 @@ def test_end_of_a_snowfall_in_fog_at_night_is_not_a_blur(dataset) -> None:
     assert kinds(_field_slice(dataset, "carphone_pristine", 574, 5780.0, 5910.0)) == []
 
 
+def test_strong_blur_on_a_small_substream_is_raised(dataset) -> None:
+    # carphone_distorted#791 by day, 4 minutes after IR mode: a Gaussian blur near the
+    # strongest of the benchmark. The small, blocky view keeps little fine detail, so the
+    # mid band's share reads 0.8 sharp, but the band ratio (0.73) and the clarity (0.42)
+    # show the blur. The code before took it for the end of a snowfall (a faint blur that
+    # lost its coarse contrast) and never raised it; a faint blur also keeps its band ratio.
+    plan = _field_plan(dataset, "carphone_distorted", 791)
+    ep = next(e for e in plan.episodes if e.kind == "defocused" and e.start < 760.0)
+    events = run(dataset, plan, start=0.0, end=760.0)
+    assert kinds(events) == [("defocused", "raised"), ("defocused", "cleared")]
+    assert events[0].t <= ep.settled + 3.0
+
+
+def test_lights_going_down_in_fog_are_not_a_cover(dataset) -> None:
+    # carphone_distorted#831 by day: fog has rolled in for a minute (clarity 0.57) when the
+    # lights go down to 0.56. The clarity halves at once with the light, which read as the
+    # sudden onset of a cover; taken at the light of its moment it hardly moved (0.50 to
+    # 0.43). A cover takes the contrast, not the light.
+    assert kinds(_field_slice(dataset, "carphone_distorted", 831, 5900.0, 6100.0)) == []
+
+
+@pytest.mark.parametrize("value", [20.0, 220.0])
+def test_translucent_cover_in_fog_is_raised(dataset, value) -> None:
+    # A cover that lets the picture show through (75 % opaque, dark or light), put on once fog
+    # has taken half the view's contrast: taken at the light of its moment, the clarity still
+    # drops at once (by 1.5 for the dark one), since the cover adds its own light. (A
+    # perfectly black veil is dimmed lights, in fog as in the docstring of ``summarise``.)
+    cond = dataset.cond
+    plan = _still_plan(dataset, "carphone_pristine", 110.0)
+    fog = cond.Weather.draw("fog", 10.0, 110.0, np.random.default_rng(3))
+    fog.params.update(density=0.5, ramp=20.0, value=200.0)
+    plan.weather.append(fog)
+    ep = dataset.Episode("covered", "translucent", 70.0, 95.0, 0.5,
+                         {"value": value, "texture": 10.0, "opacity": 0.75, "area": 1.0,
+                          "side": 0.0})
+    plan.episodes.append(ep)
+    events = run(dataset, plan)
+    assert kinds(events) == [("covered", "raised"), ("covered", "cleared")]
+    assert events[0].t <= ep.settled + 3.0
+
+
 # bikes/4#551 leaves IR mode at 5003.6 s in dense fog (its colour then 0.26 of a grey level).
 FOG_SWITCH = ("bikes/4", 551, 4790.0, 5010.0)
 

@@ -21,7 +21,8 @@ Invariants:
   decorrelates and blurs; a zoomed-in view also looks softer).
 - "Before" evidence is a clean frame from ``BEFORE_MARGIN_S`` before the condition began.
 - Weather and light are not tampers: a cover is raised only if it came on within
-  ``onset_s`` (fog rolls in over tens of seconds); a defocus only once the picture has
+  ``onset_s`` (fog rolls in over tens of seconds; the lights going down in fog take the
+  contrast with the light, a cover the contrast alone); a defocus only once the picture has
   settled (a diffuser being pulled on looks like a growing blur first); a defocus or a move
   only while the brightness is steady and the view is not flooded with light (headlights,
   the switch to IR mode); cells a light shines into do not vote for "moved"; fine detail
@@ -213,9 +214,14 @@ class TamperConfig:
     # A cover comes on in a moment; fog rolls in over tens of seconds. A cover is raised only
     # if within the last ``onset_s`` seconds the view's clarity (median coarse contrast
     # against the reference) was at least ``onset_clear``, or ``onset_drop`` times what it is
-    # now (a reference still catching up after a night-mode switch may sit below 1).
+    # now (a reference still catching up after a night-mode switch may sit below 1) and,
+    # each taken at the light of its moment, ``onset_drop_at_light`` times: lights going
+    # down in a view already half fogged halve its clarity with the light (1.05-1.1 at the
+    # light), a cover takes the contrast and adds its own light (1.4-2.9 for a dark one 70-88 %
+    # opaque; a black veil is dimmed lights).
     onset_clear: float = 0.75
     onset_drop: float = 2.0
+    onset_drop_at_light: float = 1.25
     onset_s: float = 6.0
     # A view blinded by light (at least a fifth of it clipped flat white: its noise estimate
     # gone, brighter than ``blind_level``) is headlights or the sun in the lens; a cover or a
@@ -281,7 +287,8 @@ class TamperConfig:
         if not 3 <= self.moved_inliers <= 1000:
             raise ValueError("moved_inliers must be 3..1000")
         for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s",
-                     "settle_s", "onset_s", "onset_drop", "defocus_light_s", "blind_s",
+                     "settle_s", "onset_s", "onset_drop", "onset_drop_at_light",
+                     "defocus_light_s", "blind_s",
                      "blind_noise", "blind_level", "mono_chroma", "switch_interval_s"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
@@ -439,8 +446,9 @@ class TamperDetector:
         # Recent coarse contrast (median spread) and brightness, to tell a settled picture from
         # a changing one.
         self._spreads: deque[tuple[float, float, float]] = deque(maxlen=64)
-        # Recent clarity, to tell a sudden cover from fog rolling in.
-        self._clarity: deque[tuple[float, float]] = deque(maxlen=128)
+        # Recent clarity, and clarity at that moment's light, to tell a sudden cover from fog
+        # rolling in.
+        self._clarity: deque[tuple[float, float, float]] = deque(maxlen=128)
         # Recent sharpness, to tell a focus ring turned from a sharpness that wanders.
         self._sharpness: deque[tuple[float, float]] = deque(maxlen=128)
         self._blind_budget = self.config.blind_s  # how long lights may still hold back
@@ -557,7 +565,7 @@ class TamperDetector:
             relearn(feats, self._grid)
             self._relevelled_at = self._levels_from = tf
             self._forget_recent()
-            self._clarity.append((tf, 1.0))
+            self._clarity.append((tf, 1.0, 1.0))
             self.mode_switches += 1
             return []
         # Features are only worth their cost when the cells already doubt the view ("turned"
@@ -571,7 +579,7 @@ class TamperDetector:
         self._recent_ncc.append(scores.ncc_median)
         steady, lit_steady, lit_settled = self._steady(scores.spread, scores.brightness, tf)
         blinded, glowing = self._blinded(scores, dt)
-        sudden = self._sudden(scores.clarity, tf) and not blinded
+        sudden = self._sudden(scores, tf) and not blinded
         fell = self._fell(scores.sharpness, tf)
         conditions = self._conditions(scores,
                                       steady=steady and fell and lit_settled and not glowing,
@@ -757,14 +765,22 @@ class TamperDetector:
                 and s.orb_inliers >= cfg.moved_inliers
                 and s.orb_displacement < cfg.drift_displacement)
 
-    def _sudden(self, clarity: float, t: float) -> bool:
-        """True if the view was clear at some time in the last ``onset_s`` seconds."""
+    def _sudden(self, s: TamperScores, t: float) -> bool:
+        """True if the view was clear at some time in the last ``onset_s`` seconds, or its
+        clarity fell by ``onset_drop`` since and, taken at the light of each moment, by
+        ``onset_drop_at_light``: the lights going down take the contrast with the brightness
+        (on a view already half fogged, its clarity halves at once), a cover takes the
+        contrast and adds its own light."""
         cfg = self.config
-        self._clarity.append((t, clarity))
+        at_light = s.clarity / float(light_ratio(s.brightness, s.ref_brightness))
+        self._clarity.append((t, s.clarity, at_light))
         while self._clarity and self._clarity[0][0] < t - cfg.onset_s:
             self._clarity.popleft()
-        best = max(c for _, c in self._clarity)
-        return best >= cfg.onset_clear or best >= cfg.onset_drop * clarity
+        best = max(c for _, c, _ in self._clarity)
+        best_at_light = max(c for _, _, c in self._clarity)
+        return best >= cfg.onset_clear or (
+            best >= cfg.onset_drop * s.clarity
+            and best_at_light >= cfg.onset_drop_at_light * at_light)
 
     def _conditions(self, s: TamperScores, keep: bool = False, steady: bool = True,
                     sudden: bool = True, lit_steady: bool = True,
@@ -807,7 +823,7 @@ class TamperDetector:
         )
         # A blurred view still matches the reference at the coarse scale; a moved one not. A
         # faint blur keeps its coarse contrast (at today's light) about as well as its detail.
-        faint_but_hazy = (s.sharpness > cfg.defocus_faint
+        faint_but_hazy = (s.sharpness > cfg.defocus_faint and s.band_ratio > cfg.defocus_faint
                           and s.clarity < cfg.defocus_clarity * s.sharpness * light)
         defocused = (
             not looks_covered
