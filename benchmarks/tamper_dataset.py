@@ -50,6 +50,7 @@ KINDS = ("covered", "defocused", "moved")
 CONDITIONS = ("day", "diffuser", "night", "slow turn")
 ANALYSIS_FPS = 5.0
 VIEW_CROP = 0.75  # the normal view is the centre 75 % of the clip; the rest is there to move to
+LIGHT_RANGE = (0.55, 1.6)  # what one light step does after the exposure answered it
 
 
 def data_dir() -> str:
@@ -377,7 +378,8 @@ def make_plan(
         for _ in range(rng.poisson(span / 600.0)):
             dur = float(rng.uniform(60, 360))
             s = float(rng.uniform(a, max(a, b - dur)))
-            f = rng.uniform(0.55, 0.8) if rng.integers(2) else rng.uniform(1.25, 1.6)
+            f = (rng.uniform(LIGHT_RANGE[0], 0.8) if rng.integers(2)
+                 else rng.uniform(1.25, LIGHT_RANGE[1]))
             plan.light_steps.append(Span(s, min(b, s + dur), float(f)))
         for _ in range(rng.poisson(span / 600.0)):
             dur = float(rng.uniform(30, 120))
@@ -493,14 +495,15 @@ def _span_factor(spans: list[Span], t: float) -> float:
 
 def _light_factor(spans: list[Span], t: float) -> float:
     """The light at ``t``: each light step is its own light (a lamp, a cloud), so steps that
-    overlap multiply, and each boundary changes one light. (Taking the first step that
-    covers ``t`` made the end of one and the rest of another a single jump larger than any
-    light step, 1.4 to 0.57 in one frame.)"""
+    overlap multiply, and each boundary changes one light; the exposure keeps the picture
+    within what one step does (two bright lights together clipped a fogged view to white).
+    (Taking the first step that covers ``t`` made the end of one and the rest of another a
+    single jump larger than any light step, 1.4 to 0.57 in one frame.)"""
     factor = 1.0
     for s in spans:
         if s.start <= t < s.end:
             factor *= s.factor
-    return factor
+    return min(max(factor, LIGHT_RANGE[0]), LIGHT_RANGE[1])
 
 
 def _cover_alpha(ep: Episode, w: int, h: int) -> np.ndarray:

@@ -170,6 +170,12 @@ class TamperConfig:
     # A raised turn is kept while the median stable cell correlates this much less than it
     # usually does (learned while all is well), over the last second.
     moved_doubt: float = 0.12
+    # A view whose median stable cell matched as well as usual and, at once, this much less
+    # (over the last second), in settled light with no light shining in, for ``moved_drop_s``,
+    # has changed: a zoom in IR noise leaves the cells at 0.4-0.5 from a usual 0.97, over
+    # both lines above; headlights sweeping the view take 1-2 s and change the light.
+    moved_drop: float = 0.4
+    moved_drop_s: float = 2.0
     # Defocused when the weighted median share of the cells' energy in the mid band (now /
     # reference; blind to lighting, veils and noise) falls below this...
     defocus_ratio: float = 0.9
@@ -288,7 +294,7 @@ class TamperConfig:
             raise ValueError("moved_inliers must be 3..1000")
         for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s",
                      "settle_s", "onset_s", "onset_drop", "onset_drop_at_light",
-                     "defocus_light_s", "blind_s",
+                     "defocus_light_s", "blind_s", "moved_drop_s",
                      "blind_noise", "blind_level", "mono_chroma", "switch_interval_s"):
             if not getattr(self, name) >= 0 or not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number >= 0")
@@ -302,6 +308,7 @@ class TamperConfig:
                      "moved_fraction",
                      "moved_median_ncc", "moved_min_textured",
                      "moved_displacement", "drift_displacement", "orb_gate_ncc", "moved_doubt",
+                     "moved_drop",
                      "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
                      "defocus_keep_ratio", "defocus_min_spread",
                      "defocus_max_band", "defocus_faint", "defocus_clarity",
@@ -459,6 +466,7 @@ class TamperDetector:
         self._levels_from = -math.inf
         self._relevel_by: float | None = None
         self._usual_ncc = 1.0  # how well the stable cells usually match (median)
+        self._dropped_since: float | None = None  # since when they match far worse at once
         # ...and how well they matched over the last second (a passing van is one frame).
         self._recent_ncc: deque[float] = deque(maxlen=5)
         self.last_scores: TamperScores | None = None
@@ -513,6 +521,7 @@ class TamperDetector:
         self._clarity.clear()
         self._sharpness.clear()
         self._recent_ncc.clear()
+        self._dropped_since = None
 
     def update(self, gray: np.ndarray, t: float, colour: float | None = None
                ) -> list[TamperEvent]:
@@ -584,7 +593,9 @@ class TamperDetector:
         conditions = self._conditions(scores,
                                       steady=steady and fell and lit_settled and not glowing,
                                       sudden=sudden, lit_steady=lit_steady,
-                                      cells_doubtful=self._cells_doubtful(scores, tf))
+                                      cells_doubtful=self._cells_doubtful(scores, tf),
+                                      fell_away=self._fell_away(scores, tf,
+                                                                lit_settled and not glowing))
         calm = False
         if self._active is not None:
             # The raised tamper is judged on the relaxed thresholds; but once even the strict
@@ -632,6 +643,7 @@ class TamperDetector:
             self._ref.learn_stability(comp.ncc, rate)
             if clean:
                 self._clean_thumbs.append((tf, thumbnail(small, cfg.thumb_width)))
+            if clean and self._dropped_since is None:
                 self._usual_ncc += (1.0 - math.exp(-dt / USUAL_TAU_S)) * (
                     scores.ncc_median - self._usual_ncc)
             if clean and not drifting and scores.ncc_median >= cfg.orb_gate_ncc:
@@ -765,6 +777,26 @@ class TamperDetector:
                 and s.orb_inliers >= cfg.moved_inliers
                 and s.orb_displacement < cfg.drift_displacement)
 
+    def _fell_away(self, s: TamperScores, t: float, light_settled: bool) -> bool:
+        """True once the stable cells have matched ``moved_drop`` worse than they usually do
+        (over the last second) for ``moved_drop_s``, in settled light with no light shining
+        in. While that builds up the usual match is not learned, so a drop that holds is not
+        taken for the new usual. Not while the cells' shapes are young (after a start or a
+        day/night switch the usual match is still that of the other mode)."""
+        cfg = self.config
+        young_since = max(self._relevelled_at,
+                          self._started if self._started is not None else -math.inf)
+        low = self._usual_ncc - cfg.moved_drop
+        drop = (t - young_since >= cfg.learn_tau_s and light_settled
+                and s.textured >= cfg.moved_min_textured and s.ncc_median < low
+                and len(self._recent_ncc) >= 3 and float(np.median(self._recent_ncc)) < low)
+        if not drop:
+            self._dropped_since = None
+            return False
+        if self._dropped_since is None:
+            self._dropped_since = t
+        return t - self._dropped_since >= cfg.moved_drop_s
+
     def _sudden(self, s: TamperScores, t: float) -> bool:
         """True if the view was clear at some time in the last ``onset_s`` seconds, or its
         clarity fell by ``onset_drop`` since and, taken at the light of each moment, by
@@ -784,12 +816,14 @@ class TamperDetector:
 
     def _conditions(self, s: TamperScores, keep: bool = False, steady: bool = True,
                     sudden: bool = True, lit_steady: bool = True,
-                    cells_doubtful: bool = False) -> dict[TamperKind, bool]:
+                    cells_doubtful: bool = False, fell_away: bool = False
+                    ) -> dict[TamperKind, bool]:
         """Which tampers the scores show. ``keep`` uses the relaxed thresholds that keep a
         raised tamper raised (hysteresis on the value, on top of the latch's on time);
         a defocus is only raised on a ``steady`` picture, a defocus or a move only in
         ``lit_steady`` light, a cover only if it came on ``sudden``-ly; the cells do not
-        raise a move while ``cells_doubtful`` (the features then decide)."""
+        raise a move while ``cells_doubtful`` (the features then decide), and raise one
+        when the view ``fell_away`` from how well it usually matches."""
         cfg = self.config
         k = cfg.keep_factor if keep else 1.0
         looks_covered = s.covered_fraction >= cfg.cover_fraction * k
@@ -815,7 +849,8 @@ class TamperDetector:
         cells_moved = not cells_doubtful and (
             s.stable_decorrelated >= cfg.moved_fraction * k
             or (s.ncc_median <= cfg.moved_median_ncc / k
-                and s.textured >= cfg.moved_min_textured))
+                and s.textured >= cfg.moved_min_textured)
+            or (fell_away and not keep))
         moved = not looks_covered and settled_light and (
             cells_moved
             or turned
