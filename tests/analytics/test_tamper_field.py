@@ -473,6 +473,20 @@ def test_translucent_cover_in_fog_is_raised(dataset, value) -> None:
     assert events[0].t <= ep.settled + 3.0
 
 
+def test_zoom_in_ir_mode_is_raised(dataset) -> None:
+    # carphone_pristine#693 at night, 90 s after the switch to IR mode: the view zoomed in by
+    # 1.36. In IR noise the stable cells' median correlation fell at once from a usual 0.97
+    # to 0.4-0.5, with 35-45 % of their weight decorrelated: under both of the cells' lines,
+    # and the features find too few corners to agree on the change. A view that matched as
+    # usual and then, at once and for 2 s in settled light, far worse has changed. The code
+    # before never raised it.
+    plan = _field_plan(dataset, "carphone_pristine", 693)
+    ep = next(e for e in plan.episodes if e.variant == "zoom" and 3300.0 < e.start < 3420.0)
+    events = run(dataset, plan, start=3200.0, end=3420.0)
+    assert kinds(events) == [("moved", "raised"), ("moved", "cleared")]
+    assert events[0].t <= ep.settled + 3.5
+
+
 # bikes/4#551 leaves IR mode at 5003.6 s in dense fog (its colour then 0.26 of a grey level).
 FOG_SWITCH = ("bikes/4", 551, 4790.0, 5010.0)
 
