@@ -590,19 +590,19 @@ class TamperDetector:
         blinded, glowing = self._blinded(scores, dt)
         sudden = self._sudden(scores, tf) and not blinded
         fell = self._fell(scores.sharpness, tf)
+        fell_away = self._fell_away(scores, tf, lit_settled and not glowing)
         conditions = self._conditions(scores,
                                       steady=steady and fell and lit_settled and not glowing,
                                       sudden=sudden, lit_steady=lit_steady,
                                       cells_doubtful=self._cells_doubtful(scores, tf),
-                                      fell_away=self._fell_away(scores, tf,
-                                                                lit_settled and not glowing))
+                                      fell_away=fell_away)
         calm = False
         if self._active is not None:
             # The raised tamper is judged on the relaxed thresholds; but once even the strict
             # ones have been quiet for calm_clear_s, it clears regardless (a reference frozen
             # through a long tamper may sit just across a relaxed threshold afterwards).
             # (Strict but without the onset tests: a long cover is not "fog" once raised.)
-            if self._conditions(scores)[self._active]:
+            if self._conditions(scores, fell_away=fell_away)[self._active]:
                 self._calm_since = None
             elif self._calm_since is None:
                 self._calm_since = tf
