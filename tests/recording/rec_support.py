@@ -17,6 +17,7 @@ import av
 import numpy as np
 
 from vigilcam.media.types import PTS_CLOCK, EncodedPacket, StreamInfo
+from vigilcam.recording.segment_format import MAGIC, read_header
 
 PATTERN_TEXT = b"VIGILCAM-KNOWN-TEST-PATTERN"
 
@@ -168,7 +169,19 @@ def pattern_needles(info: StreamInfo, packets: list[EncodedPacket]) -> list[byte
     return [n for n in needles if len(n) >= 8]
 
 
+def past_segment_header(data: bytes) -> bytes:
+    """The ciphertext of a segment file (``data`` itself if it is not one). The header is
+    fields of the format, not video: a timeline seq of 1 (00 00 00 01) followed by a random
+    wrap nonce starting 0x67 or 0x68 reads as an H.264 start code in one segment in 128."""
+    if not data.startswith(MAGIC):
+        return data
+    src = io.BytesIO(data)
+    read_header(src)
+    return data[src.tell():]
+
+
 def scan_plaintext(data: bytes, needles: list[bytes]) -> list[str]:
+    data = past_segment_header(data)
     hits: list[str] = []
     for group, name in ((_NAL_SIGNATURES, "H.264 start code"), (_BOX_SIGNATURES, "MP4 box"),
                         (_JPEG_SIGNATURES, "JPEG marker")):

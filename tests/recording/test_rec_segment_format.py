@@ -183,3 +183,23 @@ def test_bad_arguments_are_refused() -> None:
     w.finish()
     with pytest.raises(ValueError, match="finished"):
         w.write(b"late")
+
+
+def test_plaintext_scan_reads_past_the_header() -> None:
+    # The tests' plaintext scan looks for H.264 start codes. The first segment of a timeline
+    # has seq 1 (00 00 00 01 in its header) right before the random wrap nonce: one segment in
+    # 256 per NAL type reads as a start code there. The scan reads the ciphertext only, and
+    # still finds a start code in it.
+    from tests.recording.rec_support import scan_plaintext
+    from vigilcam.recording.segment_format import Timeline
+
+    buf = io.BytesIO()
+    w = SegmentWriter(buf, os.urandom(32), uuid.uuid4(), "main", CHUNK,
+                      timeline=Timeline(start=1.0e9, seq=1))
+    w.write(os.urandom(3 * CHUNK))
+    w.finish(end=1.0e9 + 6.0)
+    data = bytearray(buf.getvalue())
+    data[data.index(w.header.wrap_nonce)] = 0x68
+    assert b"\x00\x00\x00\x01\x68" in data
+    assert scan_plaintext(bytes(data), []) == []
+    assert scan_plaintext(bytes(data) + b"\x00\x00\x00\x01\x67\x64", [])

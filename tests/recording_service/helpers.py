@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.recording.rec_support import past_segment_header
 from tests.support import STRONG, Api, RunningServer, run_cli
 
 # Bytes that betray plaintext video or pictures (each at least 4 bytes long, so random
@@ -27,12 +28,13 @@ PLAINTEXT_MARKERS = {
 
 
 def scan_plaintext(root: Path) -> list[str]:
-    """Every (file, marker) where a plaintext marker occurs under ``root``."""
+    """Every (file, marker) where a plaintext marker occurs under ``root`` (in a segment
+    file, past its header: ``past_segment_header``)."""
     found = []
     for path in sorted(root.rglob("*")):
         if not path.is_file():
             continue
-        data = path.read_bytes()
+        data = past_segment_header(path.read_bytes())
         for name, marker in PLAINTEXT_MARKERS.items():
             if marker in data:
                 found.append(f"{path.relative_to(root)}: {name}")
