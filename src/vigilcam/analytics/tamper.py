@@ -189,8 +189,9 @@ class TamperConfig:
     defocus_min_spread: float = 0.5
     # ...and a blur takes the finer band before the coarser one: the band ratio must show it
     # (in the dark the gain correction of the mid band is unreliable; the band ratio is not).
-    # A faint disk blur on a small view sits at 0.87-0.93.
-    defocus_max_band: float = 0.95
+    # (Faint disk blurs on a small view sit at 0.87-0.93; a line at 0.95 raised them and a
+    # false defocus at a lighting step in the dark: docs/performance.md.)
+    defocus_max_band: float = 0.9
     # A faint blur (sharpness above ``defocus_faint``) keeps the coarse contrast all but as
     # much as the fine detail: the view's clarity, taken at today's light, is at least
     # ``defocus_clarity`` times its sharpness. At the end of a long snowfall the flakes'
