@@ -765,6 +765,14 @@ class TamperDetector:
             self._blind_budget -= dt
         return blinded, glowing
 
+    def _cells_young(self, t: float) -> bool:
+        """True within ``learn_tau_s`` of the start (the cells' shapes learned in ``warmup_s``)
+        or of a day/night switch (the shapes, and how well they match, still the other
+        mode's)."""
+        young_since = max(self._relevelled_at,
+                          self._started if self._started is not None else -math.inf)
+        return t - young_since < self.config.learn_tau_s
+
     def _cells_doubtful(self, s: TamperScores, t: float) -> bool:
         """True while the cells' shapes are young (within ``learn_tau_s`` of the start, which
         learned them in ``warmup_s``, or of a day/night switch, which kept those of the other
@@ -773,9 +781,7 @@ class TamperDetector:
         camera started at one end of it sees the other end as a turn), and at night the
         noise and the IR look deepen a sway's dip in their correlation."""
         cfg = self.config
-        young_since = max(self._relevelled_at,
-                          self._started if self._started is not None else -math.inf)
-        return (t - young_since < cfg.learn_tau_s
+        return (self._cells_young(t)
                 and s.orb_inliers >= cfg.moved_inliers
                 and s.orb_displacement < cfg.drift_displacement)
 
@@ -786,10 +792,8 @@ class TamperDetector:
         taken for the new usual. Not while the cells' shapes are young (after a start or a
         day/night switch the usual match is still that of the other mode)."""
         cfg = self.config
-        young_since = max(self._relevelled_at,
-                          self._started if self._started is not None else -math.inf)
         low = self._usual_ncc - cfg.moved_drop
-        drop = (t - young_since >= cfg.learn_tau_s and light_settled
+        drop = (not self._cells_young(t) and light_settled
                 and s.textured >= cfg.moved_min_textured and s.ncc_median < low
                 and len(self._recent_ncc) >= 3 and float(np.median(self._recent_ncc)) < low)
         if not drop:
