@@ -129,8 +129,10 @@ async def test_long_failing_channel_raises_its_own_warning(alert_device, ca):
     try:
         alert_device.record("tamper.moved", result="failure")
         assert await _until(lambda: {c["id"]: c for c in svc.list_channels()}[bad_id]["failing"])
+        # The flag is stored before the event is logged: wait for the event, not the flag.
+        assert await _until(lambda: alert_device.seclog.query(action="alerts.channel_failing"))
         logged = alert_device.seclog.query(action="alerts.channel_failing")
-        assert logged and logged[0].details["channel_id"] == bad_id
+        assert logged[0].details["channel_id"] == bad_id
         # The other channel is told that this one is failing.
         assert await _until(lambda: _bodies(good, "alerts.channel_failing"))
         warn = _bodies(good, "alerts.channel_failing")[0]
@@ -138,7 +140,7 @@ async def test_long_failing_channel_raises_its_own_warning(alert_device, ca):
         bad.fail_with = None
         assert await _until(lambda: _bodies(bad, "tamper.moved"))
         assert await _until(lambda: not {c["id"]: c for c in svc.list_channels()}[bad_id]["failing"])
-        assert alert_device.seclog.query(action="alerts.channel_recovered")
+        assert await _until(lambda: alert_device.seclog.query(action="alerts.channel_recovered"))
         # The failing channel is not sent its own failing warning.
         assert not _bodies(bad, "alerts.channel_failing")
     finally:
