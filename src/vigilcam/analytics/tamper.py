@@ -189,9 +189,13 @@ class TamperConfig:
     defocus_min_spread: float = 0.5
     # ...and a blur takes the finer band before the coarser one: the band ratio must show it
     # (in the dark the gain correction of the mid band is unreliable; the band ratio is not).
-    # (Faint disk blurs on a small view sit at 0.87-0.93; a line at 0.95 raised them and a
-    # false defocus at a lighting step in the dark: docs/performance.md.)
     defocus_max_band: float = 0.9
+    # In the light the view was learned in (within ``defocus_learned_light`` of its
+    # brightness) the band ratio is trusted up to ``defocus_learned_band``: faint disk blurs
+    # on a small view sit at 0.87-0.93. Away from it the gain correction of the bands is at
+    # its weakest, and a lighting step in a dark view reads 0.94 (docs/performance.md).
+    defocus_learned_band: float = 0.95
+    defocus_learned_light: float = 0.1
     # A faint blur (sharpness above ``defocus_faint``) keeps the coarse contrast all but as
     # much as the fine detail: the view's clarity, taken at today's light, is at least
     # ``defocus_clarity`` times its sharpness. At the end of a long snowfall the flakes'
@@ -313,7 +317,8 @@ class TamperConfig:
                      "moved_drop",
                      "defocus_ratio", "defocus_max_decorrelated", "defocus_min_ncc",
                      "defocus_keep_ratio", "defocus_min_spread",
-                     "defocus_max_band", "defocus_faint", "defocus_clarity",
+                     "defocus_max_band", "defocus_learned_band", "defocus_learned_light",
+                     "defocus_faint", "defocus_clarity",
                      "defocus_steady", "defocus_fall", "light_steady",
                      "onset_clear", "switch_ncc", "switch_structure", "switch_band",
                      "switch_spread",
@@ -866,13 +871,15 @@ class TamperDetector:
         # faint blur keeps its coarse contrast (at today's light) about as well as its detail.
         faint_but_hazy = (s.sharpness > cfg.defocus_faint and s.band_ratio > cfg.defocus_faint
                           and s.clarity < cfg.defocus_clarity * s.sharpness * light)
+        in_learned_light = abs(light - 1.0) <= cfg.defocus_learned_light
+        band_line = cfg.defocus_learned_band if in_learned_light else cfg.defocus_max_band
         defocused = (
             not looks_covered
             and not moved
             and ((steady and settled_light) or keep)
             and s.sharpness <= (cfg.defocus_keep_ratio if keep else cfg.defocus_ratio)
             and (keep or not faint_but_hazy)
-            and s.band_ratio < cfg.defocus_max_band / k
+            and s.band_ratio < band_line / k
             and s.spread >= cfg.defocus_min_spread * k
             and s.decorrelated_fraction < cfg.defocus_max_decorrelated
             and s.ncc_median >= cfg.defocus_min_ncc
