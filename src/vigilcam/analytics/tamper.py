@@ -192,8 +192,8 @@ class TamperConfig:
     defocus_max_band: float = 0.9
     # In the light the view was learned in (within ``defocus_learned_light`` of its
     # brightness) the band ratio is trusted up to ``defocus_learned_band``: faint disk blurs
-    # on a small view sit at 0.87-0.93. Away from it the gain correction of the bands is at
-    # its weakest, and a lighting step in a dark view reads 0.94 (docs/performance.md).
+    # on a small view sit at 0.87-0.93. Away from it the band ratio itself wanders: a
+    # lighting step in a dark view reads 0.94 (docs/performance.md).
     defocus_learned_band: float = 0.95
     defocus_learned_light: float = 0.1
     # A faint blur (sharpness above ``defocus_faint``) keeps the coarse contrast all but as
