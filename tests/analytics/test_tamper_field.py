@@ -456,6 +456,32 @@ def test_blur_on_a_small_substream_is_raised(dataset, scene, seed, end) -> None:
     assert events[0].t <= ep.settled + 3.0
 
 
+def test_strong_blur_at_night_is_a_defocus_not_a_cover(dataset) -> None:
+    # bikes/3#536 in IR mode: a Gaussian blur near the strongest of the benchmark (sigma 1.9 %
+    # of the width) leaves the view half its coarse contrast (median deviation ratio
+    # 0.45-0.52) and a band ratio of 0.33, with the brightness unchanged. The code before
+    # counted the cells left under half their deviation as behind a diffuser (57 % of the
+    # view) and raised a cover; a diffuser's veil leaves them under 0.4.
+    plan = _field_plan(dataset, "bikes/3", 536)
+    ep = next(e for e in plan.episodes if e.kind == "defocused" and e.condition == "night")
+    events = run(dataset, plan, start=ep.start - 240.0, end=ep.end + 5.0)
+    assert kinds(events) == [("defocused", "raised"), ("defocused", "cleared")]
+    assert events[0].t <= ep.settled + 3.0
+
+
+def test_bright_translucent_cover_at_night_is_a_cover_not_a_defocus(dataset) -> None:
+    # bikes/4#678 in IR mode: a light cover (85 % opaque, its own texture) makes the view 1.45
+    # times brighter and leaves half its cells 0.4-0.5 of their deviation, blurred-looking in
+    # the noise. Counted behind a diffuser only below 0.4, as for a view in its own light,
+    # too few cells were covered and the view was raised as a defocus; a focus ring adds no
+    # light.
+    plan = _field_plan(dataset, "bikes/4", 678)
+    ep = next(e for e in plan.episodes if e.variant == "translucent" and e.condition == "night")
+    events = run(dataset, plan, start=ep.start - 240.0, end=ep.end + 5.0)
+    assert kinds(events) == [("covered", "raised"), ("covered", "cleared")]
+    assert events[0].t <= ep.settled + 3.0
+
+
 def test_lighting_step_in_a_dark_view_is_not_a_blur(dataset) -> None:
     # bigbuckbunny#974 (held out) at 2959 s: a lighting step in a dark view (brightness 49
     # against the learned 40.5) reads 0.88 sharp with a band ratio of 0.94. Away from the

@@ -139,7 +139,15 @@ class TamperConfig:
     veil_detail: float = 0.4
     veil_gain: float = 0.75
     # A diffused cell (veiled and blurred: a diffuser over the lens) has lost its deviation
-    # like a veil, its detail like a blur, and its band ratio is below this.
+    # to below ``diffuse_spread``, its detail like a blur, and its band ratio is below
+    # ``diffuse_band``. A diffuser's veil (40 % opaque and more) scales down what its blur
+    # leaves: behind each of the benchmark's diffusers the median cell kept at most 0.38 of
+    # its deviation; after each of its blurs, 0.5 or more (docs/performance.md). In a view
+    # ``diffuse_lit_gain`` times brighter than the learned one (a light veil's own light; a
+    # focus ring adds none) the line is ``cover_spread``: a bright cover at night, partial
+    # or translucent, leaves half its cells at 0.4-0.5.
+    diffuse_spread: float = 0.4
+    diffuse_lit_gain: float = 1.25
     diffuse_band: float = 0.7
     # ...and the view is covered when this weighted fraction of cells is.
     cover_fraction: float = 0.5
@@ -184,9 +192,9 @@ class TamperConfig:
     defocus_max_decorrelated: float = 0.5
     defocus_min_ncc: float = 0.5
     defocus_keep_ratio: float = 0.94
-    # A blur keeps the coarse contrast (median plain deviation ratio at least this); a veil
-    # takes it...
-    defocus_min_spread: float = 0.5
+    # A blur keeps the coarse contrast (median plain deviation ratio at least this; the
+    # strongest night blur of the benchmark wanders at 0.45-0.55); a veil takes it...
+    defocus_min_spread: float = 0.45
     # ...and a blur takes the finer band before the coarser one: the band ratio must show it
     # (in the dark the gain correction of the mid band is unreliable; the band ratio is not).
     defocus_max_band: float = 0.9
@@ -294,8 +302,9 @@ class TamperConfig:
             raise ValueError("coarse_width must be 16..analysis_width")
         if not 3 <= self.grid_cols <= 64:
             raise ValueError("grid_cols must be 3..64")
-        if not 1.0 < self.lit_lift <= 100.0 or not 1.0 < self.flood_ratio <= 100.0:
-            raise ValueError("lit_lift and flood_ratio must be in (1, 100]")
+        if not (1.0 < self.lit_lift <= 100.0 and 1.0 < self.flood_ratio <= 100.0
+                and 1.0 < self.diffuse_lit_gain <= 100.0):
+            raise ValueError("lit_lift, flood_ratio and diffuse_lit_gain must be in (1, 100]")
         if not 3 <= self.moved_inliers <= 1000:
             raise ValueError("moved_inliers must be 3..1000")
         for name in ("warmup_s", "learn_tau_s", "hold_s", "clear_s", "gap_s", "calm_clear_s",
@@ -309,7 +318,7 @@ class TamperConfig:
             # the onset_s in which its fall of sharpness is seen.
             raise ValueError("blind_s + hold_s must be less than onset_s")
         for name in ("cover_contrast", "cover_spread", "veil_detail", "veil_gain",
-                     "diffuse_band", "cover_fraction",
+                     "diffuse_spread", "diffuse_band", "cover_fraction",
                      "moved_ncc",
                      "moved_fraction",
                      "moved_median_ncc", "moved_min_textured",
@@ -394,9 +403,11 @@ def summarise(
         & (c.spread < cfg.veil_gain * gain))
     # A diffuser (a milky bag, tape, a film of spray haze) both veils and blurs: the cell's
     # plain deviation is gone as with a veil, but its fine detail went much further, and the
-    # band ratio shows the blur. A focus ring alone keeps the deviation (the defocus rule);
-    # dimmed lights keep the detail and the band ratio.
-    diffused = ((c.spread < cfg.cover_spread) & (c.detail < cfg.veil_detail * c.spread)
+    # band ratio shows the blur. A focus ring alone keeps more of the deviation (the defocus
+    # rule; a strong one takes about half, a diffuser's veil takes more on top) and adds no
+    # light; dimmed lights keep the detail and the band ratio.
+    diffuse_line = cfg.cover_spread if gain >= cfg.diffuse_lit_gain else cfg.diffuse_spread
+    diffused = ((c.spread < diffuse_line) & (c.detail < cfg.veil_detail * c.spread)
                 & (c.band < cfg.diffuse_band))
     lost = c.contrast < cfg.cover_contrast
     covered = lost & (((c.spread < 0.8) & decor) | veiled | diffused)
