@@ -9,8 +9,8 @@ deviation ratio (``TamperScores.spread``, now against the learned view) from 1 t
 tamper settled. The figure is the highest median a diffuser left, the reference the lowest a
 blur left, in the same run; a blurred cell counts as behind a diffuser below the line between.
 
-Run: ``.venv/bin/python benchmarks/tamper_spread_split.py --seeds 531 451 571 491`` (about
-3 minutes per seed on 2 cores).
+Run: ``.venv/bin/python benchmarks/tamper_spread_split.py --seeds 531 571 451`` (about
+2.5 minutes per seed on 2 cores).
 """
 
 from __future__ import annotations
