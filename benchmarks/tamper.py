@@ -245,7 +245,7 @@ def main() -> None:
     t0 = time.time()
     per_kind = max(1, a.episodes // a.chunks)
     # Chunk by chunk across the scenes, so the streams finished first cover every scene.
-    jobs = [(s, a.seed + 100 * i + c, a.hours / a.chunks, per_kind, not a.original)
+    jobs = [(s, ds.stream_seed(a.seed, i, c), a.hours / a.chunks, per_kind, not a.original)
             for c in range(a.chunks) for i, s in enumerate(scenes)]
     results: list[Result] = []
     with ProcessPoolExecutor(max_workers=a.workers) as pool:

@@ -306,6 +306,12 @@ def _draw(kind: str, condition: str, start: float, duration: float, rng: np.rand
     return ep
 
 
+def stream_seed(seed: int, scene_index: int, chunk: int) -> int:
+    """The seed of one benchmark stream: chunk ``chunk`` of the ``scene_index``-th scene in a
+    run seeded ``seed`` (a stream named ``scene#N`` replays with ``make_plan(scene, N, ...)``)."""
+    return seed + 100 * scene_index + chunk
+
+
 def make_plan(
     scene: str,
     seed: int,

@@ -31,10 +31,10 @@ from vigilcam.analytics.tamper import TamperDetector  # noqa: E402
 LEARN_S = 240.0
 
 
-def stream_spreads(job: tuple[str, int]) -> list[tuple[str, str, float]]:
+def stream_spreads(job: tuple[str, int, float, int]) -> list[tuple[str, str, float]]:
     """(class, episode name, median spread 1-3 s after settling) for each diffuser and blur."""
-    scene, seed = job
-    plan = ds.make_plan(scene, seed, 1.8, 1, field_conditions=True)
+    scene, seed, hours, per_kind = job
+    plan = ds.make_plan(scene, seed, hours, per_kind, field_conditions=True)
     out = []
     for ep in plan.episodes:
         cls = ("diffuser" if ep.variant == "diffused"
@@ -56,12 +56,16 @@ def stream_spreads(job: tuple[str, int]) -> list[tuple[str, str, float]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[531])
+    # As benchmarks/tamper.py --hours 14.4 --episodes 8 --chunks 8: the same streams.
+    ap.add_argument("--hours", type=float, default=14.4)
+    ap.add_argument("--episodes", type=int, default=8)
     ap.add_argument("--chunks", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     scenes = ds.TUNE_SCENES + ds.HELD_OUT_SCENES
-    jobs = [(s, seed + 100 * i + c) for seed in a.seeds for i, s in enumerate(scenes)
-            for c in range(a.chunks)]
+    per_kind = max(1, a.episodes // a.chunks)
+    jobs = [(s, ds.stream_seed(seed, i, c), a.hours / a.chunks, per_kind)
+            for seed in a.seeds for i, s in enumerate(scenes) for c in range(a.chunks)]
     found: dict[str, list[tuple[float, str]]] = {"diffuser": [], "blur": []}
     with ProcessPoolExecutor(a.workers) as pool:
         for rows in pool.map(stream_spreads, jobs):
